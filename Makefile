@@ -1,0 +1,118 @@
+# mixproxy — plain Makefile.  Honours PREFIX, DESTDIR, CC, CFLAGS, LDFLAGS,
+# PKG_CONFIG (cross-compiling: point PKG_CONFIG at the target's pkg-config).
+#
+#   make            build src/mixproxy
+#   make check      install missing deps (tools/deps), unit + integration tests
+#   make check SANITIZE=1   the same under ASan+UBSan
+#   make fuzz       build the libFuzzer harnesses (clang)
+#   make demo       run the real thing on a local mixnet on loopback
+#   make bench      benchmarks (tools/bench)
+#   make install    install binary and man pages under $(DESTDIR)$(PREFIX)
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CC        ?= cc
+FUZZCC    ?= clang
+
+CFLAGS    ?= -O2 -g
+WARN       = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wpointer-arith -Wformat=2 -Wvla -Wcast-align -Wundef -Wwrite-strings
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium libxxhash 2>/dev/null)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libsodium libxxhash 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+SANFLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMIXPROXY_VERSION=\"$(VERSION)\" $(WARN) \
+             $(DEPS_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+# Every src/*.c except the entry point goes into a static library that the
+# binary, the unit tests and the fuzz harnesses link unchanged.
+LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  = $(LIB_SRC:.c=.o)
+TEST_SRC = $(wildcard tests/unit/*.c)
+TEST_OBJ = $(TEST_SRC:.c=.o)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:.c=)
+TOOL_SRC = $(wildcard tools/*.c)
+TOOL_BIN = $(TOOL_SRC:.c=)
+
+all: src/mixproxy $(TOOL_BIN)
+
+src/libmixproxy.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+src/mixproxy: src/main.o src/libmixproxy.a
+	$(CC) $(ALL_LDFLAGS) -o $@ src/main.o src/libmixproxy.a $(DEPS_LIBS) -lm
+
+tools/%: tools/%.c src/libmixproxy.a
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< src/libmixproxy.a $(DEPS_LIBS) -lm
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/%.o: tests/unit/%.c
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -c -o $@ $<
+
+# The suite list is generated from the test files' suite_NAME definitions.
+tests/unit/suites.h: $(filter-out tests/unit/check_main.c,$(TEST_SRC))
+	@{ for n in $$(sed -n 's/^Suite \*suite_\([a-z0-9_]*\)(void)$$/\1/p' $^ | sort); do \
+	    echo "Suite *suite_$$n(void);"; done; \
+	  echo 'static const struct { const char *name; Suite *(*fn)(void); } all_suites[] = {'; \
+	  for n in $$(sed -n 's/^Suite \*suite_\([a-z0-9_]*\)(void)$$/\1/p' $^ | sort); do \
+	    echo "	{ \"$$n\", suite_$$n },"; done; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+tests/unit/check_main.o: tests/unit/suites.h
+
+tests/unit/check_mixproxy: $(TEST_OBJ) src/libmixproxy.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) src/libmixproxy.a $(CHECK_LIBS) $(DEPS_LIBS) -lm
+
+deps:
+	@sh tools/deps
+
+check: deps
+	$(MAKE) all tests/unit/check_mixproxy
+	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy
+	sh tests/integration/run.sh
+	@if command -v $(FUZZCC) >/dev/null 2>&1; then \
+	  $(MAKE) fuzz && sh tests/fuzz/smoke.sh; \
+	else echo "fuzz smoke: skipped, $(FUZZCC) not installed"; fi
+
+# Fuzz harnesses compile every library source with clang and libFuzzer.
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -DMIXPROXY_VERSION=\"$(VERSION)\" -g -O1 \
+             -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) -Isrc
+fuzz: $(FUZZ_BIN)
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/*.h)
+	$(FUZZCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DEPS_LIBS) -lm
+
+demo: deps all
+	sh tools/demo
+
+bench: all
+	tools/bench all
+
+lint:
+	mandoc -T lint -W warning man/*.[1-9]
+
+install: src/mixproxy
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 src/mixproxy $(DESTDIR)$(BINDIR)/mixproxy
+	for f in man/*.5; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done; true
+	for f in man/*.7; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7/; done; true
+	for f in man/*.8; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done; true
+
+clean:
+	rm -f src/*.o src/*.d src/libmixproxy.a src/mixproxy tests/unit/*.o \
+	    tests/unit/*.d tests/unit/suites.h tests/unit/check_mixproxy $(FUZZ_BIN) $(TOOL_BIN)
+
+.PHONY: all deps check fuzz demo bench lint install clean
+-include $(wildcard src/*.d tests/unit/*.d)
