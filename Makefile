@@ -60,7 +60,7 @@ tools/%: tools/%.c src/libmixproxy.a
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/%.o: tests/unit/%.c
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -Isrc -Itests/unit -c -o $@ $<
 
 # The suite list is generated from the test files' suite_NAME definitions.
 tests/unit/suites.h: $(filter-out tests/unit/check_main.c,$(TEST_SRC))
