@@ -1,0 +1,39 @@
+/* keys — X25519 key pairs and their files.
+ *
+ * A key file holds one line: the secret key in Base58, as WireGuard keeps
+ * one base64 line.  Files are created 0600 with O_EXCL (never overwritten)
+ * and refused when group or others may read them.  The public key is
+ * derived, never stored.  Secrets are wiped with sodium_memzero. */
+#ifndef MIXPROXY_KEYS_H
+#define MIXPROXY_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "b58.h"
+
+struct keypair {
+	uint8_t pk[32];
+	uint8_t sk[32];
+};
+
+void keypair_generate(struct keypair *kp);
+void keypair_wipe(struct keypair *kp);
+/* Derive pk from sk. */
+void keypair_from_secret(struct keypair *kp, const uint8_t sk[32]);
+
+/* Public key text (Base58) into buf (>= B58_KEY_CHARS). */
+const char *key_to_str(const uint8_t key[32], char *buf, size_t n);
+/* Parse a Base58 public key; 0 or -1. */
+int key_from_str(const char *s, uint8_t key[32]);
+
+/* Write kp's secret to path (0600, must not exist).  0, or -1 with a
+ * reason in err (errsz bytes). */
+int keyfile_write(const char *path, const struct keypair *kp, char *err, size_t errsz);
+/* Read a key file; refuses group/other-readable files.  0 or -1 + err. */
+int keyfile_read(const char *path, struct keypair *kp, char *err, size_t errsz);
+/* Parse a key file's contents (push API: the fuzzer and tests feed it
+ * bytes).  0 or -1 + err. */
+int keyfile_parse(const char *text, size_t len, struct keypair *kp, char *err, size_t errsz);
+
+#endif
