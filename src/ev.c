@@ -21,9 +21,9 @@
 
 #define EV_BATCH 128
 
-/* epoll_event.data.u64 of the signalfd.  Real fds carry a generation in
- * the high half and the fd (< INT_MAX) in the low half, so this value can
- * never be produced for them. */
+/* epoll_event.data.u64 of the signalfd.  Watched fds carry a generation in
+ * the high half and the fd in the low half; an fd is a non-negative int,
+ * so its half is never all ones and this value is never one of theirs. */
 #define EV_SIGFD_TAG UINT64_MAX
 
 struct ev_fdrec {
@@ -240,7 +240,7 @@ static int fd_sync(struct ev *ev, int fd)
 
 int ev_add_fd(struct ev *ev, int fd, ev_fd_cb *rd, ev_fd_cb *wr, void *ctx)
 {
-	if (fd < 0 || fd == INT_MAX) {
+	if (fd < 0) {
 		errno = EBADF;
 		return -1;
 	}

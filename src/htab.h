@@ -22,7 +22,7 @@ void *htab_get(const struct htab *t, const void *key);
 int htab_put(struct htab *t, const void *key, void *val);
 /* Remove; returns the old value or NULL. */
 void *htab_del(struct htab *t, const void *key);
-/* Iterate: *it starts at 0; returns 1 and sets *key/*val while entries
+/* Iterate: *it starts at 0; returns 1 and sets *key and *val while entries
  * remain.  Deleting the current entry during iteration is allowed. */
 int htab_next(const struct htab *t, size_t *it, const void **key, void **val);
 
