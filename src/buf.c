@@ -6,6 +6,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -110,12 +111,21 @@ size_t ring_read(struct ring *r, void *p, size_t n)
 
 size_t ring_rspan(const struct ring *r, const uint8_t **p)
 {
+	if (!r->data) {
+		/* Freed or never initialised: nothing to point at. */
+		*p = NULL;
+		return 0;
+	}
 	*p = r->data + r->head;
 	return min_sz(r->len, r->cap - r->head);
 }
 
 size_t ring_wspan(struct ring *r, uint8_t **p)
 {
+	if (!r->data) {
+		*p = NULL;
+		return 0;
+	}
 	size_t t = r->head + r->len;
 	if (t < r->cap) {
 		/* Not wrapped: free space runs from the tail to the end
@@ -174,9 +184,8 @@ ssize_t ring_write_fd(struct ring *r, int fd)
 	int cnt = 1;
 	if (r->len == 0)
 		return 0;
-	const uint8_t *p;
-	size_t first = ring_rspan(r, &p);
-	iov[0].iov_base = (void *)(uintptr_t)p;
+	size_t first = min_sz(r->len, r->cap - r->head);
+	iov[0].iov_base = r->data + r->head;
 	iov[0].iov_len = first;
 	if (r->len > first) {
 		iov[1].iov_base = r->data;
@@ -212,10 +221,13 @@ size_t rd_left(const struct rd *r)
 /* Reserve n bytes: returns their start, or NULL (and poisons). */
 static const uint8_t *rd_take(struct rd *r, size_t n)
 {
+	static const uint8_t none[1];
 	if (!r->ok || n > r->len - r->off) {
 		r->ok = 0;
 		return NULL;
 	}
+	if (!r->p)
+		return none;	/* n == 0 on an empty cursor; NULL + 0 is UB */
 	const uint8_t *q = r->p + r->off;
 	r->off += n;
 	return q;
@@ -288,10 +300,13 @@ size_t wr_left(const struct wr *w)
 
 static uint8_t *wr_take(struct wr *w, size_t n)
 {
+	static uint8_t none[1];
 	if (!w->ok || n > w->cap - w->off) {
 		w->ok = 0;
 		return NULL;
 	}
+	if (!w->p)
+		return none;	/* n == 0 on an empty cursor; nothing is stored */
 	uint8_t *q = w->p + w->off;
 	w->off += n;
 	return q;

@@ -22,7 +22,7 @@ struct ring {
 	size_t len;   /* readable bytes */
 };
 
-int ring_init(struct ring *r, size_t cap);     /* 0 or -1 (ENOMEM) */
+int ring_init(struct ring *r, size_t cap);     /* 0 or -1 (EINVAL if cap 0, ENOMEM) */
 void ring_free(struct ring *r);                /* wipes the contents */
 size_t ring_len(const struct ring *r);
 size_t ring_room(const struct ring *r);
@@ -38,11 +38,13 @@ size_t ring_drop(struct ring *r, size_t n);
  * without a copy).  *p set to the span start; returns its length. */
 size_t ring_rspan(const struct ring *r, const uint8_t **p);
 size_t ring_wspan(struct ring *r, uint8_t **p);
-/* Account for n bytes written into the span from ring_wspan (n <= span). */
+/* Account for n bytes written into the span from ring_wspan (n <= span;
+ * more is a program bug and fatal). */
 void ring_commit(struct ring *r, size_t n);
 /* read(2) from fd into free space / write(2) from data to fd.
- * Return bytes moved, 0 on EOF (read) / nothing to do, -1 with errno
- * (EAGAIN included). */
+ * Return bytes moved, 0 on EOF (read) / nothing to do (write), -1 with
+ * errno (EAGAIN included; ENOBUFS from ring_read_fd on a full ring, so
+ * that it cannot be mistaken for EOF). */
 ssize_t ring_read_fd(struct ring *r, int fd);
 ssize_t ring_write_fd(struct ring *r, int fd);
 

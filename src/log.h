@@ -13,7 +13,8 @@ void log_init(const char *ident, int to_stderr, int verbosity);
 int log_enabled(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Log at ERR and exit(status). */
 void fatal(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));

@@ -138,8 +138,8 @@ int parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 		*why = "port must be a number from 1 to 65535";
 		return -1;
 	}
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *in4 = (void *)ss;
+	struct sockaddr_in6 *in6 = (void *)ss;
 	if (s[0] != '[' && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons((uint16_t)p);
@@ -161,11 +161,11 @@ const char *sockaddr_str(const struct sockaddr *sa, char *buf, size_t n)
 {
 	char h[INET6_ADDRSTRLEN];
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+		const struct sockaddr_in *in4 = (const void *)sa;
 		inet_ntop(AF_INET, &in4->sin_addr, h, sizeof(h));
 		snprintf(buf, n, "%s:%u", h, ntohs(in4->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof(h));
 		snprintf(buf, n, "[%s]:%u", h, ntohs(in6->sin6_port));
 	} else {
