@@ -20,11 +20,3 @@ int cmd_server(int argc, char **argv)
 	fprintf(stderr, "mixproxy server: not implemented in this version yet\n");
 	return EXIT_SOFTWARE;
 }
-
-int cmd_node(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "mixproxy node: not implemented in this version yet\n");
-	return EXIT_SOFTWARE;
-}

@@ -1,0 +1,656 @@
+/* link — see link.h for the protocol. */
+#include "link.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ev.h"
+#include "log.h"
+#include "util.h"
+
+#define RX_FRAMES 16
+#define RX_CAP (RX_FRAMES * LINK_FRAME_BYTES)
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define KEEPALIVE_MS 15000     /* check period */
+#define PING_IDLE_US 30000000  /* send a ping after this long without sending */
+#define DEAD_IDLE_US 95000000  /* give up after this long without receiving */
+
+static const uint8_t magic[4] = { 'M', 'X', 'P', 'L' };
+static const uint8_t dom_link[16] = "mixproxy/link/1";
+
+struct link {
+	struct ev *ev;
+	int fd;
+	enum link_state state;
+	int initiator;
+	enum link_kind kind;
+	const struct keypair *self;
+	uint8_t peer_pk[32];
+	uint8_t eph_sk[32], eph_pk[32];
+	uint8_t hello[LINK_HELLO_BYTES]; /* kept for the transcript */
+	uint8_t k_tx[32], k_rx[32];
+	uint64_t n_tx, n_rx;
+	uint8_t *rx;
+	size_t rx_len;
+	struct ring tx;       /* ciphertext (and handshake messages) */
+	uint8_t *pend;        /* plaintext frames queued before the link is up */
+	size_t pend_n;
+	size_t max_frames;
+	const struct link_cbs *cbs;
+	void *ctx;
+	uint64_t id;
+	char addr[64];
+	uint64_t t_handshake, t_keepalive;
+	uint64_t last_rx_us, last_tx_us;
+	int paused, writing, drained_wanted;
+	int in_rx;            /* process_rx is running (on_frame may be up the stack) */
+	struct link_stats st;
+};
+
+static uint64_t next_link_id = 1;
+
+static void link_free_cb(void *p)
+{
+	struct link *l = p;
+	ring_free(&l->tx);
+	if (l->pend)
+		sodium_memzero(l->pend, l->max_frames * LINK_FRAME_PLAIN);
+	free(l->pend);
+	free(l->rx);
+	sodium_memzero(l, sizeof(*l));
+	free(l);
+}
+
+static void nonce_for(uint8_t nonce[12], uint64_t n)
+{
+	memset(nonce, 0, 4);
+	be32_put(nonce + 4, (uint32_t)(n >> 32));
+	be32_put(nonce + 8, (uint32_t)n);
+}
+
+void link_close(struct link *l, const char *why)
+{
+	if (l->state == LS_DOWN)
+		return;
+	l->state = LS_DOWN;
+	ev_timer_cancel(l->ev, l->t_handshake);
+	ev_timer_cancel(l->ev, l->t_keepalive);
+	if (l->fd >= 0) {
+		ev_del_fd(l->ev, l->fd);
+		close(l->fd);
+		l->fd = -1;
+	}
+	l->st.dropped_down += l->pend_n + ring_len(&l->tx) / LINK_FRAME_BYTES;
+	sodium_memzero(l->k_tx, sizeof(l->k_tx));
+	sodium_memzero(l->k_rx, sizeof(l->k_rx));
+	sodium_memzero(l->eph_sk, sizeof(l->eph_sk));
+	if (l->cbs->on_down)
+		l->cbs->on_down(l, why, l->ctx);
+	/* Freed after the event batch: callers up the stack still hold l. */
+	ev_defer_free(l->ev, l, link_free_cb);
+}
+
+static void want_write(struct link *l)
+{
+	if (l->fd >= 0 && !l->writing && ring_len(&l->tx) > 0 && l->state != LS_CONNECTING) {
+		ev_want_write(l->ev, l->fd, 1);
+		l->writing = 1;
+	}
+}
+
+static int enqueue_raw(struct link *l, const uint8_t *p, size_t n)
+{
+	if (ring_room(&l->tx) < n)
+		return -1;
+	ring_write(&l->tx, p, n);
+	l->last_tx_us = now_us();
+	want_write(l);
+	return 0;
+}
+
+static int encrypt_frame(struct link *l, const uint8_t plain[LINK_FRAME_PLAIN])
+{
+	uint8_t c[LINK_FRAME_BYTES], nonce[12];
+	unsigned long long clen;
+	if (ring_room(&l->tx) < LINK_FRAME_BYTES)
+		return -1;
+	nonce_for(nonce, l->n_tx++);
+	crypto_aead_chacha20poly1305_ietf_encrypt(c, &clen, plain, LINK_FRAME_PLAIN,
+	                                          NULL, 0, NULL, nonce, l->k_tx);
+	l->st.frames_out++;
+	return enqueue_raw(l, c, sizeof(c));
+}
+
+static void frame_plain(uint8_t plain[LINK_FRAME_PLAIN], enum link_frame_type type,
+                        const uint8_t *id, const uint8_t *pkt)
+{
+	plain[0] = (uint8_t)type;
+	if (id)
+		memcpy(plain + 1, id, PKT_ID_BYTES);
+	else
+		memset(plain + 1, 0, PKT_ID_BYTES);
+	if (pkt)
+		memcpy(plain + 1 + PKT_ID_BYTES, pkt, PKT_BYTES);
+	else
+		randombytes_buf(plain + 1 + PKT_ID_BYTES, PKT_BYTES);
+}
+
+int link_send(struct link *l, enum link_frame_type type,
+              const uint8_t id[PKT_ID_BYTES], const uint8_t pkt[PKT_BYTES])
+{
+	if (l->state == LS_DOWN) {
+		l->st.dropped_down++;
+		return -1;
+	}
+	if (l->state != LS_UP) {
+		if (l->pend_n >= l->max_frames) {
+			l->st.dropped_full++;
+			return -1;
+		}
+		frame_plain(l->pend + l->pend_n * LINK_FRAME_PLAIN, type, id, pkt);
+		l->pend_n++;
+		return 0;
+	}
+	uint8_t plain[LINK_FRAME_PLAIN];
+	frame_plain(plain, type, id, pkt);
+	int rc = encrypt_frame(l, plain);
+	if (rc)
+		l->st.dropped_full++;
+	return rc;
+}
+
+size_t link_queue_len(const struct link *l)
+{
+	return l->state == LS_UP ? ring_len(&l->tx) / LINK_FRAME_BYTES : l->pend_n;
+}
+
+size_t link_queue_room(const struct link *l)
+{
+	if (l->state == LS_DOWN)
+		return 0;
+	if (l->state != LS_UP)
+		return l->max_frames - l->pend_n;
+	return ring_room(&l->tx) / LINK_FRAME_BYTES;
+}
+
+/* Both sides compute the same 64 bytes from three Diffie-Hellman values
+ * and the four public keys; the initiator sends with the first half. */
+static int derive_keys(struct link *l, const uint8_t ie[32], const uint8_t re[32])
+{
+	uint8_t in[3 * 32 + 4 * 32], k[64];
+	const uint8_t *is = l->initiator ? l->self->pk : l->peer_pk;
+	const uint8_t *rs = l->initiator ? l->peer_pk : l->self->pk;
+	int rc = 0;
+
+	if (l->initiator) {
+		rc |= crypto_scalarmult(in, l->eph_sk, re);               /* ee */
+		rc |= crypto_scalarmult(in + 32, l->eph_sk, rs);          /* es */
+		rc |= crypto_scalarmult(in + 64, l->self->sk, re);        /* se */
+	} else {
+		rc |= crypto_scalarmult(in, l->eph_sk, ie);
+		rc |= crypto_scalarmult(in + 32, l->self->sk, ie);
+		rc |= crypto_scalarmult(in + 64, l->eph_sk, is);
+	}
+	memcpy(in + 96, is, 32);
+	memcpy(in + 128, ie, 32);
+	memcpy(in + 160, rs, 32);
+	memcpy(in + 192, re, 32);
+	crypto_generichash(k, sizeof(k), in, sizeof(in), dom_link, sizeof(dom_link));
+	memcpy(l->initiator ? l->k_tx : l->k_rx, k, 32);
+	memcpy(l->initiator ? l->k_rx : l->k_tx, k + 32, 32);
+	sodium_memzero(in, sizeof(in));
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(l->eph_sk, sizeof(l->eph_sk));
+	return rc ? -1 : 0;
+}
+
+static void go_up(struct link *l)
+{
+	l->state = LS_UP;
+	ev_timer_cancel(l->ev, l->t_handshake);
+	l->t_handshake = 0;
+	for (size_t i = 0; i < l->pend_n; i++)
+		if (encrypt_frame(l, l->pend + i * LINK_FRAME_PLAIN))
+			l->st.dropped_full++;
+	sodium_memzero(l->pend, l->pend_n * LINK_FRAME_PLAIN);
+	l->pend_n = 0;
+	log_debug("link %llu %s: up (%s)", (unsigned long long)l->id, l->addr,
+	          l->kind == LINK_NODE ? "node" : "client");
+	if (l->cbs->on_up)
+		l->cbs->on_up(l, l->ctx);
+}
+
+static void send_hello(struct link *l)
+{
+	uint8_t *h = l->hello;
+	memcpy(h, magic, 4);
+	h[4] = LINK_VERSION;
+	h[5] = (uint8_t)l->kind;
+	h[6] = h[7] = 0;
+	memcpy(h + 8, l->self->pk, 32);
+	memcpy(h + 40, l->eph_pk, 32);
+	/* Leave LS_CONNECTING first: want_write ignores connecting links. */
+	l->state = LS_HELLO;
+	enqueue_raw(l, h, LINK_HELLO_BYTES);
+}
+
+/* Returns bytes consumed, 0 if more are needed, -1 when the link closed. */
+static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
+{
+	uint8_t reply[LINK_REPLY_BYTES], nonce[12];
+	if (n < LINK_HELLO_BYTES)
+		return 0;
+	if (memcmp(p, magic, 4) != 0) {
+		link_close(l, "not a mixproxy link (bad magic)");
+		return -1;
+	}
+	if (p[4] != LINK_VERSION) {
+		link_close(l, "unsupported link version");
+		return -1;
+	}
+	if ((p[5] != LINK_NODE && p[5] != LINK_CLIENT) || p[6] || p[7]) {
+		link_close(l, "malformed hello");
+		return -1;
+	}
+	memcpy(l->hello, p, LINK_HELLO_BYTES);
+	l->kind = (enum link_kind)p[5];
+	memcpy(l->peer_pk, p + 8, 32);
+	if (l->cbs->accept_peer && l->cbs->accept_peer(l, l->kind, l->peer_pk, l->ctx)) {
+		link_close(l, l->kind == LINK_NODE ? "peer key not in the topology"
+		                                   : "clients not accepted here");
+		return -1;
+	}
+	crypto_box_keypair(l->eph_pk, l->eph_sk);
+	if (derive_keys(l, p + 40, l->eph_pk)) {
+		link_close(l, "handshake failed (bad key)");
+		return -1;
+	}
+	memcpy(reply, magic, 4);
+	reply[4] = LINK_VERSION;
+	reply[5] = reply[6] = reply[7] = 0;
+	memcpy(reply + 8, l->eph_pk, 32);
+	/* The tag over the whole transcript proves the responder's key. */
+	uint8_t ad[LINK_HELLO_BYTES + 40];
+	memcpy(ad, l->hello, LINK_HELLO_BYTES);
+	memcpy(ad + LINK_HELLO_BYTES, reply, 40);
+	nonce_for(nonce, l->n_tx++);
+	uint8_t none[1] = { 0 };
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, reply + 40, NULL, none, 0,
+	                                                   ad, sizeof(ad), NULL, nonce, l->k_tx);
+	enqueue_raw(l, reply, sizeof(reply));
+	l->state = LS_AUTH;
+	return LINK_HELLO_BYTES;
+}
+
+static ssize_t handle_reply(struct link *l, const uint8_t *p, size_t n)
+{
+	uint8_t nonce[12], ad[LINK_HELLO_BYTES + 40];
+	if (n < LINK_REPLY_BYTES)
+		return 0;
+	if (memcmp(p, magic, 4) != 0 || p[4] != LINK_VERSION || p[5] || p[6] || p[7]) {
+		link_close(l, "malformed handshake reply");
+		return -1;
+	}
+	if (derive_keys(l, l->eph_pk, p + 8)) {
+		link_close(l, "handshake failed (bad key)");
+		return -1;
+	}
+	memcpy(ad, l->hello, LINK_HELLO_BYTES);
+	memcpy(ad + LINK_HELLO_BYTES, p, 40);
+	nonce_for(nonce, l->n_rx++);
+	uint8_t none[1] = { 0 };
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, p + 40,
+	                                                       ad, sizeof(ad), nonce, l->k_rx)) {
+		link_close(l, "handshake failed: peer does not hold the topology's key");
+		return -1;
+	}
+	uint8_t plain[LINK_FRAME_PLAIN];
+	frame_plain(plain, LF_AUTH, NULL, NULL);
+	encrypt_frame(l, plain);
+	go_up(l);
+	return LINK_REPLY_BYTES;
+}
+
+static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
+{
+	uint8_t plain[LINK_FRAME_PLAIN], nonce[12];
+	unsigned long long mlen;
+	if (n < LINK_FRAME_BYTES)
+		return 0;
+	nonce_for(nonce, l->n_rx++);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &mlen, NULL, p, LINK_FRAME_BYTES,
+	                                              NULL, 0, nonce, l->k_rx)) {
+		link_close(l, "frame authentication failed");
+		return -1;
+	}
+	l->st.frames_in++;
+	enum link_frame_type t = (enum link_frame_type)plain[0];
+	if (l->state == LS_AUTH) {
+		if (t != LF_AUTH) {
+			link_close(l, "handshake failed: first frame is not auth");
+			return -1;
+		}
+		go_up(l);
+		return LINK_FRAME_BYTES;
+	}
+	/* Each frame type belongs to one kind of link and one direction. */
+	int ok;
+	switch (t) {
+	case LF_PING: ok = 1; break;
+	case LF_PACKET: ok = l->kind == LINK_NODE; break;
+	case LF_SEND: ok = l->kind == LINK_CLIENT && !l->initiator; break;
+	case LF_DELIVER: ok = l->kind == LINK_CLIENT && l->initiator; break;
+	default: ok = 0; break;
+	}
+	if (!ok) {
+		char why[64];
+		snprintf(why, sizeof(why), "unexpected frame type %u", plain[0]);
+		link_close(l, why);
+		return -1;
+	}
+	if (t != LF_PING && l->cbs->on_frame)
+		l->cbs->on_frame(l, t, plain + 1, plain + 1 + PKT_ID_BYTES, l->ctx);
+	sodium_memzero(plain, sizeof(plain));
+	return l->state == LS_DOWN ? -1 : LINK_FRAME_BYTES;
+}
+
+/* Consume whole messages from the receive buffer. */
+static int process_rx_run(struct link *l)
+{
+	size_t off = 0;
+	while (l->state != LS_DOWN && !l->paused) {
+		ssize_t used;
+		const uint8_t *p = l->rx + off;
+		size_t n = l->rx_len - off;
+		switch (l->state) {
+		case LS_HELLO:
+			used = l->initiator ? handle_reply(l, p, n) : handle_hello(l, p, n);
+			break;
+		case LS_AUTH:
+		case LS_UP:
+			used = handle_frame(l, p, n);
+			break;
+		case LS_CONNECTING:
+			link_close(l, "data before connect completed");
+			return -1;
+		default:
+			return -1;
+		}
+		if (used < 0)
+			return -1;
+		if (used == 0)
+			break;
+		off += (size_t)used;
+	}
+	if (l->state == LS_DOWN)
+		return -1;
+	memmove(l->rx, l->rx + off, l->rx_len - off);
+	l->rx_len -= off;
+	return 0;
+}
+
+static int process_rx(struct link *l)
+{
+	l->in_rx = 1;
+	int rc = process_rx_run(l);
+	l->in_rx = 0; /* l is freed only after the event batch */
+	return rc;
+}
+
+int link_feed(struct link *l, const uint8_t *buf, size_t n)
+{
+	while (n > 0) {
+		if (l->state == LS_DOWN)
+			return -1;
+		size_t take = RX_CAP - l->rx_len;
+		if (take > n)
+			take = n;
+		if (take == 0)
+			return 0; /* paused with a full buffer: the rest waits */
+		memcpy(l->rx + l->rx_len, buf, take);
+		l->rx_len += take;
+		buf += take;
+		n -= take;
+		l->last_rx_us = now_us();
+		if (process_rx(l))
+			return -1;
+	}
+	return l->state == LS_DOWN ? -1 : 0;
+}
+
+static void on_readable(struct ev *ev, int fd, void *ctx)
+{
+	struct link *l = ctx;
+	(void)ev;
+	/* A failed connect wakes both callbacks; on_writable reports it. */
+	if (l->state == LS_CONNECTING)
+		return;
+	while (l->state != LS_DOWN && !l->paused && l->rx_len < RX_CAP) {
+		ssize_t r = read(fd, l->rx + l->rx_len, RX_CAP - l->rx_len);
+		if (r == 0) {
+			link_close(l, "peer closed the connection");
+			return;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				char why[96];
+				snprintf(why, sizeof(why), "read: %s", strerror(errno));
+				link_close(l, why);
+			}
+			return;
+		}
+		l->rx_len += (size_t)r;
+		l->last_rx_us = now_us();
+		if (process_rx(l))
+			return;
+		if ((size_t)r < RX_CAP / 2)
+			break; /* drained the socket most likely; let others run */
+	}
+}
+
+static void on_writable(struct ev *ev, int fd, void *ctx)
+{
+	struct link *l = ctx;
+	if (l->state == LS_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err) {
+			char why[96];
+			snprintf(why, sizeof(why), "connect: %s", strerror(err));
+			link_close(l, why);
+			return;
+		}
+		ev_want_write(ev, fd, 0);
+		send_hello(l);
+		return;
+	}
+	size_t before = ring_len(&l->tx);
+	while (ring_len(&l->tx) > 0) {
+		ssize_t w = ring_write_fd(&l->tx, fd);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				char why[96];
+				snprintf(why, sizeof(why), "write: %s", strerror(errno));
+				link_close(l, why);
+				return;
+			}
+			break;
+		}
+		if (w == 0)
+			break;
+	}
+	if (ring_len(&l->tx) == 0) {
+		ev_want_write(ev, fd, 0);
+		l->writing = 0;
+	}
+	size_t half = l->tx.cap / 2;
+	if (before >= half && ring_len(&l->tx) < half && l->cbs->on_drain)
+		l->cbs->on_drain(l, l->ctx);
+}
+
+static void on_handshake_timeout(struct ev *ev, void *ctx)
+{
+	struct link *l = ctx;
+	(void)ev;
+	l->t_handshake = 0;
+	link_close(l, l->state == LS_CONNECTING ? "connect timed out" : "handshake timed out");
+}
+
+static void on_keepalive(struct ev *ev, void *ctx)
+{
+	struct link *l = ctx;
+	uint64_t now = now_us();
+	l->t_keepalive = ev_timer_add(ev, KEEPALIVE_MS, on_keepalive, l);
+	if (l->state != LS_UP)
+		return;
+	if (now - l->last_rx_us > DEAD_IDLE_US) {
+		link_close(l, "peer silent for too long");
+		return;
+	}
+	if (now - l->last_tx_us > PING_IDLE_US)
+		link_send(l, LF_PING, NULL, NULL);
+}
+
+static struct link *link_alloc(struct ev *ev, int initiator, const struct keypair *self,
+                               enum link_kind kind, size_t max_frames,
+                               const struct link_cbs *cbs, void *ctx)
+{
+	struct link *l = xcalloc(1, sizeof(*l));
+	if (max_frames < 2)
+		max_frames = 2;
+	l->ev = ev;
+	l->fd = -1;
+	l->initiator = initiator;
+	l->kind = kind;
+	l->self = self;
+	l->max_frames = max_frames;
+	l->cbs = cbs;
+	l->ctx = ctx;
+	l->id = next_link_id++;
+	l->rx = xmalloc(RX_CAP);
+	l->pend = xmalloc(max_frames * LINK_FRAME_PLAIN);
+	/* One frame more than max_frames: the initiator's LF_AUTH goes out
+	 * ahead of the max_frames that link_send may have queued. */
+	if (ring_init(&l->tx, (max_frames + 1) * LINK_FRAME_BYTES + LINK_HELLO_BYTES +
+	                      LINK_REPLY_BYTES))
+		fatal(EXIT_OSERR, "out of memory for a link queue");
+	l->last_rx_us = l->last_tx_us = now_us();
+	snprintf(l->addr, sizeof(l->addr), "(detached)");
+	if (initiator)
+		crypto_box_keypair(l->eph_pk, l->eph_sk);
+	l->t_handshake = ev_timer_add(ev, HANDSHAKE_TIMEOUT_MS, on_handshake_timeout, l);
+	l->t_keepalive = ev_timer_add(ev, KEEPALIVE_MS, on_keepalive, l);
+	return l;
+}
+
+struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t salen,
+                          const struct keypair *self, const uint8_t peer_pk[32],
+                          enum link_kind kind, size_t max_frames,
+                          const struct link_cbs *cbs, void *ctx)
+{
+	struct link *l = link_alloc(ev, 1, self, kind, max_frames, cbs, ctx);
+	memcpy(l->peer_pk, peer_pk, 32);
+	sockaddr_str(sa, l->addr, sizeof(l->addr));
+	l->state = LS_CONNECTING;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+		link_close(l, why);
+		return NULL;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	l->fd = fd;
+	if (ev_add_fd(ev, fd, on_readable, on_writable, l) < 0) {
+		close(fd);
+		l->fd = -1;
+		link_close(l, "cannot watch socket");
+		return NULL;
+	}
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		char why[96];
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		link_close(l, why);
+		return NULL;
+	}
+	/* Completion (or failure) shows as writability. */
+	ev_want_write(ev, fd, 1);
+	return l;
+}
+
+struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, socklen_t peerlen,
+                         const struct keypair *self, size_t max_frames,
+                         const struct link_cbs *cbs, void *ctx)
+{
+	(void)peerlen;
+	struct link *l = link_alloc(ev, 0, self, LINK_NODE, max_frames, cbs, ctx);
+	sockaddr_str(peer, l->addr, sizeof(l->addr));
+	l->state = LS_HELLO;
+	int one = 1;
+	fd_nonblock(fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	l->fd = fd;
+	if (ev_add_fd(ev, fd, on_readable, on_writable, l) < 0) {
+		close(fd);
+		l->fd = -1;
+		link_close(l, "cannot watch socket");
+		return NULL;
+	}
+	return l;
+}
+
+struct link *link_new_detached(struct ev *ev, int initiator, const struct keypair *self,
+                               const uint8_t *peer_pk, enum link_kind kind,
+                               size_t max_frames, const struct link_cbs *cbs, void *ctx)
+{
+	struct link *l = link_alloc(ev, initiator, self, kind, max_frames, cbs, ctx);
+	if (initiator) {
+		memcpy(l->peer_pk, peer_pk, 32);
+		send_hello(l);
+	} else {
+		l->state = LS_HELLO;
+	}
+	return l;
+}
+
+size_t link_take_output(struct link *l, uint8_t *out, size_t n)
+{
+	return ring_read(&l->tx, out, n);
+}
+
+void link_pause(struct link *l, int paused)
+{
+	if (l->paused == paused || l->state == LS_DOWN)
+		return;
+	l->paused = paused;
+	if (l->fd >= 0)
+		ev_want_read(l->ev, l->fd, !paused);
+	/* Resumed from inside on_frame: the process_rx up the stack has not
+	 * yet consumed the frame being delivered, and carries on by itself
+	 * once paused is clear. */
+	if (!paused && l->rx_len > 0 && !l->in_rx)
+		process_rx(l);
+}
+
+enum link_state link_state(const struct link *l) { return l->state; }
+enum link_kind link_kind(const struct link *l) { return l->kind; }
+const uint8_t *link_peer_pk(const struct link *l) { return l->peer_pk; }
+uint64_t link_id(const struct link *l) { return l->id; }
+const char *link_peer_addr(const struct link *l) { return l->addr; }
+void link_get_stats(const struct link *l, struct link_stats *st) { *st = l->st; }
+void *link_ctx(const struct link *l) { return l->ctx; }
+void link_set_ctx(struct link *l, void *ctx) { l->ctx = ctx; }

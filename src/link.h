@@ -1,0 +1,123 @@
+/* link — an authenticated, encrypted TCP link between two mixnet parties.
+ *
+ * Handshake (Noise-KK-like, from X25519; 2 messages and a confirming frame):
+ *
+ *   I -> R  HELLO  "MXPL" ver kind 0 0 | I's static key | I's ephemeral key
+ *   R -> I  REPLY  "MXPL" ver 0 0 0    | R's ephemeral key | tag
+ *   I -> R  first frame, of type LF_AUTH
+ *
+ * Keys: BLAKE2b over DH(ee), DH(es), DH(se) and the four public keys, so
+ * each side proves its static key (the initiator knows the responder's
+ * from the topology; the responder checks the initiator's against the
+ * topology for node links, or takes it as the client's address).  Then
+ * every frame, whatever it carries, is LINK_FRAME_BYTES long:
+ * ChaCha20-Poly1305 over [type | 32-byte id | packet], with a per-direction
+ * counter as nonce — an observer of a link learns only how many frames
+ * passed.  Nothing is accepted from a peer before its handshake is done.
+ *
+ * The receive side is a push parser (link_feed) so the tests and the fuzz
+ * harness drive it without sockets. */
+#ifndef MIXPROXY_LINK_H
+#define MIXPROXY_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "keys.h"
+#include "packet.h"
+
+#define LINK_HELLO_BYTES 72
+#define LINK_REPLY_BYTES 56
+#define LINK_FRAME_PLAIN (1 + PKT_ID_BYTES + PKT_BYTES)
+#define LINK_FRAME_BYTES (LINK_FRAME_PLAIN + 16)
+#define LINK_VERSION 1
+
+enum link_kind { LINK_NODE = 1, LINK_CLIENT = 2 };
+
+enum link_frame_type {
+	LF_AUTH = 1,    /* initiator's first frame: key confirmation */
+	LF_PING = 2,    /* keep-alive */
+	LF_PACKET = 3,  /* node -> node: a packet for the receiver to process */
+	LF_SEND = 4,    /* client -> gateway: id = first mix, packet to forward */
+	LF_DELIVER = 5, /* gateway -> client: a delivery */
+};
+
+enum link_state {
+	LS_CONNECTING, /* TCP connect in progress */
+	LS_HELLO,      /* I: HELLO sent, awaiting REPLY; R: awaiting HELLO */
+	LS_AUTH,       /* R: REPLY sent, awaiting LF_AUTH */
+	LS_UP,
+	LS_DOWN,
+};
+
+struct link;
+struct ev;
+
+struct link_cbs {
+	/* Responder: may this peer (kind, static key) connect?  Return 0 to
+	 * accept; non-zero to refuse (the link goes down with a log line). */
+	int (*accept_peer)(struct link *l, enum link_kind kind, const uint8_t pk[32], void *ctx);
+	/* Handshake completed. */
+	void (*on_up)(struct link *l, void *ctx);
+	/* A frame arrived (never LF_AUTH or LF_PING).  pkt is PKT_BYTES. */
+	void (*on_frame)(struct link *l, enum link_frame_type type,
+	                 const uint8_t id[PKT_ID_BYTES], uint8_t *pkt, void *ctx);
+	/* The send queue drained below half: senders may resume (optional). */
+	void (*on_drain)(struct link *l, void *ctx);
+	/* The link is down; the owner must drop its pointer.  The link is
+	 * freed after the current event batch. */
+	void (*on_down)(struct link *l, const char *why, void *ctx);
+};
+
+struct link_stats {
+	uint64_t frames_in, frames_out, dropped_full, dropped_down;
+};
+
+/* Outgoing: connect to sa and expect peer_pk there.  Frames may be queued
+ * (link_send) at once; they go out when the link is up.  self must stay
+ * valid for the link's life. */
+struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t salen,
+                          const struct keypair *self, const uint8_t peer_pk[32],
+                          enum link_kind kind, size_t max_frames,
+                          const struct link_cbs *cbs, void *ctx);
+/* Incoming: fd is an accepted socket (made non-blocking here). */
+struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, socklen_t peerlen,
+                         const struct keypair *self, size_t max_frames,
+                         const struct link_cbs *cbs, void *ctx);
+
+/* Queue one frame.  id may be NULL (zeros).  0, or -1 when the queue is
+ * full or the link is down (counted; the caller decides what to drop). */
+int link_send(struct link *l, enum link_frame_type type,
+              const uint8_t id[PKT_ID_BYTES], const uint8_t pkt[PKT_BYTES]);
+size_t link_queue_room(const struct link *l);  /* frames */
+size_t link_queue_len(const struct link *l);
+
+/* Stop / resume reading (back-pressure from the owner). */
+void link_pause(struct link *l, int paused);
+
+/* Close now: on_down runs (with why), the link is freed later. */
+void link_close(struct link *l, const char *why);
+
+enum link_state link_state(const struct link *l);
+enum link_kind link_kind(const struct link *l);
+const uint8_t *link_peer_pk(const struct link *l); /* valid once HELLO seen */
+uint64_t link_id(const struct link *l);             /* for log lines */
+const char *link_peer_addr(const struct link *l);
+void link_get_stats(const struct link *l, struct link_stats *st);
+void *link_ctx(const struct link *l);
+void link_set_ctx(struct link *l, void *ctx);
+
+/* Push parser for received bytes (used by the socket reader; exposed for
+ * tests and fuzzing).  Returns 0, or -1 once the link is down. */
+int link_feed(struct link *l, const uint8_t *buf, size_t n);
+
+/* A link with no socket, for tests and fuzzing (ev is still needed: it
+ * runs the timers and the deferred free): outgoing bytes are kept
+ * in its queue (link_take_output copies them out). */
+struct link *link_new_detached(struct ev *ev, int initiator, const struct keypair *self,
+                               const uint8_t *peer_pk, enum link_kind kind,
+                               size_t max_frames, const struct link_cbs *cbs, void *ctx);
+size_t link_take_output(struct link *l, uint8_t *out, size_t n);
+
+#endif

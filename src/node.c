@@ -1,0 +1,915 @@
+/* node — `mixproxy node`: a mix (layer 1, 2 or 3) or a gateway.
+ *
+ * One struct node owns everything: the listening socket, the links (to
+ * the next hops, from previous hops, from attached clients), the packets
+ * held for their delay on the loop's timer heap, the replay filter and,
+ * on a gateway, the mailboxes of clients that are briefly away.  Every
+ * queue has a bound; whatever overflows is dropped and counted, never
+ * grown. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "ev.h"
+#include "htab.h"
+#include "keys.h"
+#include "link.h"
+#include "log.h"
+#include "packet.h"
+#include "replay.h"
+#include "topology.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define SWEEP_MS 5000
+
+struct node_opts {
+	char *config, *topology, *key_file, *role, *listen;
+	uint64_t layer;
+	int foreground, verbose;
+	uint64_t link_queue, max_held, max_delay_ms, max_links;
+	uint64_t mailbox_max, mailbox_total, mailbox_age, max_clients;
+	uint64_t replay_window, replay_memory;
+	double test_drop, test_duplicate;
+};
+
+struct counters {
+	uint64_t pkt_in, pkt_out, client_in, delivered, mailboxed, mailbox_flushed;
+	uint64_t drop_size, drop_key, drop_mac, drop_format, drop_replay, drop_expired;
+	uint64_t drop_route, drop_delay, drop_held_full, drop_queue, drop_link_down;
+	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
+	uint64_t test_dropped, test_duplicated;
+	uint64_t links_accepted, links_refused, links_opened, links_failed;
+};
+
+struct node;
+
+/* An outgoing link to a node of the topology, with reconnect backoff. */
+struct peer {
+	struct node *n;
+	uint8_t id[PKT_ID_BYTES];
+	struct link *out;
+	int was_up;
+	unsigned backoff_ms;
+	uint64_t next_try_us;
+};
+
+struct mail {
+	struct mail *next;
+	uint64_t t_us;
+	uint8_t dlv[PKT_BYTES];
+};
+
+/* A client known to this gateway: attached (link) or away (mail only). */
+struct client {
+	struct node *n;
+	uint8_t pk[PKT_KEY_BYTES];
+	struct link *link;
+	struct mail *head, *tail;
+	size_t nmail;
+};
+
+/* An incoming link (from a node or a client). */
+struct inlink {
+	struct node *n;
+	struct link *link;
+	struct client *client; /* attached client, if any */
+	int up;
+	int refused; /* accept_peer said no and logged why */
+};
+
+struct held {
+	struct node *n;
+	struct held *lprev, *lnext; /* all held packets, to free them at exit */
+	uint8_t next[PKT_ID_BYTES];
+	uint64_t timer;
+	int deliver;
+	uint8_t pkt[PKT_BYTES];
+};
+
+struct node {
+	struct node_opts o;
+	struct ev *ev;
+	struct topology *topo;
+	const struct topo_node *self;
+	struct keypair kp;
+	int listen_fd;
+	struct replay *rf;
+	struct htab *peers;    /* id -> struct peer */
+	struct htab *clients;  /* pk -> struct client */
+	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
+	struct held *held_list;
+	uint64_t held, mail_total;
+	uint64_t sweep_timer;
+	struct counters c;
+};
+
+static const char *role_name(const struct topo_node *t, char *buf, size_t n)
+{
+	if (t->role == TOPO_GATEWAY)
+		snprintf(buf, n, "gateway");
+	else
+		snprintf(buf, n, "mix layer %d", t->layer);
+	return buf;
+}
+
+/* ---- sending to other nodes ---- */
+
+static void peer_down(struct link *l, const char *why, void *ctx)
+{
+	struct peer *p = ctx;
+	struct node *n = p->n;
+	uint64_t id = link_id(l);
+	if (p->was_up) {
+		log_info("link %llu to %s: down: %s", (unsigned long long)id, (char *)p->id, why);
+		p->backoff_ms = BACKOFF_MIN_MS;
+	} else {
+		n->c.links_failed++;
+		log_warn("link %llu to %s: failed: %s (retry in %u ms)", (unsigned long long)id,
+		         (char *)p->id, why, p->backoff_ms);
+		p->next_try_us = now_us() + (uint64_t)p->backoff_ms * 1000u;
+		p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+	}
+	p->out = NULL;
+	p->was_up = 0;
+}
+
+static void peer_up(struct link *l, void *ctx)
+{
+	struct peer *p = ctx;
+	p->was_up = 1;
+	p->backoff_ms = BACKOFF_MIN_MS;
+	log_info("link %llu to %s (%s): up", (unsigned long long)link_id(l), (char *)p->id,
+	         link_peer_addr(l));
+}
+
+static const struct link_cbs peer_cbs = {
+	.on_up = peer_up,
+	.on_down = peer_down,
+};
+
+static struct peer *peer_get(struct node *n, const uint8_t id[PKT_ID_BYTES])
+{
+	struct peer *p = htab_get(n->peers, id);
+	if (p)
+		return p;
+	p = xcalloc(1, sizeof(*p));
+	p->n = n;
+	memcpy(p->id, id, PKT_ID_BYTES);
+	p->backoff_ms = BACKOFF_MIN_MS;
+	if (htab_put(n->peers, id, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const uint8_t *pkt)
+{
+	const struct topo_node *tn = topo_by_id(n->topo, id);
+	if (!tn) {
+		n->c.drop_route++;
+		return;
+	}
+	struct peer *p = peer_get(n, id);
+	if (!p) {
+		n->c.drop_route++;
+		return;
+	}
+	if (!p->out) {
+		if (now_us() < p->next_try_us) {
+			n->c.drop_link_down++;
+			return;
+		}
+		n->c.links_opened++;
+		log_debug("connecting to %s at %s", tn->name, tn->addr_text);
+		p->out = link_connect(n->ev, (const struct sockaddr *)&tn->addr, tn->addrlen,
+		                      &n->kp, tn->pk, LINK_NODE, n->o.link_queue, &peer_cbs, p);
+		if (!p->out) {
+			n->c.drop_link_down++;
+			return;
+		}
+	}
+	if (link_send(p->out, LF_PACKET, NULL, pkt)) {
+		n->c.drop_queue++;
+		return;
+	}
+	n->c.pkt_out++;
+}
+
+/* ---- clients and mailboxes (gateways) ---- */
+
+static void mail_pop(struct node *n, struct client *c)
+{
+	struct mail *m = c->head;
+	c->head = m->next;
+	if (!c->head)
+		c->tail = NULL;
+	c->nmail--;
+	n->mail_total--;
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+}
+
+static struct client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
+{
+	struct client *c = htab_get(n->clients, pk);
+	if (c)
+		return c;
+	if (htab_count(n->clients) >= n->o.max_clients)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->n = n;
+	memcpy(c->pk, pk, PKT_KEY_BYTES);
+	if (htab_put(n->clients, pk, c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void client_maybe_forget(struct node *n, struct client *c)
+{
+	if (!c->link && c->nmail == 0) {
+		htab_del(n->clients, c->pk);
+		free(c);
+	}
+}
+
+static void mailbox_flush(struct node *n, struct client *c)
+{
+	while (c->head && c->link && link_queue_room(c->link) > 0) {
+		if (link_send(c->link, LF_DELIVER, NULL, c->head->dlv))
+			break;
+		n->c.mailbox_flushed++;
+		n->c.delivered++;
+		mail_pop(n, c);
+	}
+}
+
+static void mailbox_put(struct node *n, struct client *c, const uint8_t *dlv)
+{
+	/* Full: the oldest mail goes first (end-to-end retransmission
+	 * recovers it; fresh mail is the more useful). */
+	if (c->nmail >= n->o.mailbox_max || n->mail_total >= n->o.mailbox_total) {
+		if (!c->head) {
+			n->c.drop_mailbox_full++;
+			return;
+		}
+		mail_pop(n, c);
+		n->c.drop_mailbox_full++;
+	}
+	struct mail *m = xmalloc(sizeof(*m));
+	m->next = NULL;
+	m->t_us = now_us();
+	memcpy(m->dlv, dlv, PKT_BYTES);
+	if (c->tail)
+		c->tail->next = m;
+	else
+		c->head = m;
+	c->tail = m;
+	c->nmail++;
+	n->mail_total++;
+	n->c.mailboxed++;
+}
+
+static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
+{
+	struct client *c = client_get(n, pk);
+	if (!c) {
+		n->c.drop_no_client_slot++;
+		return;
+	}
+	/* Keep order: while older mail waits, new mail queues behind it. */
+	if (c->link && !c->head && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+		n->c.delivered++;
+		return;
+	}
+	mailbox_put(n, c, dlv);
+	mailbox_flush(n, c);
+}
+
+static void sweep(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	uint64_t cutoff = now_us() - n->o.mailbox_age * 1000000u;
+	size_t it = 0;
+	const void *k;
+	void *v;
+	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, sweep, n);
+	while (htab_next(n->clients, &it, &k, &v)) {
+		struct client *c = v;
+		while (c->head && c->head->t_us < cutoff) {
+			mail_pop(n, c);
+			n->c.drop_mailbox_age++;
+		}
+		client_maybe_forget(n, c);
+	}
+}
+
+/* ---- packet processing ---- */
+
+static void dispatch(struct node *n, const uint8_t next[PKT_ID_BYTES], int deliver,
+                     const uint8_t *pkt)
+{
+	if (deliver)
+		deliver_to_client(n, next, pkt);
+	else
+		send_to_node(n, next, pkt);
+}
+
+static void held_unlink(struct held *h)
+{
+	if (h->lprev)
+		h->lprev->lnext = h->lnext;
+	else
+		h->n->held_list = h->lnext;
+	if (h->lnext)
+		h->lnext->lprev = h->lprev;
+	h->n->held--;
+}
+
+static void held_fire(struct ev *ev, void *ctx)
+{
+	struct held *h = ctx;
+	(void)ev;
+	held_unlink(h);
+	dispatch(h->n, h->next, h->deliver, h->pkt);
+	free(h);
+}
+
+/* May the packet go from this node to `next`?  Routes run L1 -> L2 -> L3
+ * -> gateway; anything else is a forged or broken route, and refusing it
+ * keeps packets from looping inside the network. */
+static int route_ok(struct node *n, const struct pkt_hop_result *res)
+{
+	if (n->self->role == TOPO_GATEWAY)
+		return res->action == PKT_DELIVER;
+	if (res->action != PKT_RELAY)
+		return 0;
+	const struct topo_node *next = topo_by_id(n->topo, res->addr);
+	if (!next)
+		return 0;
+	if (n->self->layer < TOPO_LAYERS)
+		return next->role == TOPO_MIX && next->layer == n->self->layer + 1;
+	return next->role == TOPO_GATEWAY;
+}
+
+static void process_packet(struct node *n, uint8_t *pkt, struct link *from)
+{
+	struct pkt_hop_result res;
+	int rc = pkt_process(pkt, PKT_BYTES, n->kp.sk, n->rf, (uint32_t)(wall_s() / 60), &res);
+	switch (rc) {
+	case PKT_OK: break;
+	case PKT_ERR_SIZE: n->c.drop_size++; break;
+	case PKT_ERR_KEY: n->c.drop_key++; break;
+	case PKT_ERR_MAC: n->c.drop_mac++; break;
+	case PKT_ERR_REPLAY: n->c.drop_replay++; break;
+	case PKT_ERR_EXPIRED: n->c.drop_expired++; break;
+	default: n->c.drop_format++; break;
+	}
+	if (rc != PKT_OK) {
+		log_debug("link %llu: packet dropped: %s", (unsigned long long)link_id(from),
+		          pkt_strerror(rc));
+		return;
+	}
+	if (!route_ok(n, &res)) {
+		n->c.drop_route++;
+		log_debug("link %llu: packet dropped: route does not continue from here",
+		          (unsigned long long)link_id(from));
+		return;
+	}
+	int deliver = res.action == PKT_DELIVER;
+	if (res.delay_us == 0) {
+		dispatch(n, res.addr, deliver, pkt);
+		return;
+	}
+	if (res.delay_us > n->o.max_delay_ms * 1000u) {
+		n->c.drop_delay++;
+		return;
+	}
+	if (n->held >= n->o.max_held) {
+		n->c.drop_held_full++;
+		return;
+	}
+	struct held *h = xmalloc(sizeof(*h));
+	h->n = n;
+	memcpy(h->next, res.addr, PKT_ID_BYTES);
+	h->deliver = deliver;
+	memcpy(h->pkt, pkt, PKT_BYTES);
+	h->timer = ev_timer_add_us(n->ev, res.delay_us, held_fire, h);
+	h->lprev = NULL;
+	h->lnext = n->held_list;
+	if (h->lnext)
+		h->lnext->lprev = h;
+	n->held_list = h;
+	n->held++;
+}
+
+/* Test-only fault injection (--test-drop, --test-duplicate). */
+static int chance(double p)
+{
+	return p > 0 && (double)randombytes_random() < p * 4294967296.0;
+}
+
+static void in_frame(struct link *l, enum link_frame_type type,
+                     const uint8_t id[PKT_ID_BYTES], uint8_t *pkt, void *ctx)
+{
+	struct inlink *il = ctx;
+	struct node *n = il->n;
+
+	if (chance(n->o.test_drop)) {
+		n->c.test_dropped++;
+		return;
+	}
+	int copies = 1;
+	if (chance(n->o.test_duplicate)) {
+		n->c.test_duplicated++;
+		copies = 2;
+	}
+	if (type == LF_PACKET) {
+		n->c.pkt_in++;
+		if (copies == 2) {
+			uint8_t dup[PKT_BYTES];
+			memcpy(dup, pkt, PKT_BYTES);
+			process_packet(n, dup, l);
+		}
+		process_packet(n, pkt, l);
+		return;
+	}
+	/* LF_SEND: a client hands its gateway a packet for a layer-1 mix. */
+	n->c.client_in++;
+	const struct topo_node *first = topo_by_id(n->topo, id);
+	if (!first || first->role != TOPO_MIX || first->layer != 1) {
+		n->c.drop_route++;
+		log_debug("link %llu: client packet for '%.31s', not a layer-1 mix: dropped",
+		          (unsigned long long)link_id(l), (const char *)id);
+		return;
+	}
+	for (int i = 0; i < copies; i++)
+		send_to_node(n, id, pkt);
+}
+
+/* ---- incoming links ---- */
+
+static int in_accept_peer(struct link *l, enum link_kind kind, const uint8_t pk[32], void *ctx)
+{
+	struct inlink *il = ctx;
+	struct node *n = il->n;
+	char keytext[B58_KEY_CHARS];
+	if (kind == LINK_NODE) {
+		if (topo_by_pk(n->topo, pk))
+			return 0;
+		il->refused = 1;
+		n->c.links_refused++;
+		log_warn("link %llu from %s: refused: node key %s is not in the topology",
+		         (unsigned long long)link_id(l), link_peer_addr(l),
+		         key_to_str(pk, keytext, sizeof(keytext)));
+		return -1;
+	}
+	if (n->self->role == TOPO_GATEWAY)
+		return 0;
+	il->refused = 1;
+	n->c.links_refused++;
+	log_warn("link %llu from %s: refused: clients attach to gateways, not mixes",
+	         (unsigned long long)link_id(l), link_peer_addr(l));
+	return -1;
+}
+
+static void in_up(struct link *l, void *ctx)
+{
+	struct inlink *il = ctx;
+	struct node *n = il->n;
+	char keytext[B58_KEY_CHARS];
+	key_to_str(link_peer_pk(l), keytext, sizeof(keytext));
+	il->up = 1;
+	if (link_kind(l) == LINK_NODE) {
+		const struct topo_node *tn = topo_by_pk(n->topo, link_peer_pk(l));
+		log_info("link %llu from %s (%s): up", (unsigned long long)link_id(l),
+		         tn ? tn->name : "?", link_peer_addr(l));
+		return;
+	}
+	struct client *c = client_get(n, link_peer_pk(l));
+	if (!c) {
+		n->c.drop_no_client_slot++;
+		link_close(l, "too many clients");
+		return;
+	}
+	if (c->link) {
+		struct inlink *old = link_ctx(c->link);
+		old->client = NULL;
+		link_close(c->link, "replaced by a newer connection of the same client");
+	}
+	c->link = l;
+	il->client = c;
+	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
+	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->nmail);
+	mailbox_flush(n, c);
+}
+
+static void in_drain(struct link *l, void *ctx)
+{
+	struct inlink *il = ctx;
+	(void)l;
+	if (il->client)
+		mailbox_flush(il->n, il->client);
+}
+
+static void in_down(struct link *l, const char *why, void *ctx)
+{
+	struct inlink *il = ctx;
+	struct node *n = il->n;
+	uint64_t id = link_id(l);
+	/* A link that never came up failed its handshake: worth a warning
+	 * (a stranger, an impostor, a misconfigured peer). */
+	if (il->refused)
+		;
+	else if (!il->up)
+		log_warn("link %llu from %s: handshake failed: %s", (unsigned long long)id,
+		         link_peer_addr(l), why);
+	else
+		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
+	if (il->client) {
+		il->client->link = NULL;
+		client_maybe_forget(n, il->client);
+	}
+	htab_del(n->inlinks, &id);
+	free(il);
+}
+
+static const struct link_cbs in_cbs = {
+	.accept_peer = in_accept_peer,
+	.on_up = in_up,
+	.on_frame = in_frame,
+	.on_drain = in_drain,
+	.on_down = in_down,
+};
+
+static void on_accept(struct ev *ev, int fd, void *ctx)
+{
+	struct node *n = ctx;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (htab_count(n->inlinks) >= n->o.max_links) {
+			char a[64];
+			log_warn("connection from %s refused: %llu links open (max-links)",
+			         sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)),
+			         (unsigned long long)n->o.max_links);
+			close(cfd);
+			continue;
+		}
+		struct inlink *il = xcalloc(1, sizeof(*il));
+		il->n = n;
+		il->link = link_accept(ev, cfd, (struct sockaddr *)&ss, sl, &n->kp,
+		                       n->o.link_queue, &in_cbs, il);
+		if (!il->link)
+			continue; /* on_down freed il */
+		uint64_t id = link_id(il->link);
+		if (htab_put(n->inlinks, &id, il)) {
+			link_close(il->link, "too many links");
+			continue;
+		}
+		n->c.links_accepted++;
+		log_debug("link %llu from %s: connected", (unsigned long long)id,
+		          link_peer_addr(il->link));
+	}
+}
+
+/* ---- signals ---- */
+
+static void log_counters(struct node *n)
+{
+	struct replay_stats rs;
+	replay_get_stats(n->rf, &rs);
+	size_t queued = 0, it = 0;
+	const void *k;
+	void *v;
+	unsigned up = 0;
+	while (htab_next(n->peers, &it, &k, &v)) {
+		struct peer *p = v;
+		if (p->out) {
+			queued += link_queue_len(p->out);
+			up += link_state(p->out) == LS_UP;
+		}
+	}
+	log_info("counters: in=%llu out=%llu client_in=%llu delivered=%llu mailboxed=%llu "
+	         "held=%llu queued=%zu links_out_up=%u links_in=%zu clients=%zu mail=%llu "
+	         "drop{mac=%llu replay=%llu expired=%llu key=%llu format=%llu route=%llu "
+	         "delay=%llu held_full=%llu queue_full=%llu link_down=%llu mailbox_full=%llu "
+	         "mailbox_age=%llu no_client_slot=%llu} test{dropped=%llu duplicated=%llu} "
+	         "replay{fresh=%llu overloaded=%llu} links{accepted=%llu refused=%llu "
+	         "opened=%llu failed=%llu}",
+	         (unsigned long long)n->c.pkt_in, (unsigned long long)n->c.pkt_out,
+	         (unsigned long long)n->c.client_in, (unsigned long long)n->c.delivered,
+	         (unsigned long long)n->c.mailboxed, (unsigned long long)n->held, queued, up,
+	         htab_count(n->inlinks), htab_count(n->clients),
+	         (unsigned long long)n->mail_total,
+	         (unsigned long long)n->c.drop_mac, (unsigned long long)n->c.drop_replay,
+	         (unsigned long long)n->c.drop_expired, (unsigned long long)n->c.drop_key,
+	         (unsigned long long)(n->c.drop_format + n->c.drop_size),
+	         (unsigned long long)n->c.drop_route, (unsigned long long)n->c.drop_delay,
+	         (unsigned long long)n->c.drop_held_full, (unsigned long long)n->c.drop_queue,
+	         (unsigned long long)n->c.drop_link_down,
+	         (unsigned long long)n->c.drop_mailbox_full,
+	         (unsigned long long)n->c.drop_mailbox_age,
+	         (unsigned long long)n->c.drop_no_client_slot,
+	         (unsigned long long)n->c.test_dropped, (unsigned long long)n->c.test_duplicated,
+	         (unsigned long long)rs.fresh, (unsigned long long)rs.overloaded,
+	         (unsigned long long)n->c.links_accepted, (unsigned long long)n->c.links_refused,
+	         (unsigned long long)n->c.links_opened, (unsigned long long)n->c.links_failed);
+}
+
+static void on_term(struct ev *ev, int signo, void *ctx)
+{
+	(void)ctx;
+	log_info("caught signal %d: stopping", signo);
+	ev_stop(ev);
+}
+
+static void on_usr1(struct ev *ev, int signo, void *ctx)
+{
+	(void)ev;
+	(void)signo;
+	log_counters(ctx);
+}
+
+static void on_hup(struct ev *ev, int signo, void *ctx)
+{
+	struct node *n = ctx;
+	char err[512];
+	(void)ev;
+	(void)signo;
+	struct topology *t = topo_load(n->o.topology, err, sizeof(err));
+	if (!t) {
+		log_err("topology reload failed, keeping the old one: %s", err);
+		return;
+	}
+	const struct topo_node *self = topo_by_pk(t, n->kp.pk);
+	if (!self || self->role != n->self->role || self->layer != n->self->layer) {
+		log_err("topology reload refused: this node's key is %s in %s",
+		        self ? "under another role or layer" : "missing", n->o.topology);
+		topo_free(t);
+		return;
+	}
+	/* Links to nodes that left or moved are closed; they reopen on use. */
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(n->peers, &it, &k, &v)) {
+		struct peer *p = v;
+		const struct topo_node *was = topo_by_id(n->topo, p->id);
+		const struct topo_node *now = topo_by_id(t, p->id);
+		if (now && was && !memcmp(now->pk, was->pk, 32) &&
+		    !strcmp(now->addr_text, was->addr_text))
+			continue;
+		if (p->out)
+			link_close(p->out, "node changed or left the topology");
+		htab_del(n->peers, p->id);
+		free(p);
+	}
+	it = 0;
+	while (htab_next(n->inlinks, &it, &k, &v)) {
+		struct inlink *il = v;
+		if (link_kind(il->link) == LINK_NODE && link_state(il->link) != LS_HELLO &&
+		    !topo_by_pk(t, link_peer_pk(il->link)))
+			link_close(il->link, "node left the topology");
+	}
+	topo_free(n->topo);
+	n->topo = t;
+	n->self = self;
+	log_info("topology reloaded from %s: %zu nodes", n->o.topology, t->n);
+}
+
+/* ---- set-up ---- */
+
+static int listen_on(const char *text, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		fatal(EXIT_OSERR, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, sl) < 0)
+		fatal(EXIT_OSERR, "cannot listen on %s: %s", text, strerror(errno));
+	if (listen(fd, 256) < 0)
+		fatal(EXIT_OSERR, "listen on %s: %s", text, strerror(errno));
+	return fd;
+}
+
+/* Replay memory: `gens` Bloom filters sharing the budget, spanning the
+ * window with two generations to spare (see replay.h). */
+static struct replay *make_replay(uint64_t window_min, uint64_t mib)
+{
+	const unsigned gens = 6;
+	unsigned gen_min = (unsigned)((window_min + gens - 3) / (gens - 2));
+	unsigned log2 = 10;
+	while (log2 < 32 && ((uint64_t)gens << (log2 + 1)) / 8 <= mib * 1048576u)
+		log2++;
+	return replay_new(log2, gens, gen_min ? gen_min : 1);
+}
+
+int cmd_node(int argc, char **argv)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+	struct node_opts *o = &n->o;
+	char err[1024];
+	int rc = EXIT_USAGE;
+	o->link_queue = 1024;
+	o->max_held = 50000;
+	o->max_delay_ms = 10000;
+	o->max_links = 4096;
+	o->mailbox_max = 1000;
+	o->mailbox_total = 20000;
+	o->mailbox_age = 600;
+	o->max_clients = 10000;
+	o->replay_window = 60;
+	o->replay_memory = 8;
+	struct opt opts[] = {
+		{ "config", 'f', OPT_STR, "FILE", "read options from FILE (mixproxy.conf(5))", &o->config, 0, 0, 0 },
+		{ "topology", 't', OPT_STR, "FILE", "the topology file (required)", &o->topology, 0, 0, 0 },
+		{ "key-file", 'k', OPT_STR, "FILE", "this node's key file (required)", &o->key_file, 0, 0, 0 },
+		{ "role", 'r', OPT_STR, "ROLE", "mix or gateway: checked against the topology", &o->role, 0, 0, 0 },
+		{ "layer", 'l', OPT_U64, "N", "mix layer 1-3: checked against the topology", &o->layer, 1, 3, 0 },
+		{ "listen", 'L', OPT_STR, "HOST:PORT", "listen address (default: the topology's)", &o->listen, 0, 0, 0 },
+		{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &o->foreground, 0, 0, 0 },
+		{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &o->verbose, 0, 0, 0 },
+		{ "link-queue", 0, OPT_U64, "N", "frames queued per link (1024)", &o->link_queue, 2, 1000000, 0 },
+		{ "max-held", 0, OPT_U64, "N", "packets held for their delay at once (50000)", &o->max_held, 1, 10000000, 0 },
+		{ "max-delay", 0, OPT_U64, "MS", "longest per-hop delay accepted (10000)", &o->max_delay_ms, 0, 4294967, 0 },
+		{ "max-links", 0, OPT_U64, "N", "incoming links at once (4096)", &o->max_links, 1, 1000000, 0 },
+		{ "mailbox-max", 0, OPT_U64, "N", "mail kept per away client (1000)", &o->mailbox_max, 1, 1000000, 0 },
+		{ "mailbox-total", 0, OPT_U64, "N", "mail kept for all clients (20000)", &o->mailbox_total, 1, 100000000, 0 },
+		{ "mailbox-age", 0, OPT_U64, "SECS", "mail older than this is dropped (600)", &o->mailbox_age, 1, 86400, 0 },
+		{ "max-clients", 0, OPT_U64, "N", "clients known at once (10000)", &o->max_clients, 1, 10000000, 0 },
+		{ "replay-window", 0, OPT_U64, "MIN", "packet and reply-block lifetime (60)", &o->replay_window, 4, 1440, 0 },
+		{ "replay-memory", 0, OPT_U64, "MIB", "memory of the replay filter (8)", &o->replay_memory, 1, 4096, 0 },
+		{ "test-drop", 0, OPT_DBL, "P", "TESTING ONLY: drop received packets with probability P", &o->test_drop, 0, 1, 0 },
+		{ "test-duplicate", 0, OPT_DBL, "P", "TESTING ONLY: duplicate received packets with probability P", &o->test_duplicate, 0, 1, 0 },
+	};
+	const size_t nopts = ARRAY_LEN(opts);
+
+	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
+	case 1:
+		conf_usage(opts, nopts, "mixproxy node -t TOPOLOGY -k KEYFILE [options]");
+		rc = 0;
+		goto out;
+	case -1:
+		fprintf(stderr, "mixproxy node: %s\n", err);
+		goto out;
+	}
+	if (o->config && conf_load_file(opts, nopts, o->config, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy node: %s\n", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (!o->topology || !o->key_file) {
+		fprintf(stderr, "mixproxy node: %s is required (see mixproxy node -h)\n",
+		        !o->topology ? "-t/--topology" : "-k/--key-file");
+		goto out;
+	}
+	if (o->role && strcmp(o->role, "mix") && strcmp(o->role, "gateway")) {
+		fprintf(stderr, "mixproxy node: --role '%s': expected mix or gateway\n", o->role);
+		goto out;
+	}
+	log_init("mixproxy-node", o->foreground, o->verbose);
+
+	if (keyfile_read(o->key_file, &n->kp, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy node: %s\n", err);
+		rc = EXIT_NOINPUT;
+		goto out;
+	}
+	/* SIGHUP reloads the topology after we may have left the directory. */
+	char *abs = realpath(o->topology, NULL);
+	if (abs) {
+		free(o->topology);
+		o->topology = abs;
+	}
+	n->topo = topo_load(o->topology, err, sizeof(err));
+	if (!n->topo) {
+		fprintf(stderr, "mixproxy node: %s\n", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	char keytext[B58_KEY_CHARS], rolebuf[32];
+	key_to_str(n->kp.pk, keytext, sizeof(keytext));
+	n->self = topo_by_pk(n->topo, n->kp.pk);
+	if (!n->self) {
+		fprintf(stderr, "mixproxy node: this node's public key %s is not in %s "
+		        "(add the line 'mixproxy keygen --show' prints)\n", keytext, o->topology);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (o->role && strcmp(o->role, n->self->role == TOPO_MIX ? "mix" : "gateway")) {
+		fprintf(stderr, "mixproxy node: --role %s, but %s lists %s as a %s\n", o->role,
+		        o->topology, n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (o->layer && (n->self->role != TOPO_MIX || (int)o->layer != n->self->layer)) {
+		fprintf(stderr, "mixproxy node: --layer %llu, but %s lists %s as a %s\n",
+		        (unsigned long long)o->layer, o->topology, n->self->name,
+		        role_name(n->self, rolebuf, sizeof(rolebuf)));
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	struct sockaddr_storage ls;
+	socklen_t lsl;
+	const char *why;
+	if (o->listen) {
+		if (parse_hostport(o->listen, &ls, &lsl, &why)) {
+			fprintf(stderr, "mixproxy node: --listen '%s': %s\n", o->listen, why);
+			goto out;
+		}
+	} else {
+		ls = n->self->addr;
+		lsl = n->self->addrlen;
+	}
+	n->rf = make_replay(o->replay_window, o->replay_memory);
+	if (!n->rf)
+		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
+	n->listen_fd = listen_on(o->listen ? o->listen : n->self->addr_text, &ls, lsl);
+	if (!o->foreground && daemon(0, 0) < 0)
+		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
+
+	n->ev = ev_new();
+	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
+	n->clients = htab_new(PKT_KEY_BYTES, o->max_clients);
+	n->inlinks = htab_new(sizeof(uint64_t), o->max_links + 1);
+	ev_add_fd(n->ev, n->listen_fd, on_accept, NULL, n);
+	ev_signal(n->ev, SIGTERM, on_term, n);
+	ev_signal(n->ev, SIGINT, on_term, n);
+	ev_signal(n->ev, SIGHUP, on_hup, n);
+	ev_signal(n->ev, SIGUSR1, on_usr1, n);
+	signal(SIGPIPE, SIG_IGN);
+	if (n->self->role == TOPO_GATEWAY)
+		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, sweep, n);
+	char la[64];
+	sockaddr_str((struct sockaddr *)&ls, la, sizeof(la));
+	log_info("node %s (%s) listening on %s, key %s, replay window %u min in %zu KiB",
+	         n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)), la, keytext,
+	         replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
+	if (o->test_drop > 0 || o->test_duplicate > 0)
+		log_warn("TESTING ONLY: dropping %.3f and duplicating %.3f of received packets",
+		         o->test_drop, o->test_duplicate);
+	rc = ev_run(n->ev) ? EXIT_OSERR : 0;
+	log_counters(n);
+
+	/* Orderly teardown so leak checkers see a clean exit. */
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(n->inlinks, &it, &k, &v))
+		link_close(((struct inlink *)v)->link, "shutting down");
+	it = 0;
+	while (htab_next(n->peers, &it, &k, &v)) {
+		struct peer *p = v;
+		if (p->out)
+			link_close(p->out, "shutting down");
+		free(p);
+	}
+	it = 0;
+	while (htab_next(n->clients, &it, &k, &v)) {
+		struct client *c = v;
+		while (c->head)
+			mail_pop(n, c);
+		free(c);
+	}
+	while (n->held_list) {
+		struct held *h = n->held_list;
+		held_unlink(h);
+		free(h);
+	}
+	ev_free(n->ev); /* runs the deferred frees of the links */
+	htab_free(n->peers);
+	htab_free(n->clients);
+	htab_free(n->inlinks);
+	close(n->listen_fd);
+out:
+	if (n->rf)
+		replay_free(n->rf);
+	if (n->topo)
+		topo_free(n->topo);
+	keypair_wipe(&n->kp);
+	conf_free(opts, nopts);
+	free(n);
+	return rc;
+}

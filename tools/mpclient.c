@@ -1,0 +1,424 @@
+/* mpclient — a test client of the mixnet (tests and benchmarks only).
+ *
+ *   mpclient pingpong -t TOPOLOGY [-n COUNT] [--rate PPS] [--delay-ms MEAN]
+ *                     [--timeout SECS] [--gw-a ID] [--gw-b ID]
+ *       Two fresh identities in one process attach to two gateways; A
+ *       sends COUNT packets to B through the three mix layers; B counts what
+ *       arrives (exactly once?) and the one-way delay.  Prints one JSON line.
+ *   mpclient inject -t TOPOLOGY --kind replay|tamper [--gw-a ID]
+ *       Sends one good packet to B, then a replay of it (or a copy with a
+ *       flipped header bit): B must receive exactly one.
+ *   mpclient stranger -t TOPOLOGY --target ID
+ *       Connects to node ID as a node with a key outside the topology and
+ *       tries to hand it a packet; succeeds (exit 0) if the link is refused.
+ *   mpclient mailbox -t TOPOLOGY [-n COUNT] [--gw-a ID]
+ *       B attaches and leaves; A sends COUNT packets to B; an impostor
+ *       claiming B's key attaches (and must get nothing); then B returns
+ *       and must find all COUNT in its mailbox.
+ *
+ * Exit 0 when the run met its expectation, 1 otherwise. */
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "ev.h"
+#include "keys.h"
+#include "link.h"
+#include "log.h"
+#include "packet.h"
+#include "topology.h"
+#include "util.h"
+
+struct cl {
+	const char *name;
+	struct keypair kp;
+	const struct topo_node *gw;
+	struct link *link;
+	int up, down, refused;
+	uint64_t received, unique, dup, bad;
+	uint8_t *seen;  /* one byte per sequence number */
+	uint64_t *lat;  /* one-way delays of unique arrivals, microseconds */
+};
+
+static struct ev *ev;
+static struct topology *topo;
+static uint64_t count = 1000, rate = 0, timeout_s = 60;
+static double delay_ms = 0;
+static struct cl A, B;
+static uint64_t sent, send_timer, deadline_timer;
+static const char *mode;
+static int done;
+
+static uint32_t exp_delay_us(void)
+{
+	if (delay_ms <= 0)
+		return 0;
+	/* Inverse transform of a uniform draw in (0, 1]. */
+	double u = ((double)randombytes_random() + 1.0) / 4294967296.0;
+	double us = -log(u) * delay_ms * 1000.0;
+	return us > 4e9 ? 4000000000u : (uint32_t)us;
+}
+
+static void cl_down(struct link *l, const char *why, void *ctx)
+{
+	struct cl *c = ctx;
+	(void)l;
+	if (!c->up)
+		c->refused = 1;
+	c->up = 0;
+	c->down = 1;
+	c->link = NULL;
+	log_debug("%s: link down: %s", c->name, why);
+}
+
+static void cl_frame(struct link *l, enum link_frame_type t, const uint8_t *id, uint8_t *pkt,
+                     void *ctx)
+{
+	struct cl *c = ctx;
+	uint8_t body[PKT_BODY_BYTES];
+	(void)l;
+	(void)t;
+	(void)id;
+	c->received++;
+	if (pkt_open(pkt, PKT_BYTES, c->kp.sk, body) != PKT_OK) {
+		c->bad++;
+		return;
+	}
+	uint32_t seq = be32_get(body);
+	uint64_t t0 = ((uint64_t)be32_get(body + 4) << 32) | be32_get(body + 8);
+	if (seq >= count) {
+		c->bad++;
+		return;
+	}
+	if (c->seen[seq]) {
+		c->dup++;
+		return;
+	}
+	c->seen[seq] = 1;
+	c->lat[c->unique++] = now_us() - t0;
+}
+
+static void cl_up(struct link *l, void *ctx);
+static void cl_drain(struct link *l, void *ctx);
+
+static const struct link_cbs cl_cbs = {
+	.on_up = cl_up,
+	.on_frame = cl_frame,
+	.on_drain = cl_drain,
+	.on_down = cl_down,
+};
+
+static void cl_attach(struct cl *c)
+{
+	c->up = c->down = c->refused = 0;
+	c->link = link_connect(ev, (const struct sockaddr *)&c->gw->addr, c->gw->addrlen, &c->kp,
+	                       c->gw->pk, LINK_CLIENT, 4096, &cl_cbs, c);
+}
+
+static int make_packet(uint8_t pkt[PKT_BYTES], uint8_t first[PKT_ID_BYTES], uint32_t seq)
+{
+	struct pkt_hop route[PKT_HOPS];
+	uint8_t body[PKT_BODY_BYTES];
+	topo_route(topo, B.gw, route);
+	for (int i = 0; i < PKT_HOPS - 1; i++)
+		route[i].delay_us = exp_delay_us();
+	randombytes_buf(body, sizeof(body));
+	uint64_t t = now_us();
+	be32_put(body, seq);
+	be32_put(body + 4, (uint32_t)(t >> 32));
+	be32_put(body + 8, (uint32_t)t);
+	memcpy(first, route[0].id, PKT_ID_BYTES);
+	return pkt_create(pkt, route, B.kp.pk, body, sizeof(body), (uint32_t)(wall_s() / 60));
+}
+
+static void send_some(void)
+{
+	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	while (sent < count && A.link && A.up && link_queue_room(A.link) > 0) {
+		if (make_packet(pkt, first, (uint32_t)sent) != PKT_OK)
+			fatal(1, "cannot build a packet");
+		link_send(A.link, LF_SEND, first, pkt);
+		sent++;
+		if (rate)
+			break;
+	}
+}
+
+static void on_send_timer(struct ev *e, void *ctx)
+{
+	(void)ctx;
+	send_timer = 0;
+	send_some();
+	if (sent < count)
+		send_timer = ev_timer_add_us(e, rate ? 1000000u / rate : 1000, on_send_timer, NULL);
+}
+
+static void cl_drain(struct link *l, void *ctx)
+{
+	(void)l;
+	if (ctx == &A && !rate)
+		send_some();
+}
+
+static void start_sending(void)
+{
+	if (rate)
+		send_timer = ev_timer_add(ev, 0, on_send_timer, NULL);
+	else
+		send_some();
+}
+
+static void cl_up(struct link *l, void *ctx)
+{
+	struct cl *c = ctx;
+	(void)l;
+	c->up = 1;
+	if (!strcmp(mode, "pingpong") && A.up && B.up && sent == 0)
+		start_sending();
+}
+
+static void on_deadline(struct ev *e, void *ctx)
+{
+	(void)ctx;
+	deadline_timer = 0;
+	ev_stop(e);
+}
+
+/* Stop once everything arrived, with a short grace for duplicates. */
+static void on_poll(struct ev *e, void *ctx)
+{
+	(void)ctx;
+	if (!strcmp(mode, "pingpong") && B.unique >= count && !done) {
+		done = 1;
+		ev_timer_add(e, 300, on_deadline, NULL);
+		return;
+	}
+	ev_timer_add(e, 20, on_poll, NULL);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(void)
+{
+	double mean = 0;
+	uint64_t p50 = 0, p99 = 0;
+	if (B.unique) {
+		for (uint64_t i = 0; i < B.unique; i++)
+			mean += (double)B.lat[i];
+		mean /= (double)B.unique;
+		qsort(B.lat, B.unique, sizeof(uint64_t), cmp_u64);
+		p50 = B.lat[B.unique / 2];
+		p99 = B.lat[(B.unique * 99) / 100 >= B.unique ? B.unique - 1 : (B.unique * 99) / 100];
+	}
+	printf("{\"mode\":\"%s\", \"sent\":%llu, \"received\":%llu, \"unique\":%llu, "
+	       "\"duplicates\":%llu, \"bad\":%llu, \"lat_mean_us\":%.0f, \"lat_p50_us\":%llu, "
+	       "\"lat_p99_us\":%llu}\n", mode,
+	       (unsigned long long)sent, (unsigned long long)B.received,
+	       (unsigned long long)B.unique, (unsigned long long)B.dup, (unsigned long long)B.bad,
+	       mean, (unsigned long long)p50, (unsigned long long)p99);
+	fflush(stdout);
+}
+
+static void run_for(uint64_t ms)
+{
+	uint64_t t = ev_timer_add(ev, ms, on_deadline, NULL);
+	ev_run(ev);
+	ev_timer_cancel(ev, t);
+}
+
+/* Run the loop until cond() holds or ms pass. */
+static int run_until(int (*cond)(void), uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (!cond() && now_ms() < end)
+		ev_run_once(ev, 20);
+	return cond();
+}
+
+static int both_up(void) { return A.up && B.up; }
+static int a_up(void) { return A.up || A.down; }
+static int b_settled(void) { return B.up || B.down; }
+
+static const struct topo_node *pick_gw(const char *name)
+{
+	if (!name)
+		return topo_random_gateway(topo);
+	const struct topo_node *g = topo_by_name(topo, name);
+	if (!g || g->role != TOPO_GATEWAY)
+		fatal(EXIT_USAGE, "mpclient: '%s' is not a gateway of the topology", name);
+	return g;
+}
+
+static int do_inject(const char *kind)
+{
+	uint8_t pkt[PKT_BYTES], copy[PKT_BYTES], first[PKT_ID_BYTES];
+	count = 1;
+	cl_attach(&A);
+	cl_attach(&B);
+	if (!run_until(both_up, 5000))
+		fatal(1, "mpclient: could not attach to the gateways");
+	if (make_packet(pkt, first, 0) != PKT_OK)
+		fatal(1, "cannot build a packet");
+	memcpy(copy, pkt, PKT_BYTES);
+	if (!strcmp(kind, "tamper"))
+		copy[100] ^= 0x01;
+	else if (strcmp(kind, "replay"))
+		fatal(EXIT_USAGE, "mpclient: --kind must be replay or tamper");
+	link_send(A.link, LF_SEND, first, pkt);
+	link_send(A.link, LF_SEND, first, copy);
+	sent = 2;
+	run_for(1500);
+	report();
+	return B.unique == 1 && B.received == 1 ? 0 : 1;
+}
+
+static int do_stranger(const char *target)
+{
+	const struct topo_node *t = target ? topo_by_name(topo, target) : NULL;
+	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	if (!t)
+		fatal(EXIT_USAGE, "mpclient: --target must name a node of the topology");
+	cl_attach(&B);
+	run_until(b_settled, 5000);
+	/* A stranger: its own key, not in the topology, claiming to be a node. */
+	A.link = link_connect(ev, (const struct sockaddr *)&t->addr, t->addrlen, &A.kp, t->pk,
+	                      LINK_NODE, 16, &cl_cbs, &A);
+	if (make_packet(pkt, first, 0) != PKT_OK)
+		fatal(1, "cannot build a packet");
+	link_send(A.link, LF_PACKET, NULL, pkt); /* queued until "up" */
+	run_until(a_up, 5000);
+	run_for(1000);
+	printf("{\"mode\":\"stranger\", \"link_up\":%d, \"refused\":%d, \"received\":%llu}\n",
+	       A.up, A.refused, (unsigned long long)B.received);
+	return !A.up && A.refused && B.received == 0 ? 0 : 1;
+}
+
+static int do_mailbox(void)
+{
+	struct cl imp = { .name = "impostor" };
+	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	cl_attach(&B);
+	if (!run_until(b_settled, 5000) || !B.up)
+		fatal(1, "mpclient: B could not attach");
+	link_close(B.link, "leaving for a while");
+	run_for(200);
+	cl_attach(&A);
+	if (!run_until(a_up, 5000) || !A.up)
+		fatal(1, "mpclient: A could not attach");
+	for (sent = 0; sent < count; sent++) {
+		if (make_packet(pkt, first, (uint32_t)sent) != PKT_OK)
+			fatal(1, "cannot build a packet");
+		if (link_send(A.link, LF_SEND, first, pkt))
+			fatal(1, "mpclient: link queue full");
+	}
+	run_for(1500);
+	/* The impostor knows B's public key only. */
+	keypair_generate(&imp.kp);
+	memcpy(imp.kp.pk, B.kp.pk, 32);
+	imp.gw = B.gw;
+	imp.seen = xcalloc(count, 1);
+	imp.lat = xcalloc(count, sizeof(uint64_t));
+	cl_attach(&imp);
+	run_for(1500);
+	uint64_t before = B.received;
+	cl_attach(&B);
+	run_until(b_settled, 5000);
+	run_for(1500);
+	printf("{\"mode\":\"mailbox\", \"sent\":%llu, \"impostor_up\":%d, \"impostor_received\":%llu, "
+	       "\"received\":%llu, \"unique\":%llu}\n", (unsigned long long)sent, imp.up,
+	       (unsigned long long)imp.received, (unsigned long long)(B.received - before),
+	       (unsigned long long)B.unique);
+	int ok = !imp.up && imp.received == 0 && B.unique == count;
+	free(imp.seen);
+	free(imp.lat);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char *topo_path = NULL, *gw_a = NULL, *gw_b = NULL, *kind = NULL, *target = NULL;
+	int verbose = 0;
+	struct opt opts[] = {
+		{ "topology", 't', OPT_STR, "FILE", "topology file", &topo_path, 0, 0, 0 },
+		{ "count", 'n', OPT_U64, "N", "packets to send (1000)", &count, 1, 100000000, 0 },
+		{ "rate", 0, OPT_U64, "PPS", "send rate, 0 = as fast as the link takes", &rate, 0, 1000000, 0 },
+		{ "delay-ms", 0, OPT_DBL, "MEAN", "mean per-mix delay (0)", &delay_ms, 0, 60000, 0 },
+		{ "timeout", 0, OPT_U64, "SECS", "give up after (60)", &timeout_s, 1, 3600, 0 },
+		{ "gw-a", 0, OPT_STR, "ID", "sender's gateway", &gw_a, 0, 0, 0 },
+		{ "gw-b", 0, OPT_STR, "ID", "receiver's gateway", &gw_b, 0, 0, 0 },
+		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
+		{ "target", 0, OPT_STR, "ID", "stranger: node to attack", &target, 0, 0, 0 },
+		{ "verbose", 'v', OPT_COUNT, NULL, "log more", &verbose, 0, 0, 0 },
+	};
+	char err[512];
+	if (argc < 2 || sodium_init() < 0) {
+		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox -t TOPOLOGY [options]\n");
+		return 64;
+	}
+	mode = argv[1];
+	int r = conf_parse_argv(opts, ARRAY_LEN(opts), argc - 1, argv + 1, NULL, 0, NULL, err, sizeof(err));
+	if (r) {
+		if (r < 0)
+			fprintf(stderr, "mpclient: %s\n", err);
+		else
+			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox -t TOPOLOGY [options]");
+		return r < 0 ? 64 : 0;
+	}
+	log_init("mpclient", 1, verbose);
+	if (!topo_path)
+		fatal(64, "mpclient: -t TOPOLOGY is required");
+	topo = topo_load(topo_path, err, sizeof(err));
+	if (!topo)
+		fatal(66, "mpclient: %s", err);
+	ev = ev_new();
+	A.name = "A";
+	B.name = "B";
+	keypair_generate(&A.kp);
+	keypair_generate(&B.kp);
+	A.gw = pick_gw(gw_a);
+	B.gw = pick_gw(gw_b);
+	A.seen = xcalloc(count, 1);
+	B.seen = xcalloc(count, 1);
+	A.lat = xcalloc(count, sizeof(uint64_t));
+	B.lat = xcalloc(count, sizeof(uint64_t));
+	int rc;
+	if (!strcmp(mode, "pingpong")) {
+		cl_attach(&A);
+		cl_attach(&B);
+		deadline_timer = ev_timer_add(ev, timeout_s * 1000, on_deadline, NULL);
+		ev_timer_add(ev, 20, on_poll, NULL);
+		ev_run(ev);
+		report();
+		rc = B.unique == count && B.dup == 0 && B.bad == 0 ? 0 : 1;
+	} else if (!strcmp(mode, "inject")) {
+		rc = do_inject(kind ? kind : "replay");
+	} else if (!strcmp(mode, "stranger")) {
+		rc = do_stranger(target);
+	} else if (!strcmp(mode, "mailbox")) {
+		rc = do_mailbox();
+	} else {
+		fprintf(stderr, "mpclient: unknown mode '%s'\n", mode);
+		rc = 64;
+	}
+	if (A.link)
+		link_close(A.link, "done");
+	if (B.link)
+		link_close(B.link, "done");
+	ev_free(ev);
+	topo_free(topo);
+	free(A.seen);
+	free(B.seen);
+	free(A.lat);
+	free(B.lat);
+	keypair_wipe(&A.kp);
+	keypair_wipe(&B.kp);
+	return rc;
+}
