@@ -1,0 +1,205 @@
+#!/bin/sh
+# Command-line tests of the built binary: exit statuses (sysexits), the
+# messages users see, and what keygen leaves on disk.  Run from the repo
+# root after `make`:  sh tests/integration/cli.sh
+# MIXPROXY overrides the binary under test.
+
+BIN=${MIXPROXY:-src/mixproxy}
+VERSION=$(sed -n 's/^VERSION *= *//p' Makefile 2>/dev/null)
+B58='^[1-9A-HJ-NP-Za-km-z]{43,44}$'
+
+if [ ! -x "$BIN" ]; then
+	echo "cli: $BIN not built (run make first)" >&2
+	exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mixproxy-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
+umask 022
+
+pass=0
+fail=0
+
+# run ARGS...: run the binary; sets rc, stdout in $tmp/out, stderr in $tmp/err.
+run() {
+	"$BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# t DESCRIPTION COMMAND...: count COMMAND's success as a pass.
+t() {
+	desc=$1
+	shift
+	if "$@"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "cli: FAIL: $desc (exit $rc)" >&2
+		sed 's/^/    stdout: /' "$tmp/out" >&2
+		sed 's/^/    stderr: /' "$tmp/err" >&2
+	fi
+}
+
+rc_is() { [ "$rc" -eq "$1" ]; }
+rc_nonzero() { [ "$rc" -ne 0 ]; }
+out_has() { grep -qF -e "$1" "$tmp/out"; }
+err_has() { grep -qF -e "$1" "$tmp/err"; }
+out_empty() { [ ! -s "$tmp/out" ]; }
+err_one_line() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ -s "$tmp/err" ]; }
+out_is_key() { [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE "$B58" "$tmp/out"; }
+mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
+absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
+
+# --- the dispatcher ---------------------------------------------------------
+
+run --version
+t "--version exits 0" rc_is 0
+t "--version prints the version" out_has "mixproxy $VERSION"
+
+run -h
+t "-h exits 0" rc_is 0
+t "-h prints usage on stdout" out_has "usage: mixproxy"
+t "-h lists keygen" out_has "keygen"
+
+run --help
+t "--help exits 0" rc_is 0
+
+run
+t "no arguments exits 64" rc_is 64
+t "no arguments prints usage on stderr" err_has "usage: mixproxy"
+t "no arguments prints nothing on stdout" out_empty
+
+run frobnicate
+t "unknown command exits 64" rc_is 64
+t "unknown command is named" err_has "'frobnicate'"
+t "unknown command: one line" err_one_line
+
+run --frobnicate
+t "unknown option before the command exits 64" rc_is 64
+t "unknown option before the command is named" err_has "'--frobnicate'"
+
+# --- keygen: files ----------------------------------------------------------
+
+k1=$tmp/k1.key
+run keygen "$k1"
+t "keygen exits 0" rc_is 0
+t "keygen prints one Base58 key" out_is_key
+t "keygen creates the file" test -f "$k1"
+t "keygen file is 0600" mode_is "$k1" 600
+t "keygen file is one line" test "$(wc -l <"$k1")" -eq 1
+pub1=$(cat "$tmp/out")
+t "keygen does not print the secret" test "$pub1" != "$(cat "$k1")"
+
+before=$(cksum <"$k1")
+run keygen "$k1"
+t "keygen refuses to overwrite" rc_nonzero
+t "keygen overwrite: file unchanged" test "$(cksum <"$k1")" = "$before"
+t "keygen overwrite: names the file" err_has "$k1"
+t "keygen overwrite: one line" err_one_line
+t "keygen overwrite: nothing on stdout" out_empty
+
+run keygen --show "$k1"
+t "keygen --show exits 0" rc_is 0
+t "keygen --show prints the same public key" test "$(cat "$tmp/out")" = "$pub1"
+
+k0=$tmp/k0.key
+(umask 000 && "$BIN" keygen "$k0" >/dev/null 2>&1)
+t "keygen under umask 000 makes a 0600 file" mode_is "$k0" 600
+
+ln -s "$tmp/target" "$tmp/link"
+run keygen "$tmp/link"
+t "keygen refuses a symlink" rc_nonzero
+t "keygen symlink: target not created" absent "$tmp/target"
+
+chmod 644 "$k1"
+run keygen --show "$k1"
+t "keygen --show on a 0644 file fails" rc_nonzero
+t "keygen --show on a 0644 file names the mode" err_has "644"
+t "keygen --show on a 0644 file names the file" err_has "$k1"
+t "keygen --show on a 0644 file: nothing on stdout" out_empty
+chmod 600 "$k1"
+
+run keygen --show "$tmp/missing.key"
+t "keygen --show on a missing file fails" rc_nonzero
+t "keygen --show on a missing file names it" err_has "$tmp/missing.key"
+
+printf 'not a key\n' >"$tmp/junk.key"
+chmod 600 "$tmp/junk.key"
+run keygen --show "$tmp/junk.key"
+t "keygen --show on a junk file fails" rc_nonzero
+t "keygen --show on a junk file: one line" err_one_line
+
+run keygen "$tmp/no/such/dir.key"
+t "keygen in a missing directory fails" rc_nonzero
+
+# --- keygen: topology lines -------------------------------------------------
+
+k2=$tmp/k2.key
+run keygen --id m1 --role mix --layer 2 --address 127.0.0.1:4000 "$k2"
+t "keygen --id mix exits 0" rc_is 0
+line=$(cat "$tmp/out")
+run keygen --show "$k2"
+pub2=$(cat "$tmp/out")
+t "keygen --id mix prints the topology line" \
+	test "$line" = "m1 mix 2 127.0.0.1:4000 $pub2"
+
+k3=$tmp/k3.key
+run keygen -i gw.1 -r gateway -a '[::1]:4001' "$k3"
+t "keygen --id gateway exits 0" rc_is 0
+line=$(cat "$tmp/out")
+run keygen --show --id gw.1 --role gateway --address '[::1]:4001' "$k3"
+t "keygen --show --id reprints the same line" test "$(cat "$tmp/out")" = "$line"
+pub3=$(echo "$line" | cut -d' ' -f4)
+t "keygen --id gateway prints the topology line" \
+	test "$line" = "gw.1 gateway [::1]:4001 $pub3"
+t "keygen --id gateway key is Base58" sh -c "echo '$pub3' | grep -qE '$B58'"
+
+# Usage errors: exit 64, one line on stderr, nothing on stdout, no file.
+# usage_error DESCRIPTION WANT ARGS...: WANT is a string stderr must hold.
+usage_error() {
+	desc=$1
+	want=$2
+	shift 2
+	rm -f "$tmp/u.key"
+	run keygen "$@"
+	t "$desc: exits 64" rc_is 64
+	t "$desc: one line on stderr" err_one_line
+	t "$desc: names the problem" err_has "$want"
+	t "$desc: nothing on stdout" out_empty
+	t "$desc: no file" absent "$tmp/u.key"
+}
+
+U=$tmp/u.key
+A=127.0.0.1:4000
+usage_error "bad --id" "'bad id!'" --id 'bad id!' --role mix --layer 1 --address $A "$U"
+usage_error "empty --id" "id" --id '' --role mix --layer 1 --address $A "$U"
+usage_error "too long --id" "--id" --id abcdefghijklmnopqrstuvwxyz0123456 \
+	--role mix --layer 1 --address $A "$U"
+usage_error "--role mix without --layer" "--layer" --id m1 --role mix --address $A "$U"
+usage_error "--layer with --role gateway" "--layer" --id g1 --role gateway --layer 1 \
+	--address $A "$U"
+usage_error "bad --role" "--role" --id m1 --role relay --layer 1 --address $A "$U"
+usage_error "--id without --role" "--role" --id m1 --address $A "$U"
+usage_error "--layer out of range" "layer" --id m1 --role mix --layer 4 --address $A "$U"
+usage_error "--layer not a number" "layer" --id m1 --role mix --layer two --address $A "$U"
+usage_error "address without port" "'127.0.0.1'" --id m1 --role mix --layer 1 \
+	--address 127.0.0.1 "$U"
+usage_error "address with a host name" "'localhost:80'" --id m1 --role mix --layer 1 \
+	--address localhost:80 "$U"
+usage_error "address with a bad port" "'127.0.0.1:99999'" --id m1 --role mix --layer 1 \
+	--address 127.0.0.1:99999 "$U"
+usage_error "--id without --address" "--address" --id m1 --role mix --layer 1 "$U"
+usage_error "--address without --id" "--id" --address $A "$U"
+usage_error "unknown flag" "'--frob'" --frob "$U"
+usage_error "unknown short flag" "'-z'" -z "$U"
+usage_error "--layer without a value" "'--layer'" "$U" --layer
+usage_error "no key file" "KEYFILE"
+usage_error "two key files" "'$tmp/v.key'" "$U" "$tmp/v.key"
+t "two key files: the second not created" absent "$tmp/v.key"
+
+run keygen -h
+t "keygen -h exits 0" rc_is 0
+t "keygen -h prints usage" out_has "usage: mixproxy keygen"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
