@@ -239,12 +239,19 @@ static int parse_line(struct conf_parser *p, char *err, size_t errsz)
 			return -1;
 		}
 	if (*val == '"') {
-		size_t vl = strlen(val);
-		if (vl < 2 || val[vl - 1] != '"') {
+		/* No escapes: the value ends at the next quote; only white space
+		 * or a comment may follow it. */
+		char *close = strchr(val + 1, '"');
+		if (!close) {
 			snprintf(err, errsz, "line %u: unterminated quoted value", p->lineno);
 			return -1;
 		}
-		val[vl - 1] = 0;
+		char *rest = trim(close + 1);
+		if (*rest && *rest != '#') {
+			snprintf(err, errsz, "line %u: unexpected text after the quoted value", p->lineno);
+			return -1;
+		}
+		*close = 0;
 		val++;
 	} else {
 		/* A comment may follow an unquoted value. */

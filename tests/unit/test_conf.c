@@ -469,6 +469,11 @@ START_TEST(parser_values)
 	ck_assert_has(err, "line 2");
 	ck_assert_int_eq(feed_str(&rs, "a = \"\n", err, sizeof(err)), -1);
 	ck_assert_has(err, "line 1");
+	/* A comment may follow a quoted value; other text may not. */
+	ck_assert_int_eq(feed_str(&rs, "k = \"x y\"  # why\n", err, sizeof(err)), 0);
+	rec_is(&rs, 0, 1, "k", "x y");
+	ck_assert_int_eq(feed_str(&rs, "k = \"a\"b\"\n", err, sizeof(err)), -1);
+	ck_assert_has(err, "line 1: unexpected text after the quoted value");
 }
 END_TEST
 
