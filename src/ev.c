@@ -51,6 +51,7 @@ struct ev_defer {
 struct ev {
 	int epfd;
 	int stop;
+	int dispatching; /* inside a batch: timers count from the batch's time */
 	uint64_t now;
 
 	struct ev_fdrec *fds;   /* indexed by fd */
@@ -342,7 +343,17 @@ static void fd_dispatch(struct ev *ev, const struct epoll_event *ee)
 uint64_t ev_timer_add_us(struct ev *ev, uint64_t us, ev_timer_cb *cb, void *ctx)
 {
 	struct ev_timer t;
-	t.deadline = us > UINT64_MAX - ev->now ? UINT64_MAX : ev->now + us;
+	/* Inside a batch, from the batch's cached time, so timers armed by
+	 * one batch keep their relative order.  Outside the loop, from the
+	 * real clock: a timer armed after long work before the loop runs
+	 * (start-up) would otherwise be due the moment it is added. */
+	uint64_t base = ev->now;
+	if (!ev->dispatching) {
+		base = now_us();
+		if (base < ev->now)
+			base = ev->now;
+	}
+	t.deadline = us > UINT64_MAX - base ? UINT64_MAX : base + us;
 	t.id = ev->next_id++;
 	t.cb = cb;
 	t.ctx = ctx;
@@ -576,6 +587,7 @@ int ev_run_once(struct ev *ev, int timeout_ms)
 	}
 	ev->now = now_us();
 
+	ev->dispatching = 1;
 	for (int i = 0; i < n; i++) {
 		if (ev->events[i].data.u64 == EV_SIGFD_TAG)
 			sig_dispatch(ev);
@@ -584,6 +596,7 @@ int ev_run_once(struct ev *ev, int timeout_ms)
 	}
 	timers_run(ev);
 	defer_flush(ev);
+	ev->dispatching = 0;
 	return ev->ncalls;
 }
 

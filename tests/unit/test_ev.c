@@ -531,19 +531,26 @@ static void stress_cb(struct ev *ev, void *ctx)
 	r->s->order[r->s->nfired++] = r->i;
 }
 
-START_TEST(test_timer_stress)
+/* The adds run inside one batch (a timer callback), where every timer
+ * counts from the same cached time, so the expected order is exact. */
+struct stress_setup {
+	struct stress *s;
+	struct stress_ref *refs;
+	uint64_t base;
+};
+
+static void stress_add_cb(struct ev *ev, void *ctx)
 {
-	struct ev *ev = ev_new();
-	struct stress *s = xcalloc(1, sizeof(*s));
-	struct stress_ref *refs = xcalloc(NSTRESS, sizeof(*refs));
+	struct stress_setup *st = ctx;
+	struct stress *s = st->s;
 	uint32_t x = 12345;
-	uint64_t base = ev_now_us(ev);
+	st->base = ev_now_us(ev);
 	for (int i = 0; i < NSTRESS; i++) {
 		x = x * 1103515245u + 12345u;
 		uint64_t us = (x >> 16) % 40 * 50;     /* 0..1950 us, many ties */
-		refs[i] = (struct stress_ref){ s, i };
-		s->deadline[i] = base + us;
-		s->id[i] = ev_timer_add_us(ev, us, stress_cb, &refs[i]);
+		st->refs[i] = (struct stress_ref){ s, i };
+		s->deadline[i] = st->base + us;
+		s->id[i] = ev_timer_add_us(ev, us, stress_cb, &st->refs[i]);
 		if (i > 0)
 			ck_assert_uint_gt(s->id[i], s->id[i - 1]);
 		/* Cancel some earlier timer now and then. */
@@ -554,6 +561,17 @@ START_TEST(test_timer_stress)
 			s->cancelled[j] = 1;
 		}
 	}
+}
+
+START_TEST(test_timer_stress)
+{
+	struct ev *ev = ev_new();
+	struct stress *s = xcalloc(1, sizeof(*s));
+	struct stress_ref *refs = xcalloc(NSTRESS, sizeof(*refs));
+	struct stress_setup st = { s, refs, 0 };
+	ev_timer_add(ev, 0, stress_add_cb, &st);
+	while (st.base == 0)
+		ev_run_once(ev, 10);
 	int pending = 0;
 	for (int i = 0; i < NSTRESS; i++)
 		pending += !s->cancelled[i];
@@ -838,6 +856,28 @@ START_TEST(test_now)
 }
 END_TEST
 
+/* A timer armed after long work outside the loop counts from when it was
+ * armed, not from the loop's last cached time. */
+static void stale_cb(struct ev *ev, void *ctx)
+{
+	(void)ev;
+	(*(int *)ctx)++;
+}
+
+START_TEST(test_timer_after_work_outside_loop)
+{
+	struct ev *ev = ev_new();
+	int fired = 0;
+	ck_assert_ptr_nonnull(ev);
+	ev_run_once(ev, 0);
+	usleep(60000); /* "work" while the loop is not running */
+	ev_timer_add(ev, 50, stale_cb, &fired);
+	ev_run_once(ev, 0);
+	ck_assert_int_eq(fired, 0);
+	ev_free(ev);
+}
+END_TEST
+
 Suite *suite_ev(void)
 {
 	Suite *s = suite_create("ev");
@@ -866,6 +906,7 @@ Suite *suite_ev(void)
 	tcase_add_test(tc, test_defer_free);
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_now);
+	tcase_add_test(tc, test_timer_after_work_outside_loop);
 	suite_add_tcase(s, tc);
 	return s;
 }
