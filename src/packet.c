@@ -258,6 +258,44 @@ out:
 	return rc;
 }
 
+int pkt_create_first_hop(uint8_t out[PKT_BYTES], const struct pkt_hop *hop,
+                         const uint8_t next_id[PKT_ID_BYTES],
+                         const uint8_t next_alpha[32], uint32_t now_min)
+{
+	uint8_t esk[32], s[32], seed[32], ks[STREAM_BYTES], beta[PKT_BETA_BYTES];
+	struct hop_keys k;
+	int rc = PKT_OK;
+
+	if (!pkt_id_valid(next_id))
+		return PKT_ERR_ARG;
+	randombytes_buf(esk, sizeof(esk));
+	crypto_scalarmult_base(out + P_ALPHA, esk);
+	if (crypto_scalarmult(s, esk, hop->pk) != 0) {
+		rc = PKT_ERR_ARG;
+		goto out;
+	}
+	seed_from_dh(seed, dom_hop, s, out + P_ALPHA);
+	keys_from_seed(&k, seed);
+	header_stream(ks, &k);
+	block_fill(beta, PKT_RELAY, hop->delay_us, now_min);
+	memcpy(beta + B_ADDR, next_id, PKT_ID_BYTES);
+	memset(beta + B_TAG, 0, PKT_TAG_BYTES);
+	memcpy(beta + B_ALPHA, next_alpha, 32);
+	randombytes_buf(beta + B_GAMMA, PKT_MAC_BYTES);
+	randombytes_buf(beta + PKT_BLOCK_BYTES, PKT_BETA_BYTES - PKT_BLOCK_BYTES);
+	xor_into(beta, ks, PKT_BETA_BYTES);
+	memcpy(out + P_BETA, beta, PKT_BETA_BYTES);
+	crypto_onetimeauth_poly1305(out + P_GAMMA, beta, PKT_BETA_BYTES, k.mac);
+	randombytes_buf(out + P_PAYLOAD, PKT_PAYLOAD_BYTES);
+out:
+	sodium_memzero(esk, sizeof(esk));
+	sodium_memzero(s, sizeof(s));
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(&k, sizeof(k));
+	sodium_memzero(ks, sizeof(ks));
+	return rc;
+}
+
 int pkt_process(uint8_t *pkt, size_t len, const uint8_t sk[PKT_KEY_BYTES],
                 struct replay *rf, uint32_t now_min, struct pkt_hop_result *res)
 {

@@ -449,6 +449,24 @@ START_TEST(test_ids)
 }
 END_TEST
 
+START_TEST(test_first_hop_builder)
+{
+	struct net n;
+	uint8_t pkt[PKT_BYTES], alpha[32];
+	struct pkt_hop_result r;
+	net_make(&n);
+	randombytes_buf(alpha, sizeof(alpha));
+	ck_assert_int_eq(pkt_create_first_hop(pkt, &n.route[0], n.route[1].id, alpha, NOW), PKT_OK);
+	ck_assert_int_eq(pkt_process(pkt, PKT_BYTES, n.sk[0], NULL, NOW, &r), PKT_OK);
+	ck_assert_int_eq(r.action, PKT_RELAY);
+	ck_assert_mem_eq(r.addr, n.route[1].id, PKT_ID_BYTES);
+	ck_assert_uint_eq(r.delay_us, n.route[0].delay_us);
+	ck_assert_mem_eq(pkt, alpha, 32);
+	uint8_t bad[PKT_ID_BYTES] = { 0 };
+	ck_assert_int_eq(pkt_create_first_hop(pkt, &n.route[0], bad, alpha, NOW), PKT_ERR_ARG);
+}
+END_TEST
+
 Suite *suite_packet(void)
 {
 	Suite *s = suite_create("packet");
@@ -473,6 +491,7 @@ Suite *suite_packet(void)
 	tcase_add_test(tc, test_surb_roundtrip);
 	tcase_add_test(tc, test_surb_tamper_and_single_use);
 	tcase_add_test(tc, test_ids);
+	tcase_add_test(tc, test_first_hop_builder);
 	suite_add_tcase(s, tc);
 	return s;
 }
