@@ -53,13 +53,19 @@ src/libmixproxy.a: $(LIB_OBJ)
 src/mixproxy: src/main.o src/libmixproxy.a
 	$(CC) $(ALL_LDFLAGS) -o $@ src/main.o src/libmixproxy.a $(DEPS_LIBS) -lm
 
-tools/%: tools/%.c src/libmixproxy.a
+tools/%: tools/%.c src/libmixproxy.a .build-flags
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< src/libmixproxy.a $(DEPS_LIBS) -lm
 
-%.o: %.c
+# Objects remember the build flags: switching SANITIZE or CFLAGS rebuilds
+# everything instead of linking sanitized and plain objects together.
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+
+%.o: %.c .build-flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/%.o: tests/unit/%.c
+tests/unit/%.o: tests/unit/%.c .build-flags
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -Isrc -Itests/unit -c -o $@ $<
 
 # The suite list is generated from the test files' suite_NAME definitions.
@@ -82,9 +88,10 @@ check: deps
 	$(MAKE) all tests/unit/check_mixproxy
 	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy
 	sh tests/integration/run.sh
-	@if command -v $(FUZZCC) >/dev/null 2>&1; then \
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' | \
+	    $(FUZZCC) -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1; then \
 	  $(MAKE) fuzz && sh tests/fuzz/smoke.sh; \
-	else echo "fuzz smoke: skipped, $(FUZZCC) not installed"; fi
+	else echo "fuzz smoke: skipped, $(FUZZCC) with libFuzzer not installed (tools/deps)"; fi
 
 # Fuzz harnesses compile every library source with clang and libFuzzer.
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -DMIXPROXY_VERSION=\"$(VERSION)\" -g -O1 \
@@ -111,8 +118,9 @@ install: src/mixproxy
 	for f in man/*.8; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done; true
 
 clean:
-	rm -f src/*.o src/*.d src/libmixproxy.a src/mixproxy tests/unit/*.o \
+	rm -f .build-flags src/*.o src/*.d src/libmixproxy.a src/mixproxy tests/unit/*.o \
 	    tests/unit/*.d tests/unit/suites.h tests/unit/check_mixproxy $(FUZZ_BIN) $(TOOL_BIN)
 
-.PHONY: all deps check fuzz demo bench lint install clean
+FORCE:
+.PHONY: all deps check fuzz demo bench lint install clean FORCE
 -include $(wildcard src/*.d tests/unit/*.d)
