@@ -420,5 +420,6 @@ int main(int argc, char **argv)
 	free(B.lat);
 	keypair_wipe(&A.kp);
 	keypair_wipe(&B.kp);
+	conf_free(opts, ARRAY_LEN(opts));
 	return rc;
 }

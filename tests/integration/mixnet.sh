@@ -22,6 +22,11 @@ check() { # check DESCRIPTION COMMAND...: passes when COMMAND exits 0
 json() { # json KEY: value of KEY in $out
 	echo "$out" | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
 }
+wait_log() { # wait_log FILE PATTERN: until a line matches (5 s at most)
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	grep -q "$2" "$1"
+}
 counter() { # counter NODE NAME: the node's last logged value of NAME
 	grep 'counters:' "$dir/$1.log" | tail -n 1 | sed -n "s/.*[{ ]$2=\([0-9]*\).*/\1/p"
 }
@@ -77,10 +82,9 @@ echo "# reloaded" >>"$topo"
 tools/localnet kill "$dir" mix1a HUP
 echo "broken line" >>"$topo"
 tools/localnet kill "$dir" mix1b HUP
-sleep 0.3
-grep -q "topology reloaded" "$dir/mix1a.log" && ok "SIGHUP reloads the topology" ||
+wait_log "$dir/mix1a.log" "topology reloaded" && ok "SIGHUP reloads the topology" ||
 	not_ok "no reload logged"
-grep -q "reload failed, keeping the old one: .*line [0-9]*" "$dir/mix1b.log" &&
+wait_log "$dir/mix1b.log" "reload failed, keeping the old one: .*line [0-9]*" &&
 	ok "a bad topology on SIGHUP is refused with its line number" || not_ok "bad reload not logged"
 cp "$dir/topology.good" "$topo"
 check "the net still works after the reloads" \
