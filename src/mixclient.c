@@ -1,0 +1,1273 @@
+/* mixclient — see mixclient.h.
+ *
+ * Body of every packet (PKT_BODY_BYTES, inside the layered encryption):
+ *
+ *   0  kind      1 DATA, 2 REPLY, 3 ACK, 4 COVER, 5 LOOP
+ *   1  nsurbs    reply blocks that follow (DATA and ACK from the sender)
+ *   2  nacks     acknowledged message ids that follow
+ *   3  want      reply blocks the receiver would like to hold (via SURB)
+ *   4  len       u16, message bytes
+ *   6  have      reply blocks the sender of this packet holds (via SURB)
+ *   7  reserved  zero
+ *   8  msg_id    u64 (DATA, REPLY), 0 otherwise
+ *   16 tag       the sender's anonymous tag (packets to an address), or zero
+ *   32 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
+ */
+#include "mixclient.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ev.h"
+#include "htab.h"
+#include "link.h"
+#include "log.h"
+#include "util.h"
+
+enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
+
+#define HDR 32
+#define MAX_SURBS_PER_PACKET 3
+#define WIN 1024                 /* duplicate-suppression window per peer */
+#define MAX_PENDING_ACKS 255
+#define STOCK_MAX 32             /* reply blocks held per anonymous sender */
+#define SURB_TARGET_MIN 4
+#define MAX_PEERS 65536
+#define MAX_SURB_SECRETS 262144
+#define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
+#define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
+#define PEER_IDLE_US (10ull * 60 * 1000000)
+#define SWEEP_MS 5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define ACK_DELAY_FAST_MS 2
+#define SUSPECT_US 10000000
+
+struct rxwin {
+	uint64_t base;               /* every id below base was delivered */
+	uint64_t bits[WIN / 64];     /* id base..base+WIN-1, by id % WIN */
+};
+
+struct outmsg;
+
+/* What this client knows of an address it writes to. */
+struct peer_out {
+	uint8_t key[64];             /* pk | gateway id */
+	struct mix_addr addr;
+	const struct topo_node *gw;
+	uint8_t tag[MIX_TAG_BYTES];  /* our anonymous tag at that peer */
+	uint64_t next_id;
+	unsigned surbs_out;          /* reply blocks it may still hold */
+	unsigned target;             /* how many it asked to hold */
+	struct rxwin rx;             /* replies it sent us */
+	uint64_t acks[MAX_PENDING_ACKS];
+	unsigned nacks;
+	uint64_t last_us;
+	uint64_t heard_us;           /* last packet from it */
+	int resupply;                /* send it blocks even without acks */
+	unsigned inflight;
+};
+
+struct stocked {
+	uint8_t surb[SURB_BYTES];
+	uint64_t t_us;
+};
+
+/* An anonymous sender that wrote to us. */
+struct peer_in {
+	uint8_t tag[MIX_TAG_BYTES];
+	struct stocked *stock;       /* ring of STOCK_MAX */
+	unsigned shead, sn;
+	uint64_t next_id;
+	struct rxwin rx;
+	uint64_t acks[MAX_PENDING_ACKS];
+	unsigned nacks;
+	unsigned waiting;            /* replies queued for want of a block */
+	uint64_t asked_us;           /* last request for blocks on the reserve */
+	uint64_t last_us;
+	unsigned inflight;
+};
+
+struct surb_rec {
+	struct surb_secret sec;
+	struct peer_out *peer;
+	uint64_t t_us;
+};
+
+struct outmsg {
+	struct mixclient *mc;
+	struct outmsg *prev, *next;  /* ready queue */
+	int queued;
+	int kind;                    /* K_DATA or K_REPLY */
+	struct peer_out *po;
+	struct peer_in *pi;
+	uint64_t id;
+	uint64_t timer;
+	unsigned tries;
+	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
+	int have_route;
+	size_t len;
+	uint8_t data[MIX_MSG_MAX];
+};
+
+struct mixclient {
+	struct ev *ev;
+	struct mixclient_cfg cfg;
+	const struct topo_node *gw;
+	struct link *link;
+	int up, want_writable;
+	unsigned backoff_ms;
+	uint64_t t_reconnect, t_send, t_loop, t_sweep, t_ack, t_supply;
+	struct htab *outs;           /* 64-byte key -> peer_out */
+	struct htab *ins;            /* tag -> peer_in */
+	struct htab *secrets;        /* tag -> surb_rec */
+	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
+	struct outmsg *rq_head, *rq_tail;
+	size_t nmsgs;
+	struct htab *suspect;        /* mix id -> expiry (us, stored in the pointer) */
+	struct mixclient_stats st;
+};
+
+/* ---- small helpers ---- */
+
+static double exp_sample(double mean)
+{
+	if (mean <= 0)
+		return 0;
+	double u = ((double)randombytes_random() + 1.0) / 4294967296.0;
+	return -log(u) * mean;
+}
+
+static uint32_t delay_us(struct mixclient *mc)
+{
+	if (mc->cfg.fast)
+		return 0;
+	double us = exp_sample(mc->cfg.delay_mean_ms * 1000.0);
+	return us > 4e9 ? 4000000000u : (uint32_t)us;
+}
+
+static uint32_t now_min(void)
+{
+	return (uint32_t)(wall_s() / 60);
+}
+
+int mix_addr_parse(const char *s, struct mix_addr *a, const char **why)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+	char key[64];
+	if (!at) {
+		*why = "expected KEY@GATEWAY";
+		return -1;
+	}
+	size_t kl = (size_t)(at - s);
+	if (kl == 0 || kl >= sizeof(key)) {
+		*why = "missing or overlong key before '@'";
+		return -1;
+	}
+	memcpy(key, s, kl);
+	key[kl] = 0;
+	if (key_from_str(key, a->pk)) {
+		*why = "the key is not a Base58 32-byte public key";
+		return -1;
+	}
+	if (pkt_id_from_str(a->gw, at + 1)) {
+		*why = "the gateway id after '@' must be 1 to 31 of A-Z a-z 0-9 . _ -";
+		return -1;
+	}
+	return 0;
+}
+
+const char *mix_addr_format(const struct mix_addr *a, char *buf, size_t n)
+{
+	char k[B58_KEY_CHARS];
+	snprintf(buf, n, "%s@%s", key_to_str(a->pk, k, sizeof(k)), (const char *)a->gw);
+	return buf;
+}
+
+static int rx_check(struct rxwin *w, uint64_t id)
+{
+	/* 1 new, 0 duplicate, -1 too far ahead (not accepted now). */
+	if (id < w->base)
+		return 0;
+	if (id >= w->base + WIN)
+		return -1;
+	return !(w->bits[(id % WIN) / 64] & (1ull << (id % 64)));
+}
+
+static void rx_mark(struct rxwin *w, uint64_t id)
+{
+	w->bits[(id % WIN) / 64] |= 1ull << (id % 64);
+	while (w->bits[(w->base % WIN) / 64] & (1ull << (w->base % 64))) {
+		w->bits[(w->base % WIN) / 64] &= ~(1ull << (w->base % 64));
+		w->base++;
+	}
+}
+
+static void add_ack(uint64_t *acks, unsigned *n, uint64_t id)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (acks[i] == id)
+			return;
+	if (*n == MAX_PENDING_ACKS) {
+		/* Forget the oldest: its sender will try again and be acked then. */
+		memmove(acks, acks + 1, (MAX_PENDING_ACKS - 1) * sizeof(*acks));
+		(*n)--;
+	}
+	acks[(*n)++] = id;
+}
+
+static void msg_key(uint8_t key[16], const void *peer, uint64_t id)
+{
+	uintptr_t p = (uintptr_t)peer;
+	memset(key, 0, 16);
+	memcpy(key, &p, sizeof(p));
+	memcpy(key + 8, &id, 8);
+}
+
+/* ---- route choice ---- */
+
+static int is_suspect(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
+{
+	void *v = htab_get(mc->suspect, id);
+	return v && (uint64_t)(uintptr_t)v > now_us();
+}
+
+/* A random mix of a layer, preferring ones not suspected and not in
+ * `avoid` (the previous route of a message being sent again). */
+static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid)
+{
+	const struct topology *t = mc->cfg.topo;
+	size_t n = t->nlayer[layer - 1];
+	const struct topo_node *best = NULL;
+	int best_score = 99;
+	uint32_t start = randombytes_uniform((uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		const struct topo_node *c = &t->nodes[t->layer[layer - 1][(start + i) % n]];
+		int score = is_suspect(mc, c->id) * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
+		if (score < best_score) {
+			best = c;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
+                       struct pkt_hop route[PKT_HOPS], const uint8_t (*avoid)[PKT_ID_BYTES])
+{
+	for (int l = 1; l <= 3; l++) {
+		const struct topo_node *m = pick_mix(mc, l, avoid ? avoid[l - 1] : NULL);
+		memcpy(route[l - 1].id, m->id, PKT_ID_BYTES);
+		memcpy(route[l - 1].pk, m->pk, PKT_KEY_BYTES);
+		route[l - 1].delay_us = delay_us(mc);
+	}
+	memcpy(route[3].id, exit_gw->id, PKT_ID_BYTES);
+	memcpy(route[3].pk, exit_gw->pk, PKT_KEY_BYTES);
+	route[3].delay_us = 0;
+}
+
+static void suspect_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES], int on)
+{
+	for (int l = 0; l < 3; l++) {
+		if (on)
+			htab_put(mc->suspect, mixes[l], (void *)(uintptr_t)(now_us() + SUSPECT_US));
+		else
+			htab_del(mc->suspect, mixes[l]);
+	}
+}
+
+/* ---- peers ---- */
+
+static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr *a)
+{
+	uint8_t key[64];
+	memcpy(key, a->pk, 32);
+	memcpy(key + 32, a->gw, 32);
+	struct peer_out *p = htab_get(mc->outs, key);
+	if (p)
+		return p;
+	const struct topo_node *gw = topo_by_id(mc->cfg.topo, a->gw);
+	if (!gw || gw->role != TOPO_GATEWAY || htab_count(mc->outs) >= MAX_PEERS)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	memcpy(p->key, key, 64);
+	p->addr = *a;
+	p->gw = gw;
+	randombytes_buf(p->tag, sizeof(p->tag));
+	p->next_id = 1;
+	p->rx.base = 1;
+	p->target = SURB_TARGET_MIN;
+	p->last_us = now_us();
+	if (htab_put(mc->outs, key, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
+{
+	struct peer_in *p = htab_get(mc->ins, tag);
+	if (p)
+		return p;
+	if (htab_count(mc->ins) >= MAX_PEERS)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	memcpy(p->tag, tag, MIX_TAG_BYTES);
+	p->stock = xcalloc(STOCK_MAX, sizeof(*p->stock));
+	p->next_id = 1;
+	p->rx.base = 1;
+	p->last_us = now_us();
+	if (htab_put(mc->ins, tag, p)) {
+		free(p->stock);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void peer_in_free(struct peer_in *p)
+{
+	sodium_memzero(p->stock, STOCK_MAX * sizeof(*p->stock));
+	free(p->stock);
+	free(p);
+}
+
+static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
+{
+	if (p->sn == STOCK_MAX) {
+		/* Full: the oldest block goes (it is the nearest to expiry). */
+		p->shead = (p->shead + 1) % STOCK_MAX;
+		p->sn--;
+		mc->st.surbs_expired++;
+	}
+	struct stocked *s = &p->stock[(p->shead + p->sn) % STOCK_MAX];
+	memcpy(s->surb, surb, SURB_BYTES);
+	s->t_us = now_us();
+	p->sn++;
+	mc->st.surbs_received++;
+}
+
+static const uint8_t *stock_take(struct peer_in *p)
+{
+	if (!p->sn)
+		return NULL;
+	const uint8_t *s = p->stock[p->shead].surb;
+	p->shead = (p->shead + 1) % STOCK_MAX;
+	p->sn--;
+	return s;
+}
+
+/* How many blocks a peer should hold for us to answer it well. */
+static unsigned peer_in_want(const struct peer_in *p)
+{
+	unsigned w = SURB_TARGET_MIN + p->waiting + p->inflight + (p->nacks + 7) / 8;
+	return w > STOCK_MAX ? STOCK_MAX : w;
+}
+
+/* ---- the ready queue and the send window ---- */
+
+static void rq_push(struct mixclient *mc, struct outmsg *m)
+{
+	if (m->queued)
+		return;
+	m->queued = 1;
+	m->next = NULL;
+	m->prev = mc->rq_tail;
+	if (mc->rq_tail)
+		mc->rq_tail->next = m;
+	else
+		mc->rq_head = m;
+	mc->rq_tail = m;
+}
+
+static void rq_remove(struct mixclient *mc, struct outmsg *m)
+{
+	if (!m->queued)
+		return;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		mc->rq_head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		mc->rq_tail = m->prev;
+	m->queued = 0;
+	m->prev = m->next = NULL;
+}
+
+static void kick(struct mixclient *mc);
+
+static void msg_free(struct mixclient *mc, struct outmsg *m)
+{
+	uint8_t key[16];
+	msg_key(key, m->po ? (void *)m->po : (void *)m->pi, m->id);
+	htab_del(mc->msgs, key);
+	if (m->queued && m->pi)
+		m->pi->waiting--;
+	rq_remove(mc, m);
+	ev_timer_cancel(mc->ev, m->timer);
+	if (m->po)
+		m->po->inflight--;
+	if (m->pi)
+		m->pi->inflight--;
+	mc->nmsgs--;
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+	if (mc->want_writable && mixclient_room(mc) > 0) {
+		mc->want_writable = 0;
+		if (mc->cfg.cbs->on_writable)
+			mc->cfg.cbs->on_writable(mc, mc->cfg.ctx);
+	}
+}
+
+static void on_acked(struct mixclient *mc, void *peer, uint64_t id)
+{
+	uint8_t key[16];
+	msg_key(key, peer, id);
+	struct outmsg *m = htab_get(mc->msgs, key);
+	if (!m)
+		return; /* acked before, or given up */
+	if (m->have_route)
+		suspect_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+	mc->st.acked++;
+	msg_free(mc, m);
+}
+
+static void on_timeout(struct ev *ev, void *ctx)
+{
+	struct outmsg *m = ctx;
+	struct mixclient *mc = m->mc;
+	(void)ev;
+	m->timer = 0;
+	if (m->have_route)
+		suspect_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
+	if (m->tries >= mc->cfg.max_tries) {
+		uint64_t id = m->id;
+		mc->st.gave_up++;
+		log_warn("mixclient: message %llu given up after %u tries",
+		         (unsigned long long)id, m->tries);
+		msg_free(mc, m);
+		if (mc->cfg.cbs->on_giveup)
+			mc->cfg.cbs->on_giveup(mc, id, mc->cfg.ctx);
+		return;
+	}
+	mc->st.retransmitted++;
+	if (m->pi)
+		m->pi->waiting++; /* a reply waits for a block again */
+	rq_push(mc, m);
+	kick(mc);
+}
+
+/* Retransmission timeout: the delays this try was given on its way, a
+ * mean ack path back, the receiver's send slots, and slack for queueing;
+ * growing with each try. */
+static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
+{
+	double base = (double)fwd_delay_us / 1000.0 + 3 * mc->cfg.delay_mean_ms +
+	              4 * (mc->cfg.fast ? 0 : mc->cfg.send_mean_ms) + 250;
+	/* Backs off to 4x: loss in a mixnet is mostly a dead or lossy node,
+	 * which the new route avoids, not congestion that waiting relieves. */
+	double ms = base;
+	for (unsigned i = 1; i < tries && ms < 4 * base; i++)
+		ms *= 1.5;
+	return ms > 4 * base ? (uint64_t)(4 * base) : (uint64_t)ms;
+}
+
+/* ---- building and sending packets ---- */
+
+struct body {
+	uint8_t b[PKT_BODY_BYTES];
+	size_t off;
+};
+
+static void body_init(struct body *b, int kind, uint64_t id, const uint8_t *tag)
+{
+	memset(b->b, 0, sizeof(b->b));
+	b->b[0] = (uint8_t)kind;
+	be32_put(b->b + 8, (uint32_t)(id >> 32));
+	be32_put(b->b + 12, (uint32_t)id);
+	if (tag)
+		memcpy(b->b + 16, tag, MIX_TAG_BYTES);
+	b->off = HDR;
+}
+
+static size_t body_room(const struct body *b)
+{
+	return sizeof(b->b) - b->off;
+}
+
+/* Attach n fresh reply blocks back to us for peer p. */
+static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out *p, unsigned n)
+{
+	while (n-- > 0 && body_room(b) >= SURB_BYTES && b->b[1] < MAX_SURBS_PER_PACKET &&
+	       htab_count(mc->secrets) < MAX_SURB_SECRETS) {
+		struct pkt_hop route[PKT_HOPS];
+		struct surb_rec *r = xcalloc(1, sizeof(*r));
+		make_route(mc, mc->gw, route, NULL);
+		if (surb_create(b->b + b->off, &r->sec, route, mc->cfg.kp->pk, now_min()) != PKT_OK ||
+		    htab_put(mc->secrets, r->sec.tag, r)) {
+			free(r);
+			return;
+		}
+		r->peer = p;
+		r->t_us = now_us();
+		b->off += SURB_BYTES;
+		b->b[1]++;
+		p->surbs_out++;
+		mc->st.surbs_sent++;
+	}
+}
+
+/* Acks, leaving `reserve` bytes for the message that follows them. */
+static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, unsigned *n,
+                          size_t reserve)
+{
+	unsigned k = 0;
+	while (k < *n && body_room(b) >= reserve + 8 && b->b[2] < 255) {
+		be32_put(b->b + b->off, (uint32_t)(acks[k] >> 32));
+		be32_put(b->b + b->off + 4, (uint32_t)acks[k]);
+		b->off += 8;
+		b->b[2]++;
+		k++;
+	}
+	memmove(acks, acks + k, (*n - k) * sizeof(*acks));
+	*n -= k;
+	mc->st.acks_sent += k;
+}
+
+/* The message goes last. */
+static int body_add_data(struct body *b, const uint8_t *data, size_t len)
+{
+	if (body_room(b) < len)
+		return -1;
+	be16_put(b->b + 4, (uint16_t)len);
+	memcpy(b->b + b->off, data, len);
+	b->off += len;
+	return 0;
+}
+
+/* Send a body to an address (forward packet); fills route mixes. */
+static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
+                        const uint8_t dst_pk[32], const struct body *b,
+                        uint8_t (*mixes)[PKT_ID_BYTES], const uint8_t (*avoid)[PKT_ID_BYTES],
+                        uint64_t *delay_sum)
+{
+	struct pkt_hop route[PKT_HOPS];
+	uint8_t pkt[PKT_BYTES];
+	make_route(mc, dst_gw, route, avoid);
+	if (pkt_create(pkt, route, dst_pk, b->b, sizeof(b->b), now_min()) != PKT_OK)
+		return -1;
+	if (link_send(mc->link, LF_SEND, route[0].id, pkt))
+		return -1;
+	if (mixes)
+		for (int i = 0; i < 3; i++)
+			memcpy(mixes[i], route[i].id, PKT_ID_BYTES);
+	if (delay_sum)
+		*delay_sum = (uint64_t)route[0].delay_us + route[1].delay_us + route[2].delay_us;
+	mc->st.packets_sent++;
+	return 0;
+}
+
+static int send_via_surb(struct mixclient *mc, const uint8_t *surb, const struct body *b)
+{
+	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	if (surb_use(surb, SURB_BYTES, b->b, sizeof(b->b), pkt, first) != PKT_OK)
+		return -1;
+	if (link_send(mc->link, LF_SEND, first, pkt))
+		return -1;
+	mc->st.packets_sent++;
+	mc->st.surbs_used++;
+	return 0;
+}
+
+static int can_send(struct mixclient *mc)
+{
+	return mc->up && mc->link && link_queue_room(mc->link) > 0;
+}
+
+/* Send one queued message; 1 sent, 0 nothing sendable, -1 blocked. */
+static int send_one_message(struct mixclient *mc)
+{
+	for (struct outmsg *m = mc->rq_head; m; m = m->next) {
+		struct body b;
+		uint64_t dsum = 0;
+		if (m->kind == K_DATA) {
+			struct peer_out *p = m->po;
+			body_init(&b, K_DATA, m->id, p->tag);
+			/* One block for the ack, more while the peer holds too few. */
+			unsigned extra = p->target > p->surbs_out ? p->target - p->surbs_out : 0;
+			size_t spare = body_room(&b) - m->len;
+			unsigned fit = (unsigned)(spare / SURB_BYTES);
+			unsigned n = 1 + extra;
+			if (n > fit)
+				n = fit;
+			body_add_surbs(mc, &b, p, n ? n : 1);
+			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
+			if (body_add_data(&b, m->data, m->len))
+				return -1;
+			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes,
+			                 m->have_route ? (const uint8_t (*)[PKT_ID_BYTES])m->mixes : NULL,
+			                 &dsum))
+				return -1;
+			m->have_route = 1;
+		} else {
+			struct peer_in *p = m->pi;
+			/* The last block is the reserve: it asks for more. */
+			if (p->sn < 2)
+				continue; /* waits for reply blocks; try the next message */
+			const uint8_t *surb = p->stock[p->shead].surb;
+			body_init(&b, K_REPLY, m->id, NULL);
+			b.b[3] = (uint8_t)peer_in_want(p);
+			b.b[6] = (uint8_t)(p->sn - 1);
+			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
+			body_add_data(&b, m->data, m->len);
+			if (send_via_surb(mc, surb, &b))
+				return -1;
+			stock_take(p);
+			p->waiting--;
+			/* A reply block's route was chosen by its creator: the
+			 * timeout allows for mean delays. */
+			dsum = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
+		}
+		rq_remove(mc, m);
+		if (++m->tries == 1)
+			mc->st.sent++;
+		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->tries), on_timeout, m);
+		return 1;
+	}
+	return 0;
+}
+
+/* An ack-only packet (with reply blocks for a peer that holds too few). */
+static int send_acks(struct mixclient *mc)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(mc->outs, &it, &k, &v)) {
+		struct peer_out *p = v;
+		unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
+		if (p->resupply && low < MAX_SURBS_PER_PACKET)
+			low = MAX_SURBS_PER_PACKET;
+		if (!p->nacks && !low)
+			continue;
+		p->resupply = 0;
+		struct body b;
+		body_init(&b, K_ACK, 0, p->tag);
+		body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
+		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
+		if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
+			return -1;
+		return 1;
+	}
+	it = 0;
+	while (htab_next(mc->ins, &it, &k, &v)) {
+		struct peer_in *p = v;
+		if (!p->sn || (!p->nacks && !(p->waiting && p->sn == 1)))
+			continue;
+		/* The last block (the reserve) only asks for more, and not more
+		 * often than a round trip could answer. */
+		if (p->sn == 1) {
+			uint64_t gap = (uint64_t)(rto_ms(mc, 0, 1) * 1000);
+			if (now_us() - p->asked_us < gap)
+				continue;
+			p->asked_us = now_us();
+		}
+		struct body b;
+		body_init(&b, K_ACK, 0, NULL);
+		b.b[3] = (uint8_t)peer_in_want(p);
+		b.b[6] = (uint8_t)(p->sn - 1);
+		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
+		if (send_via_surb(mc, p->stock[p->shead].surb, &b))
+			return -1;
+		stock_take(p);
+		return 1;
+	}
+	return 0;
+}
+
+static int send_to_self(struct mixclient *mc, int kind)
+{
+	struct body b;
+	body_init(&b, kind, 0, NULL);
+	randombytes_buf(b.b + HDR, sizeof(b.b) - HDR);
+	if (send_forward(mc, mc->gw, mc->cfg.kp->pk, &b, NULL, NULL, NULL))
+		return -1;
+	if (kind == K_LOOP)
+		mc->st.loop_sent++;
+	else
+		mc->st.cover_sent++;
+	return 0;
+}
+
+/* One Poisson slot: a message, else acks, else cover.  Every slot sends
+ * exactly one packet, so a busy and an idle client look the same. */
+static void slot(struct mixclient *mc)
+{
+	if (!can_send(mc))
+		return;
+	int r = send_one_message(mc);
+	if (r == 0)
+		r = send_acks(mc);
+	if (r == 0)
+		send_to_self(mc, K_COVER);
+}
+
+static void on_send_timer(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
+	                             on_send_timer, mc);
+	slot(mc);
+}
+
+static void on_loop_timer(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
+	                             on_loop_timer, mc);
+	if (can_send(mc))
+		send_to_self(mc, K_LOOP);
+}
+
+/* Fast profile: send everything that is ready, as the link takes it. */
+static void pump(struct mixclient *mc)
+{
+	while (can_send(mc) && send_one_message(mc) == 1)
+		;
+	while (can_send(mc) && send_acks(mc) == 1)
+		;
+}
+
+static void on_ack_timer(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)ev;
+	mc->t_ack = 0;
+	pump(mc);
+}
+
+/* Something became ready: in the fast profile send now (acks after a
+ * short delay, so that a burst is acknowledged in few packets). */
+static void kick(struct mixclient *mc)
+{
+	if (!mc->cfg.fast)
+		return;
+	while (can_send(mc) && send_one_message(mc) == 1)
+		;
+	if (!mc->t_ack)
+		mc->t_ack = ev_timer_add(mc->ev, ACK_DELAY_FAST_MS, on_ack_timer, mc);
+}
+
+/* ---- receiving ---- */
+
+static void read_acks(struct mixclient *mc, const uint8_t *p, unsigned n, void *peer)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t id = ((uint64_t)be32_get(p + 8 * i) << 32) | be32_get(p + 8 * i + 4);
+		on_acked(mc, peer, id);
+	}
+}
+
+/* Parse the common layout; NULL pointers for what is absent. */
+static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_t *len,
+                      uint64_t *id, const uint8_t **surbs, const uint8_t **acks,
+                      const uint8_t **data)
+{
+	*nsurbs = b[1];
+	*nacks = b[2];
+	*len = be16_get(b + 4);
+	*id = ((uint64_t)be32_get(b + 8) << 32) | be32_get(b + 12);
+	size_t need = HDR + (size_t)*nsurbs * SURB_BYTES + (size_t)*nacks * 8 + *len;
+	if (*nsurbs > MAX_SURBS_PER_PACKET || need > PKT_BODY_BYTES || *len > MIX_MSG_MAX)
+		return -1;
+	*surbs = b + HDR;
+	*acks = *surbs + *nsurbs * SURB_BYTES;
+	*data = *acks + *nacks * 8;
+	return 0;
+}
+
+static void deliver_forward(struct mixclient *mc, const uint8_t *b)
+{
+	unsigned ns, na;
+	size_t len;
+	uint64_t id;
+	const uint8_t *surbs, *acks, *data;
+	int kind = b[0];
+
+	if (kind == K_COVER)
+		return;
+	if (kind == K_LOOP) {
+		mc->st.loop_received++;
+		return;
+	}
+	if ((kind != K_DATA && kind != K_ACK) ||
+	    parse_body(b, &ns, &na, &len, &id, &surbs, &acks, &data)) {
+		mc->st.undecodable++;
+		return;
+	}
+	struct peer_in *p = peer_in_get(mc, b + 16);
+	if (!p) {
+		mc->st.refused++;
+		return;
+	}
+	p->last_us = now_us();
+	for (unsigned i = 0; i < ns; i++)
+		stock_put(mc, p, surbs + i * SURB_BYTES);
+	read_acks(mc, acks, na, p);
+	if (kind == K_DATA) {
+		int r = rx_check(&p->rx, id);
+		if (r == 0) {
+			mc->st.duplicates++;
+			add_ack(p->acks, &p->nacks, id);
+		} else if (r == 1) {
+			struct mix_from from = { .reply = 0 };
+			memcpy(from.tag, p->tag, MIX_TAG_BYTES);
+			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
+				rx_mark(&p->rx, id);
+				mc->st.received++;
+				add_ack(p->acks, &p->nacks, id);
+			} else {
+				mc->st.refused++;
+			}
+		} else {
+			mc->st.refused++;
+		}
+	}
+	/* Replies that waited for blocks can go now. */
+	kick(mc);
+}
+
+static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_t *b)
+{
+	unsigned ns, na;
+	size_t len;
+	uint64_t id;
+	const uint8_t *surbs, *acks, *data;
+	int kind = b[0];
+
+	if ((kind != K_REPLY && kind != K_ACK) ||
+	    parse_body(b, &ns, &na, &len, &id, &surbs, &acks, &data) || ns) {
+		mc->st.undecodable++;
+		return;
+	}
+	p->last_us = p->heard_us = now_us();
+	/* What it holds, as it said when it sent this: blocks lost on the
+	 * way are forgotten here instead of counted until they expire. */
+	p->surbs_out = b[6];
+	unsigned want = b[3];
+	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX ? STOCK_MAX : want;
+	read_acks(mc, acks, na, p);
+	if (kind == K_REPLY) {
+		int rr = rx_check(&p->rx, id);
+		if (rr == 0) {
+			mc->st.duplicates++;
+			add_ack(p->acks, &p->nacks, id);
+		} else if (rr == 1) {
+			struct mix_from from = { .reply = 1, .addr = p->addr };
+			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
+				rx_mark(&p->rx, id);
+				mc->st.received++;
+				add_ack(p->acks, &p->nacks, id);
+			} else {
+				mc->st.refused++;
+			}
+		} else {
+			mc->st.refused++;
+		}
+	}
+	kick(mc);
+}
+
+static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, uint8_t *pkt,
+                     void *ctx)
+{
+	struct mixclient *mc = ctx;
+	uint8_t tag[PKT_TAG_BYTES], body[PKT_BODY_BYTES];
+	(void)l;
+	(void)t;
+	(void)id;
+	if (!mc)
+		return;
+	mc->st.packets_received++;
+	pkt_delivery_tag(pkt, PKT_BYTES, tag);
+	struct surb_rec *r = htab_get(mc->secrets, tag);
+	if (r) {
+		/* Single use: the secret goes whether the reply opens or not. */
+		struct peer_out *p = r->peer;
+		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
+		htab_del(mc->secrets, tag);
+		sodium_memzero(r, sizeof(*r));
+		free(r);
+		p->surbs_out -= p->surbs_out > 0;
+		if (rc == PKT_OK)
+			deliver_reply(mc, p, body);
+		else
+			mc->st.undecodable++;
+		return;
+	}
+	if (pkt_open(pkt, PKT_BYTES, mc->cfg.kp->sk, body) != PKT_OK) {
+		mc->st.undecodable++;
+		return;
+	}
+	deliver_forward(mc, body);
+}
+
+/* A peer we are talking to that has gone quiet may have run out of reply
+ * blocks (its requests lost too): send it some unasked. */
+static void supply(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	uint64_t now = now_us(), quiet = rto_ms(mc, 0, 2) * 1000;
+	size_t it = 0;
+	const void *k;
+	void *v;
+	int any = 0;
+	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
+	while (htab_next(mc->outs, &it, &k, &v)) {
+		struct peer_out *p = v;
+		if (now - p->last_us < 60000000 && now - p->heard_us > quiet) {
+			p->resupply = 1;
+			any = 1;
+		}
+	}
+	if (any)
+		kick(mc);
+}
+
+/* ---- attachment ---- */
+
+static void attach(struct mixclient *mc);
+
+static void on_reconnect(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)ev;
+	mc->t_reconnect = 0;
+	attach(mc);
+}
+
+static void mc_down(struct link *l, const char *why, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)l;
+	if (!mc)
+		return;
+	int was_up = mc->up;
+	mc->link = NULL;
+	mc->up = 0;
+	log_info("mixclient: gateway %s: %s (retry in %u ms)", mc->gw->name, why, mc->backoff_ms);
+	mc->t_reconnect = ev_timer_add(mc->ev, mc->backoff_ms, on_reconnect, mc);
+	mc->backoff_ms = mc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : mc->backoff_ms * 2;
+	if (was_up && mc->cfg.cbs->on_link)
+		mc->cfg.cbs->on_link(mc, 0, mc->cfg.ctx);
+}
+
+static void mc_up(struct link *l, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)l;
+	if (!mc)
+		return;
+	mc->up = 1;
+	mc->backoff_ms = BACKOFF_MIN_MS;
+	log_debug("mixclient: attached to gateway %s", mc->gw->name);
+	if (mc->cfg.cbs->on_link)
+		mc->cfg.cbs->on_link(mc, 1, mc->cfg.ctx);
+	kick(mc);
+}
+
+static void mc_drain(struct link *l, void *ctx)
+{
+	(void)l;
+	if (ctx)
+		kick(ctx);
+}
+
+static const struct link_cbs mc_link_cbs = {
+	.on_up = mc_up,
+	.on_frame = mc_frame,
+	.on_drain = mc_drain,
+	.on_down = mc_down,
+};
+
+static void attach(struct mixclient *mc)
+{
+	mc->link = link_connect(mc->ev, (const struct sockaddr *)&mc->gw->addr, mc->gw->addrlen,
+	                        mc->cfg.kp, mc->gw->pk, LINK_CLIENT, 256, &mc_link_cbs, mc);
+}
+
+/* ---- housekeeping ---- */
+
+static void sweep(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	uint64_t now = now_us();
+	size_t it = 0;
+	const void *k;
+	void *v;
+	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, sweep, mc);
+	while (htab_next(mc->secrets, &it, &k, &v)) {
+		struct surb_rec *r = v;
+		if (now - r->t_us > SURB_LIFE_A_US) {
+			r->peer->surbs_out -= r->peer->surbs_out > 0;
+			htab_del(mc->secrets, k);
+			sodium_memzero(r, sizeof(*r));
+			free(r);
+			mc->st.surbs_expired++;
+		}
+	}
+	it = 0;
+	while (htab_next(mc->ins, &it, &k, &v)) {
+		struct peer_in *p = v;
+		while (p->sn && now - p->stock[p->shead].t_us > SURB_LIFE_B_US) {
+			stock_take(p);
+			mc->st.surbs_expired++;
+		}
+		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
+			htab_del(mc->ins, p->tag);
+			peer_in_free(p);
+		}
+	}
+	it = 0;
+	while (htab_next(mc->outs, &it, &k, &v)) {
+		struct peer_out *p = v;
+		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
+			/* Its reply blocks must not point at a freed peer. */
+			size_t j = 0;
+			const void *k2;
+			void *v2;
+			while (htab_next(mc->secrets, &j, &k2, &v2)) {
+				struct surb_rec *r = v2;
+				if (r->peer == p) {
+					htab_del(mc->secrets, k2);
+					sodium_memzero(r, sizeof(*r));
+					free(r);
+				}
+			}
+			htab_del(mc->outs, p->key);
+			free(p);
+		}
+	}
+}
+
+/* ---- the API ---- */
+
+void mixclient_cfg_defaults(struct mixclient_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->send_mean_ms = 20;
+	cfg->loop_mean_ms = 200;
+	cfg->delay_mean_ms = 15;
+	cfg->window = 256;
+	cfg->max_tries = 30;
+}
+
+struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, const char **err)
+{
+	const struct topo_node *gw;
+	if (!cfg->topo || !cfg->kp || !cfg->cbs || !cfg->cbs->on_message) {
+		*err = "incomplete configuration";
+		return NULL;
+	}
+	if (cfg->gateway) {
+		gw = topo_by_name(cfg->topo, cfg->gateway);
+		if (!gw || gw->role != TOPO_GATEWAY) {
+			*err = "no gateway of that name in the topology";
+			return NULL;
+		}
+	} else {
+		gw = topo_random_gateway(cfg->topo);
+	}
+	if (cfg->window < 1 || cfg->max_tries < 1 ||
+	    (!cfg->fast && (cfg->send_mean_ms <= 0 || cfg->loop_mean_ms <= 0))) {
+		*err = "window, tries and send rates must be positive";
+		return NULL;
+	}
+	struct mixclient *mc = xcalloc(1, sizeof(*mc));
+	mc->ev = ev;
+	mc->cfg = *cfg;
+	if (mc->cfg.fast)
+		mc->cfg.delay_mean_ms = 0;
+	mc->gw = gw;
+	mc->backoff_ms = BACKOFF_MIN_MS;
+	mc->outs = htab_new(64, MAX_PEERS);
+	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS);
+	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
+	mc->msgs = htab_new(16, cfg->window + 1);
+	mc->suspect = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
+	attach(mc);
+	if (!mc->cfg.fast) {
+		mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
+		                             on_send_timer, mc);
+		mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
+		                             on_loop_timer, mc);
+	}
+	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, sweep, mc);
+	mc->t_supply = ev_timer_add(ev, rto_ms(mc, 0, 2), supply, mc);
+	return mc;
+}
+
+void mixclient_free(struct mixclient *mc)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	if (!mc)
+		return;
+	ev_timer_cancel(mc->ev, mc->t_send);
+	ev_timer_cancel(mc->ev, mc->t_loop);
+	ev_timer_cancel(mc->ev, mc->t_sweep);
+	ev_timer_cancel(mc->ev, mc->t_ack);
+	ev_timer_cancel(mc->ev, mc->t_reconnect);
+	ev_timer_cancel(mc->ev, mc->t_supply);
+	if (mc->link) {
+		/* The link outlives this call until the batch ends: its
+		 * callbacks see a NULL context and do nothing. */
+		struct link *l = mc->link;
+		mc->link = NULL;
+		link_set_ctx(l, NULL);
+		link_close(l, "client closed");
+	}
+	while (htab_next(mc->msgs, &it, &k, &v)) {
+		struct outmsg *m = v;
+		ev_timer_cancel(mc->ev, m->timer);
+		sodium_memzero(m, sizeof(*m));
+		free(m);
+	}
+	it = 0;
+	while (htab_next(mc->secrets, &it, &k, &v)) {
+		sodium_memzero(v, sizeof(struct surb_rec));
+		free(v);
+	}
+	it = 0;
+	while (htab_next(mc->ins, &it, &k, &v))
+		peer_in_free(v);
+	it = 0;
+	while (htab_next(mc->outs, &it, &k, &v))
+		free(v);
+	htab_free(mc->msgs);
+	htab_free(mc->secrets);
+	htab_free(mc->ins);
+	htab_free(mc->outs);
+	htab_free(mc->suspect);
+	free(mc);
+}
+
+static struct outmsg *msg_new(struct mixclient *mc, const uint8_t *data, size_t len)
+{
+	if (len > MIX_MSG_MAX) {
+		errno = EMSGSIZE;
+		return NULL;
+	}
+	if (mc->nmsgs >= mc->cfg.window) {
+		errno = EAGAIN;
+		mc->want_writable = 1;
+		return NULL;
+	}
+	struct outmsg *m = xcalloc(1, sizeof(*m));
+	m->mc = mc;
+	m->len = len;
+	memcpy(m->data, data, len);
+	return m;
+}
+
+static int msg_enqueue(struct mixclient *mc, struct outmsg *m, void *peer, uint64_t *id)
+{
+	uint8_t key[16];
+	msg_key(key, peer, m->id);
+	if (htab_put(mc->msgs, key, m)) {
+		free(m);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (m->po)
+		m->po->inflight++;
+	else {
+		m->pi->inflight++;
+		m->pi->waiting++;
+	}
+	mc->nmsgs++;
+	if (id)
+		*id = m->id;
+	rq_push(mc, m);
+	kick(mc);
+	return 0;
+}
+
+int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
+                   const uint8_t *data, size_t len, uint64_t *id)
+{
+	struct peer_out *p = peer_out_get(mc, to);
+	if (!p) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct outmsg *m = msg_new(mc, data, len);
+	if (!m)
+		return -1;
+	m->kind = K_DATA;
+	m->po = p;
+	m->id = p->next_id++;
+	p->last_us = now_us();
+	return msg_enqueue(mc, m, p, id);
+}
+
+int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
+                    const uint8_t *data, size_t len, uint64_t *id)
+{
+	struct peer_in *p = htab_get(mc->ins, tag);
+	if (!p) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct outmsg *m = msg_new(mc, data, len);
+	if (!m)
+		return -1;
+	m->kind = K_REPLY;
+	m->pi = p;
+	m->id = p->next_id++;
+	p->last_us = now_us();
+	return msg_enqueue(mc, m, p, id);
+}
+
+size_t mixclient_room(const struct mixclient *mc)
+{
+	return mc->nmsgs >= mc->cfg.window ? 0 : mc->cfg.window - mc->nmsgs;
+}
+
+size_t mixclient_pending(const struct mixclient *mc)
+{
+	return mc->nmsgs;
+}
+
+void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
+{
+	memcpy(a->pk, mc->cfg.kp->pk, 32);
+	memcpy(a->gw, mc->gw->id, PKT_ID_BYTES);
+}
+
+int mixclient_is_attached(const struct mixclient *mc)
+{
+	return mc->up;
+}
+
+void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
+{
+	*st = mc->st;
+}
+
+size_t mixclient_memory(const struct mixclient *mc)
+{
+	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) +
+	       htab_count(mc->secrets) * sizeof(struct surb_rec) +
+	       htab_count(mc->ins) * (sizeof(struct peer_in) + STOCK_MAX * sizeof(struct stocked)) +
+	       htab_count(mc->outs) * sizeof(struct peer_out);
+}
