@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -1183,6 +1184,71 @@ START_TEST(test_loopback_tcp)
 }
 END_TEST
 
+/* A peer that always has more to send must not keep the reader to itself:
+ * one readable event handles a bounded amount, and the loop comes back for
+ * the rest (level-triggered) after the other fds have had their turn.  The
+ * bytes are all in the socket before the loop runs, as they are when a
+ * feeder floods a mix over loopback; reading until EAGAIN took them all in
+ * one callback, during which the mix never wrote to its next hop. */
+#define FLOOD_FRAMES 48
+
+static void flood_write(struct side *a, int fd)
+{
+	static uint8_t buf[64 * 1024];
+	size_t n;
+	while ((n = link_take_output(a->l, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+}
+
+START_TEST(test_flood_yields)
+{
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	int big = 1 << 20;
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
+	struct sockaddr_un su;
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+
+	struct side *i = side_new(), *r = side_new();
+	r->check_seq = 1;
+	r->l = link_accept(ev, sv[0], (struct sockaddr *)&su, sizeof(su), &kp_r, 8, &cbs, r);
+	ck_assert_ptr_nonnull(r->l);
+	mk_initiator(i, &kp_i, kp_r.pk, LINK_NODE, FLOOD_FRAMES);
+
+	/* Handshake: HELLO in, REPLY out, then LF_AUTH and the flood. */
+	flood_write(i, sv[1]);
+	uint8_t reply[LINK_REPLY_BYTES];
+	size_t got = 0;
+	for (int k = 0; k < 100 && got < sizeof(reply); k++) {
+		ck_assert_int_ge(ev_run_once(ev, 10), 0);
+		ssize_t n = read(sv[1], reply + got, sizeof(reply) - got);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	ck_assert_uint_eq(got, sizeof(reply));
+	ck_assert_int_eq(link_feed(i->l, reply, got), 0);
+	ck_assert_int_eq(i->up, 1);
+	for (uint32_t k = 0; k < FLOOD_FRAMES; k++)
+		send_seed(i, LF_PACKET, k);
+	flood_write(i, sv[1]);
+
+	ck_assert_int_ge(ev_run_once(ev, 0), 1);
+	ck_assert_int_eq(r->up, 1);
+	ck_assert_msg(r->nframes > 0 && r->nframes < FLOOD_FRAMES,
+	              "one readable event took %d of %d frames", r->nframes, FLOOD_FRAMES);
+	/* Nothing is lost by stopping early: the rest comes on later turns. */
+	for (int k = 0; k < 100 && r->nframes < FLOOD_FRAMES; k++)
+		ck_assert_int_ge(ev_run_once(ev, 0), 0);
+	ck_assert_int_eq(r->nframes, FLOOD_FRAMES);
+	ck_assert_int_eq(r->bad, 0);
+	ck_assert_int_eq(r->down, 0);
+	close(sv[1]);
+	side_free(i);
+	side_free(r);
+}
+END_TEST
+
 /* link_connect to a port nobody listens on: on_down with a connect error. */
 START_TEST(test_loopback_refused)
 {
@@ -1245,6 +1311,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_close_in_on_frame);
 	tcase_add_test(tc, test_loopback_tcp);
 	tcase_add_test(tc, test_loopback_refused);
+	tcase_add_test(tc, test_flood_yields);
 	suite_add_tcase(s, tc);
 	return s;
 }
