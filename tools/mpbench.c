@@ -173,7 +173,7 @@ struct nb {
 	uint64_t *sent_us;        /* per sequence number */
 	uint64_t arrived, *lat, nlat;
 	uint64_t rate;            /* 0: as fast as the link takes */
-	uint64_t send_timer, t_start;
+	uint64_t t_start;
 	size_t run_first;         /* first sequence number of the current run */
 	int feed_up;
 };
@@ -261,17 +261,12 @@ static void nb_feed(void)
 	}
 }
 
-static void nb_tick(struct ev *ev, void *ctx)
-{
-	(void)ctx;
-	nb_feed();
-	NB.send_timer = ev_timer_add(ev, 1, nb_tick, NULL);
-}
-
 /* One run: send n packets from NB.next on at rate (0 = flood); returns
  * packets/s that arrived, measured from first send to last arrival. */
 static double nb_run(size_t n, uint64_t rate, uint64_t max_ms)
 {
+	if (NB.next + n > NB.npkts) /* never past the packets built */
+		n = NB.npkts - NB.next;
 	size_t first = NB.next, end = NB.next + n;
 	uint64_t arrived0 = NB.arrived;
 	size_t saved = NB.npkts;
@@ -281,25 +276,29 @@ static double nb_run(size_t n, uint64_t rate, uint64_t max_ms)
 	NB.t_start = now_us();
 	NB.next = first;
 	NB.run_first = first;
-	if (rate) {
-		NB.send_timer = ev_timer_add(NB.ev, 0, nb_tick, NULL);
-	}
-	uint64_t t0 = now_us(), last = t0;
+	uint64_t t0 = now_us(), last = t0, sent_all = 0;
 	uint64_t deadline = t0 + max_ms * 1000u;
 	while (NB.arrived - arrived0 < n && now_us() < deadline) {
-		if (!rate)
-			nb_feed();
+		/* A paced run polls without sleeping, so packets leave one by one
+		 * when due: epoll's millisecond timeouts would send them in bursts
+		 * and measure queueing behind the burst, not the mix.  This
+		 * process has the second core to itself. */
+		nb_feed();
 		uint64_t before = NB.arrived;
-		ev_run_once(NB.ev, 5);
+		ev_run_once(NB.ev, rate ? 0 : 5);
 		if (NB.arrived != before)
 			last = now_us();
 		/* Losses at saturation are counted by the node; stop waiting once
-		 * everything was sent and nothing has come for a while. */
-		if (NB.next >= end && now_us() - last > 500000)
-			break;
+		 * everything was sent and nothing has come for a while (counted
+		 * from the last send when nothing has come at all). */
+		if (NB.next >= end) {
+			if (!sent_all)
+				sent_all = now_us();
+			uint64_t quiet_since = NB.arrived != arrived0 && last > sent_all ? last : sent_all;
+			if (now_us() - quiet_since > 2000000)
+				break;
+		}
 	}
-	ev_timer_cancel(NB.ev, NB.send_timer);
-	NB.send_timer = 0;
 	NB.npkts = saved;
 	NB.next = end;
 	double secs = (double)(last - t0) / 1e6;
