@@ -8,10 +8,13 @@
  *   3  want      reply blocks the receiver would like to hold (via SURB)
  *   4  len       u16, message bytes
  *   6  have      reply blocks the sender of this packet holds (via SURB)
- *   7  reserved  zero
+ *   7  try       which send of this message this is (1..255)
  *   8  msg_id    u64 (DATA, REPLY), 0 otherwise
  *   16 tag       the sender's anonymous tag (packets to an address), or zero
  *   32 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
+ *
+ * An ack is the message id with, in its top byte, the try it answers: the
+ * sender credits the route of that try only, not of a later one.
  */
 #include "mixclient.h"
 
@@ -46,7 +49,8 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define ACK_DELAY_FAST_MS 2
-#define SUSPECT_US 10000000
+#define EXPLORE_ONE_IN 16        /* routes drawn at random, to find revived mixes */
+#define ID_MASK ((1ull << 56) - 1)
 
 struct rxwin {
 	uint64_t base;               /* every id below base was delivered */
@@ -97,6 +101,15 @@ struct surb_rec {
 	struct surb_secret sec;
 	struct peer_out *peer;
 	uint64_t t_us;
+	uint8_t mixes[3][PKT_ID_BYTES]; /* its route: credited when it comes back */
+};
+
+/* What this client has seen of a mix: an ack proves every mix of the
+ * message's route (of the try it answers) and of the reply block that
+ * carried it.  A timeout says only that one of six mixes, or a link, or
+ * chance failed: it ranks a mix low only among mixes not proven lately. */
+struct health {
+	uint64_t ok_us, fail_us;
 };
 
 struct outmsg {
@@ -129,7 +142,7 @@ struct mixclient {
 	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
 	struct outmsg *rq_head, *rq_tail;
 	size_t nmsgs;
-	struct htab *suspect;        /* mix id -> expiry (us, stored in the pointer) */
+	struct htab *health;         /* mix id -> struct health */
 	struct mixclient_stats st;
 };
 
@@ -231,37 +244,78 @@ static void msg_key(uint8_t key[16], const void *peer, uint64_t id)
 
 /* ---- route choice ---- */
 
-static int is_suspect(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
+static struct health *health_of(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES], int create)
 {
-	void *v = htab_get(mc->suspect, id);
-	return v && (uint64_t)(uintptr_t)v > now_us();
+	struct health *h = htab_get(mc->health, id);
+	if (!h && create) {
+		h = xcalloc(1, sizeof(*h));
+		if (htab_put(mc->health, id, h)) {
+			free(h);
+			return NULL;
+		}
+	}
+	return h;
 }
 
-/* A random mix of a layer, preferring ones not suspected and not in
- * `avoid` (the previous route of a message being sent again). */
-static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid)
+static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries);
+
+/* 0: proven alive within the last few round trips (a live mix that
+ * carries traffic is proven over and over; a dead one drops out of this
+ * tier within that window, whatever noise the timeouts make); 1: nothing
+ * known against it; 2: failed since it was last proven. */
+static int tier(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
+{
+	struct health *h = health_of(mc, id, 0);
+	if (!h)
+		return 1;
+	uint64_t window = 8 * rto_ms(mc, 0, 1) * 1000;
+	if (window < 2000000)
+		window = 2000000;
+	if (h->ok_us && now_us() - h->ok_us < window)
+		return 0;
+	return h->ok_us < h->fail_us ? 2 : 1;
+}
+
+static void mark_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES], int ok)
+{
+	for (int l = 0; l < 3; l++) {
+		struct health *h = health_of(mc, mixes[l], 1);
+		if (h)
+			*(ok ? &h->ok_us : &h->fail_us) = now_us();
+	}
+}
+
+/* A random mix of a layer from the best tier there is (see tier()),
+ * preferring within it mixes not in `avoid` (the previous route of a
+ * message sent again).  One route in EXPLORE_ONE_IN is drawn from all
+ * mixes, so a mix that comes back gets traffic, and so credit. */
+static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid,
+                                        int explore)
 {
 	const struct topology *t = mc->cfg.topo;
 	size_t n = t->nlayer[layer - 1];
-	const struct topo_node *best = NULL;
-	int best_score = 99;
-	uint32_t start = randombytes_uniform((uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		const struct topo_node *c = &t->nodes[t->layer[layer - 1][(start + i) % n]];
-		int score = is_suspect(mc, c->id) * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
-		if (score < best_score) {
-			best = c;
-			best_score = score;
+	const struct topo_node *cand[6][64];
+	size_t nc[6] = { 0 };
+	if (!explore) {
+		for (size_t i = 0; i < n; i++) {
+			const struct topo_node *c = &t->nodes[t->layer[layer - 1][i]];
+			int k = tier(mc, c->id) * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
+			if (nc[k] < 64)
+				cand[k][nc[k]++] = c;
 		}
+		for (int k = 0; k < 6; k++)
+			if (nc[k])
+				return cand[k][randombytes_uniform((uint32_t)nc[k])];
 	}
-	return best;
+	return &t->nodes[t->layer[layer - 1][randombytes_uniform((uint32_t)n)]];
 }
 
 static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
                        struct pkt_hop route[PKT_HOPS], const uint8_t (*avoid)[PKT_ID_BYTES])
 {
+	int explore = randombytes_uniform(EXPLORE_ONE_IN) == 0;
 	for (int l = 1; l <= 3; l++) {
-		const struct topo_node *m = pick_mix(mc, l, avoid ? avoid[l - 1] : NULL);
+		const struct topo_node *m = pick_mix(mc, l, avoid ? avoid[l - 1] : NULL, explore);
 		memcpy(route[l - 1].id, m->id, PKT_ID_BYTES);
 		memcpy(route[l - 1].pk, m->pk, PKT_KEY_BYTES);
 		route[l - 1].delay_us = delay_us(mc);
@@ -269,16 +323,6 @@ static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
 	memcpy(route[3].id, exit_gw->id, PKT_ID_BYTES);
 	memcpy(route[3].pk, exit_gw->pk, PKT_KEY_BYTES);
 	route[3].delay_us = 0;
-}
-
-static void suspect_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES], int on)
-{
-	for (int l = 0; l < 3; l++) {
-		if (on)
-			htab_put(mc->suspect, mixes[l], (void *)(uintptr_t)(now_us() + SUSPECT_US));
-		else
-			htab_del(mc->suspect, mixes[l]);
-	}
 }
 
 /* ---- peers ---- */
@@ -427,15 +471,17 @@ static void msg_free(struct mixclient *mc, struct outmsg *m)
 	}
 }
 
-static void on_acked(struct mixclient *mc, void *peer, uint64_t id)
+static void on_acked(struct mixclient *mc, void *peer, uint64_t ack)
 {
 	uint8_t key[16];
-	msg_key(key, peer, id);
+	unsigned try = (unsigned)(ack >> 56);
+	msg_key(key, peer, ack & ID_MASK);
 	struct outmsg *m = htab_get(mc->msgs, key);
 	if (!m)
 		return; /* acked before, or given up */
-	if (m->have_route)
-		suspect_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+	/* Only the route of the try that got through is proven. */
+	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
+		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
 	mc->st.acked++;
 	msg_free(mc, m);
 }
@@ -447,7 +493,7 @@ static void on_timeout(struct ev *ev, void *ctx)
 	(void)ev;
 	m->timer = 0;
 	if (m->have_route)
-		suspect_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
+		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 	if (m->tries >= mc->cfg.max_tries) {
 		uint64_t id = m->id;
 		mc->st.gave_up++;
@@ -518,6 +564,8 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 		}
 		r->peer = p;
 		r->t_us = now_us();
+		for (int i = 0; i < 3; i++)
+			memcpy(r->mixes[i], route[i].id, PKT_ID_BYTES);
 		b->off += SURB_BYTES;
 		b->b[1]++;
 		p->surbs_out++;
@@ -601,6 +649,7 @@ static int send_one_message(struct mixclient *mc)
 		if (m->kind == K_DATA) {
 			struct peer_out *p = m->po;
 			body_init(&b, K_DATA, m->id, p->tag);
+			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			/* One block for the ack, more while the peer holds too few. */
 			unsigned extra = p->target > p->surbs_out ? p->target - p->surbs_out : 0;
 			size_t spare = body_room(&b) - m->len;
@@ -624,6 +673,7 @@ static int send_one_message(struct mixclient *mc)
 				continue; /* waits for reply blocks; try the next message */
 			const uint8_t *surb = p->stock[p->shead].surb;
 			body_init(&b, K_REPLY, m->id, NULL);
+			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			b.b[3] = (uint8_t)peer_in_want(p);
 			b.b[6] = (uint8_t)(p->sn - 1);
 			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
@@ -784,7 +834,7 @@ static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_
 	*nsurbs = b[1];
 	*nacks = b[2];
 	*len = be16_get(b + 4);
-	*id = ((uint64_t)be32_get(b + 8) << 32) | be32_get(b + 12);
+	*id = (((uint64_t)be32_get(b + 8) << 32) | be32_get(b + 12)) & ID_MASK;
 	size_t need = HDR + (size_t)*nsurbs * SURB_BYTES + (size_t)*nacks * 8 + *len;
 	if (*nsurbs > MAX_SURBS_PER_PACKET || need > PKT_BODY_BYTES || *len > MIX_MSG_MAX)
 		return -1;
@@ -826,14 +876,14 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		int r = rx_check(&p->rx, id);
 		if (r == 0) {
 			mc->st.duplicates++;
-			add_ack(p->acks, &p->nacks, id);
+			add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
 		} else if (r == 1) {
 			struct mix_from from = { .reply = 0 };
 			memcpy(from.tag, p->tag, MIX_TAG_BYTES);
 			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
 				rx_mark(&p->rx, id);
 				mc->st.received++;
-				add_ack(p->acks, &p->nacks, id);
+				add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
 			} else {
 				mc->st.refused++;
 			}
@@ -869,13 +919,13 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 		int rr = rx_check(&p->rx, id);
 		if (rr == 0) {
 			mc->st.duplicates++;
-			add_ack(p->acks, &p->nacks, id);
+			add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
 		} else if (rr == 1) {
 			struct mix_from from = { .reply = 1, .addr = p->addr };
 			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
 				rx_mark(&p->rx, id);
 				mc->st.received++;
-				add_ack(p->acks, &p->nacks, id);
+				add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
 			} else {
 				mc->st.refused++;
 			}
@@ -903,6 +953,8 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 		/* Single use: the secret goes whether the reply opens or not. */
 		struct peer_out *p = r->peer;
 		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
+		if (rc == PKT_OK)
+			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, 1);
 		htab_del(mc->secrets, tag);
 		sodium_memzero(r, sizeof(*r));
 		free(r);
@@ -1102,7 +1154,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS);
 	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
 	mc->msgs = htab_new(16, cfg->window + 1);
-	mc->suspect = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
+	mc->health = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
 	attach(mc);
 	if (!mc->cfg.fast) {
 		mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
@@ -1157,7 +1209,10 @@ void mixclient_free(struct mixclient *mc)
 	htab_free(mc->secrets);
 	htab_free(mc->ins);
 	htab_free(mc->outs);
-	htab_free(mc->suspect);
+	it = 0;
+	while (htab_next(mc->health, &it, &k, &v))
+		free(v);
+	htab_free(mc->health);
 	free(mc);
 }
 
