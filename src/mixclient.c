@@ -41,7 +41,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
 #define SURB_TARGET_MIN 4
 #define MAX_PEERS 65536
-#define MAX_SURB_SECRETS 262144
+#define MAX_SURB_SECRETS 65536
 #define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
 #define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
 #define PEER_IDLE_US (10ull * 60 * 1000000)
@@ -73,6 +73,8 @@ struct peer_out {
 	unsigned nacks;
 	uint64_t last_us;
 	uint64_t heard_us;           /* last packet from it */
+	uint8_t (*sec_tags)[PKT_TAG_BYTES]; /* ring of our blocks' tags, oldest first */
+	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
 	unsigned inflight;
 };
@@ -327,6 +329,8 @@ static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
 
 /* ---- peers ---- */
 
+static unsigned secrets_per_peer(const struct mixclient *mc);
+
 static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr *a)
 {
 	uint8_t key[64];
@@ -347,7 +351,9 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	p->rx.base = 1;
 	p->target = SURB_TARGET_MIN;
 	p->last_us = now_us();
+	p->sec_tags = xcalloc(secrets_per_peer(mc), PKT_TAG_BYTES);
 	if (htab_put(mc->outs, key, p)) {
+		free(p->sec_tags);
 		free(p);
 		return NULL;
 	}
@@ -549,6 +555,40 @@ static size_t body_room(const struct body *b)
 	return sizeof(b->b) - b->off;
 }
 
+/* Forget a secret pushed out by newer ones.  The peer's stock estimate
+ * is left alone: it comes from what the peer reports, and lowering it here
+ * would ask for a top-up that pushes out more secrets, without end. */
+static void secret_drop(struct mixclient *mc, const uint8_t tag[PKT_TAG_BYTES])
+{
+	struct surb_rec *r = htab_del(mc->secrets, tag);
+	if (r) {
+		sodium_memzero(r, sizeof(*r));
+		free(r);
+		mc->st.surbs_expired++;
+	}
+}
+
+/* A peer holds only its newest STOCK_MAX blocks (it drops the oldest when
+ * full), and at most `window` more are on their way to it; past that many
+ * of ours the oldest secret can go: its block is gone, used, or lost.  This
+ * bounds what a stalled or silent peer costs us. */
+static unsigned secrets_per_peer(const struct mixclient *mc)
+{
+	return mc->cfg.window + 2 * STOCK_MAX;
+}
+
+static void remember_secret(struct mixclient *mc, struct peer_out *p, const uint8_t *tag)
+{
+	unsigned cap = secrets_per_peer(mc);
+	if (p->sec_n == cap) {
+		secret_drop(mc, p->sec_tags[p->sec_head]);
+		p->sec_head = (p->sec_head + 1) % cap;
+		p->sec_n--;
+	}
+	memcpy(p->sec_tags[(p->sec_head + p->sec_n) % cap], tag, PKT_TAG_BYTES);
+	p->sec_n++;
+}
+
 /* Attach n fresh reply blocks back to us for peer p. */
 static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out *p, unsigned n)
 {
@@ -564,6 +604,7 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 		}
 		r->peer = p;
 		r->t_us = now_us();
+		remember_secret(mc, p, r->sec.tag);
 		for (int i = 0; i < 3; i++)
 			memcpy(r->mixes[i], route[i].id, PKT_ID_BYTES);
 		b->off += SURB_BYTES;
@@ -1105,6 +1146,7 @@ static void sweep(struct ev *ev, void *ctx)
 				}
 			}
 			htab_del(mc->outs, p->key);
+			free(p->sec_tags);
 			free(p);
 		}
 	}
@@ -1203,8 +1245,10 @@ void mixclient_free(struct mixclient *mc)
 	while (htab_next(mc->ins, &it, &k, &v))
 		peer_in_free(v);
 	it = 0;
-	while (htab_next(mc->outs, &it, &k, &v))
+	while (htab_next(mc->outs, &it, &k, &v)) {
+		free(((struct peer_out *)v)->sec_tags);
 		free(v);
+	}
 	htab_free(mc->msgs);
 	htab_free(mc->secrets);
 	htab_free(mc->ins);
@@ -1324,5 +1368,5 @@ size_t mixclient_memory(const struct mixclient *mc)
 	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) +
 	       htab_count(mc->secrets) * sizeof(struct surb_rec) +
 	       htab_count(mc->ins) * (sizeof(struct peer_in) + STOCK_MAX * sizeof(struct stocked)) +
-	       htab_count(mc->outs) * sizeof(struct peer_out);
+	       htab_count(mc->outs) * (sizeof(struct peer_out) + secrets_per_peer(mc) * PKT_TAG_BYTES);
 }

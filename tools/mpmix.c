@@ -281,8 +281,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stall")) {
 		refuse_all = 1;
 		push();
-		size_t peak_a = 0, peak_b = 0;
-		uint64_t end = now_ms() + seconds * 1000;
+		/* Bounded: what the first half of the stall reached, the second
+		 * half must not exceed by more than a little. */
+		size_t peak_a = 0, peak_b = 0, half_a = 0, half_b = 0;
+		uint64_t start = now_ms(), end = start + seconds * 1000;
 		while (now_ms() < end) {
 			ev_run_once(ev, 20);
 			size_t ma = mixclient_memory(A), mb = mixclient_memory(B);
@@ -290,12 +292,17 @@ int main(int argc, char **argv)
 				peak_a = ma;
 			if (mb > peak_b)
 				peak_b = mb;
+			if (now_ms() - start < seconds * 500) {
+				half_a = peak_a;
+				half_b = peak_b;
+			}
 		}
-		printf("{\"mode\":\"stall\", \"sent\":%llu, \"peak_memory_a\":%zu, \"peak_memory_b\":%zu, ",
-		       (unsigned long long)sent, peak_a, peak_b);
+		printf("{\"mode\":\"stall\", \"sent\":%llu, \"memory_a_half\":%zu, \"memory_a\":%zu, "
+		       "\"memory_b_half\":%zu, \"memory_b\":%zu, ",
+		       (unsigned long long)sent, half_a, peak_a, half_b, peak_b);
 		stats_json("B", B);
 		printf("}\n");
-		rc = 0;
+		rc = peak_a <= half_a + half_a / 10 && peak_b <= half_b + half_b / 10 ? 0 : 1;
 	} else {
 		fprintf(stderr, "mpmix: unknown mode '%s'\n", mode);
 		rc = 64;
