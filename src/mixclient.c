@@ -40,7 +40,8 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define MAX_PENDING_ACKS 255
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
 #define SURB_TARGET_MIN 4
-#define MAX_PEERS 65536
+#define MAX_PEERS 65536          /* addresses we write to */
+#define MAX_PEERS_IN 4096        /* anonymous senders we keep state for */
 #define MAX_SURB_SECRETS 65536
 #define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
 #define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
@@ -365,11 +366,12 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 	struct peer_in *p = htab_get(mc->ins, tag);
 	if (p)
 		return p;
-	if (htab_count(mc->ins) >= MAX_PEERS)
+	/* Anyone can make up tags: a bounded number of senders, each costing
+	 * little until it sends reply blocks. */
+	if (htab_count(mc->ins) >= MAX_PEERS_IN)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	memcpy(p->tag, tag, MIX_TAG_BYTES);
-	p->stock = xcalloc(STOCK_MAX, sizeof(*p->stock));
 	p->next_id = 1;
 	p->rx.base = 1;
 	p->last_us = now_us();
@@ -383,13 +385,16 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 
 static void peer_in_free(struct peer_in *p)
 {
-	sodium_memzero(p->stock, STOCK_MAX * sizeof(*p->stock));
+	if (p->stock)
+		sodium_memzero(p->stock, STOCK_MAX * sizeof(*p->stock));
 	free(p->stock);
 	free(p);
 }
 
 static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
 {
+	if (!p->stock)
+		p->stock = xcalloc(STOCK_MAX, sizeof(*p->stock));
 	if (p->sn == STOCK_MAX) {
 		/* Full: the oldest block goes (it is the nearest to expiry). */
 		p->shead = (p->shead + 1) % STOCK_MAX;
@@ -1193,7 +1198,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->gw = gw;
 	mc->backoff_ms = BACKOFF_MIN_MS;
 	mc->outs = htab_new(64, MAX_PEERS);
-	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS);
+	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS_IN);
 	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
 	mc->msgs = htab_new(16, cfg->window + 1);
 	mc->health = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
@@ -1363,10 +1368,29 @@ void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 	*st = mc->st;
 }
 
+static size_t stock_bytes(const struct mixclient *mc)
+{
+	size_t n = 0, it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(mc->ins, &it, &k, &v))
+		if (((struct peer_in *)v)->stock)
+			n += STOCK_MAX * sizeof(struct stocked);
+	return n;
+}
+
 size_t mixclient_memory(const struct mixclient *mc)
 {
 	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) +
 	       htab_count(mc->secrets) * sizeof(struct surb_rec) +
-	       htab_count(mc->ins) * (sizeof(struct peer_in) + STOCK_MAX * sizeof(struct stocked)) +
+	       htab_count(mc->ins) * sizeof(struct peer_in) + stock_bytes(mc) +
 	       htab_count(mc->outs) * (sizeof(struct peer_out) + secrets_per_peer(mc) * PKT_TAG_BYTES);
+}
+
+int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
+{
+	if (len != PKT_BODY_BYTES)
+		return -1;
+	deliver_forward(mc, body);
+	return 0;
 }

@@ -116,4 +116,10 @@ void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 /* Bytes of memory held (for tests of boundedness). */
 size_t mixclient_memory(const struct mixclient *mc);
 
+/* Hand the client the body of a packet addressed to it, as if it had
+ * arrived and been decrypted (the parser's entry point for tests and the
+ * fuzzer).  -1 for a wrong length; malformed bodies are counted and
+ * dropped. */
+int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len);
+
 #endif
