@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1392,5 +1394,31 @@ int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
 	if (len != PKT_BODY_BYTES)
 		return -1;
 	deliver_forward(mc, body);
+	return 0;
+}
+
+int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz)
+{
+	char path[4096];
+	struct stat st;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errsz, "%s: cannot create directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a directory", dir);
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/identity.key", dir) >= sizeof(path)) {
+		snprintf(err, errsz, "%s: path too long", dir);
+		return -1;
+	}
+	if (access(path, F_OK) == 0)
+		return keyfile_read(path, kp, err, errsz);
+	keypair_generate(kp);
+	if (keyfile_write(path, kp, err, errsz)) {
+		keypair_wipe(kp);
+		return -1;
+	}
 	return 0;
 }

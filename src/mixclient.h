@@ -92,6 +92,11 @@ struct mixclient_stats {
 	uint64_t packets_sent, packets_received;
 };
 
+/* A persistent identity: DIR/identity.key, created (0600, in a directory
+ * made 0700 if missing) on first use and read after that; a key file that
+ * others can read is refused.  0, or -1 with a reason in err. */
+int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz);
+
 /* NULL with *err set on a bad configuration (unknown gateway ...). */
 struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg,
                                 const char **err);

@@ -37,6 +37,18 @@ tools/localnet kill "$dir" mix3a KILL
 if wait $mp; then ok "the same with one mix of each layer killed mid-run"
 else not_ok "with dead mixes: $(cat "$dir/kill.out") $(grep -v 'given up' "$dir/kill.err" | tail -n 3)"; fi
 
+# Both clients on gw1, which is SIGKILLed and restarted mid-run: they
+# re-attach (with backoff) and what was lost is sent again.
+timeout 150 tools/mpmix exchange -t "$topo" --fast -n 1000 --replies --timeout 140 \
+	--gw-a gw1 --gw-b gw1 >"$dir/gw.out" 2>"$dir/gw.err" &
+mp=$!
+sleep 2
+tools/localnet kill "$dir" gw1 KILL
+sleep 1
+tools/localnet restart "$dir" gw1 >/dev/null
+if wait $mp; then ok "clients re-attach after their gateway restarts; nothing lost"
+else not_ok "gateway restart: $(cat "$dir/gw.out") $(grep -v 'given up' "$dir/gw.err" | tail -n 3)"; fi
+
 # A stalled application: memory of both clients stops growing.
 run "memory stays bounded while the receiving application refuses everything" \
 	timeout 30 tools/mpmix stall -t "$topo" --fast --seconds 6

@@ -2,7 +2,11 @@
  * (fed directly; the network tests are tests/integration/mixclient.sh). */
 #include <check.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "ev.h"
@@ -168,12 +172,39 @@ START_TEST(test_body_parser)
 }
 END_TEST
 
+START_TEST(test_identity)
+{
+	char dir[] = "/tmp/mixclient-id.XXXXXX", sub[64], path[128], err[256];
+	struct keypair a, b;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/client", dir);
+	ck_assert_int_eq(mixclient_identity_load(sub, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), 0);
+	ck_assert_mem_eq(a.pk, b.pk, 32); /* the same address after a restart */
+	snprintf(path, sizeof(path), "%s/identity.key", sub);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	chmod(path, 0644);
+	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "group or others"));
+	ck_assert_int_eq(mixclient_identity_load(path, &b, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
 	TCase *tc = tcase_create("mixclient");
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_body_parser);
+	tcase_add_test(tc, test_identity);
 	suite_add_tcase(s, tc);
 	return s;
 }
