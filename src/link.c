@@ -561,6 +561,23 @@ static struct link *link_alloc(struct ev *ev, int initiator, const struct keypai
 	return l;
 }
 
+/* Take fd into the link and the loop (TCP_NODELAY: frames are whole
+ * packets already, waiting to coalesce them only adds delay).  On failure
+ * the link is closed: 0, or -1 and the caller must not touch l. */
+static int link_watch(struct link *l, int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	l->fd = fd;
+	if (ev_add_fd(l->ev, fd, on_readable, on_writable, l) < 0) {
+		close(fd);
+		l->fd = -1;
+		link_close(l, "cannot watch socket");
+		return -1;
+	}
+	return 0;
+}
+
 struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t salen,
                           const struct keypair *self, const uint8_t peer_pk[32],
                           enum link_kind kind, size_t max_frames,
@@ -577,15 +594,8 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
 		link_close(l, why);
 		return NULL;
 	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	l->fd = fd;
-	if (ev_add_fd(ev, fd, on_readable, on_writable, l) < 0) {
-		close(fd);
-		l->fd = -1;
-		link_close(l, "cannot watch socket");
+	if (link_watch(l, fd))
 		return NULL;
-	}
 	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
 		char why[96];
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
@@ -605,16 +615,9 @@ struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, soc
 	struct link *l = link_alloc(ev, 0, self, LINK_NODE, max_frames, cbs, ctx);
 	sockaddr_str(peer, l->addr, sizeof(l->addr));
 	l->state = LS_HELLO;
-	int one = 1;
 	fd_nonblock(fd);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	l->fd = fd;
-	if (ev_add_fd(ev, fd, on_readable, on_writable, l) < 0) {
-		close(fd);
-		l->fd = -1;
-		link_close(l, "cannot watch socket");
+	if (link_watch(l, fd))
 		return NULL;
-	}
 	return l;
 }
 

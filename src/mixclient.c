@@ -892,6 +892,28 @@ static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_
 	return 0;
 }
 
+/* Exactly once: a new id within the window goes to the application and
+ * is acknowledged if it takes it; a duplicate is acknowledged again (the
+ * first ack may have been lost); an id beyond the window, or one the
+ * application cannot take now, is left for the sender to send again. */
+static void accept_message(struct mixclient *mc, struct rxwin *rx, uint64_t *acks,
+                           unsigned *nacks, const struct mix_from *from, uint64_t id,
+                           unsigned try, const uint8_t *data, size_t len)
+{
+	uint64_t ack = id | (uint64_t)try << 56;
+	int r = rx_check(rx, id);
+	if (r == 0) {
+		mc->st.duplicates++;
+		add_ack(acks, nacks, ack);
+	} else if (r == 1 && mc->cfg.cbs->on_message(mc, from, data, len, mc->cfg.ctx) == 0) {
+		rx_mark(rx, id);
+		mc->st.received++;
+		add_ack(acks, nacks, ack);
+	} else {
+		mc->st.refused++;
+	}
+}
+
 static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 {
 	unsigned ns, na;
@@ -921,23 +943,9 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		stock_put(mc, p, surbs + i * SURB_BYTES);
 	read_acks(mc, acks, na, p);
 	if (kind == K_DATA) {
-		int r = rx_check(&p->rx, id);
-		if (r == 0) {
-			mc->st.duplicates++;
-			add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
-		} else if (r == 1) {
-			struct mix_from from = { .reply = 0 };
-			memcpy(from.tag, p->tag, MIX_TAG_BYTES);
-			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
-				rx_mark(&p->rx, id);
-				mc->st.received++;
-				add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
-			} else {
-				mc->st.refused++;
-			}
-		} else {
-			mc->st.refused++;
-		}
+		struct mix_from from = { .reply = 0 };
+		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
 	}
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
@@ -964,22 +972,8 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX ? STOCK_MAX : want;
 	read_acks(mc, acks, na, p);
 	if (kind == K_REPLY) {
-		int rr = rx_check(&p->rx, id);
-		if (rr == 0) {
-			mc->st.duplicates++;
-			add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
-		} else if (rr == 1) {
-			struct mix_from from = { .reply = 1, .addr = p->addr };
-			if (mc->cfg.cbs->on_message(mc, &from, data, len, mc->cfg.ctx) == 0) {
-				rx_mark(&p->rx, id);
-				mc->st.received++;
-				add_ack(p->acks, &p->nacks, id | (uint64_t)b[7] << 56);
-			} else {
-				mc->st.refused++;
-			}
-		} else {
-			mc->st.refused++;
-		}
+		struct mix_from from = { .reply = 1, .addr = p->addr };
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
 	}
 	kick(mc);
 }
