@@ -11,7 +11,9 @@
  *   7  try       which send of this message this is (1..255)
  *   8  msg_id    u64 (DATA, REPLY), 0 otherwise
  *   16 tag       the sender's anonymous tag (packets to an address), or zero
- *   32 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
+ *   32 floor     u64: every id below it the sender has had acked or has
+ *                given up; the receiver's window moves up to it
+ *   40 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
  *
  * An ack is the message id with, in its top byte, the try it answers: the
  * sender credits the route of that try only, not of a later one.
@@ -36,7 +38,7 @@
 
 enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 
-#define HDR 32
+#define HDR 40
 #define MAX_SURBS_PER_PACKET 3
 #define WIN 1024                 /* duplicate-suppression window per peer */
 #define MAX_PENDING_ACKS 255
@@ -54,6 +56,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define ACK_DELAY_FAST_MS 2
 #define EXPLORE_ONE_IN 16        /* routes drawn at random, to find revived mixes */
 #define ID_MASK ((1ull << 56) - 1)
+#define BURST 32                 /* packets per loop pass in the fast profile */
 
 struct rxwin {
 	uint64_t base;               /* every id below base was delivered */
@@ -129,6 +132,7 @@ struct outmsg {
 	unsigned tries;
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
+	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
 	size_t len;
 	uint8_t data[MIX_MSG_MAX];
 };
@@ -148,6 +152,9 @@ struct mixclient {
 	struct outmsg *rq_head, *rq_tail;
 	size_t nmsgs;
 	struct htab *health;         /* mix id -> struct health */
+	double srtt_us, rttvar_us;   /* round trip beyond the chosen delays */
+	uint64_t t_pump;
+	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
 	struct mixclient_stats st;
 };
 
@@ -217,13 +224,19 @@ static int rx_check(struct rxwin *w, uint64_t id)
 	return !(w->bits[(id % WIN) / 64] & (1ull << (id % 64)));
 }
 
-static void rx_mark(struct rxwin *w, uint64_t id)
+/* Move base past every id already delivered. */
+static void rx_advance(struct rxwin *w)
 {
-	w->bits[(id % WIN) / 64] |= 1ull << (id % 64);
 	while (w->bits[(w->base % WIN) / 64] & (1ull << (w->base % 64))) {
 		w->bits[(w->base % WIN) / 64] &= ~(1ull << (w->base % 64));
 		w->base++;
 	}
+}
+
+static void rx_mark(struct rxwin *w, uint64_t id)
+{
+	w->bits[(id % WIN) / 64] |= 1ull << (id % 64);
+	rx_advance(w);
 }
 
 static void add_ack(uint64_t *acks, unsigned *n, uint64_t id)
@@ -393,14 +406,15 @@ static void peer_in_free(struct peer_in *p)
 	free(p);
 }
 
+static void stock_drop_oldest(struct peer_in *p);
+
 static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
 {
 	if (!p->stock)
 		p->stock = xcalloc(STOCK_MAX, sizeof(*p->stock));
 	if (p->sn == STOCK_MAX) {
 		/* Full: the oldest block goes (it is the nearest to expiry). */
-		p->shead = (p->shead + 1) % STOCK_MAX;
-		p->sn--;
+		stock_drop_oldest(p);
 		mc->st.surbs_expired++;
 	}
 	struct stocked *s = &p->stock[(p->shead + p->sn) % STOCK_MAX];
@@ -410,14 +424,28 @@ static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *su
 	mc->st.surbs_received++;
 }
 
+/* The newest block: its secret is the likeliest still kept by its
+ * creator, and its route the likeliest chosen with fresh knowledge. */
+static const uint8_t *stock_peek(const struct peer_in *p)
+{
+	return p->sn ? p->stock[(p->shead + p->sn - 1) % STOCK_MAX].surb : NULL;
+}
+
 static const uint8_t *stock_take(struct peer_in *p)
 {
-	if (!p->sn)
-		return NULL;
-	const uint8_t *s = p->stock[p->shead].surb;
-	p->shead = (p->shead + 1) % STOCK_MAX;
-	p->sn--;
+	const uint8_t *s = stock_peek(p);
+	if (s)
+		p->sn--;
 	return s;
+}
+
+/* The oldest block (expiry). */
+static void stock_drop_oldest(struct peer_in *p)
+{
+	if (p->sn) {
+		p->shead = (p->shead + 1) % STOCK_MAX;
+		p->sn--;
+	}
 }
 
 /* How many blocks a peer should hold for us to answer it well. */
@@ -495,6 +523,19 @@ static void on_acked(struct mixclient *mc, void *peer, uint64_t ack)
 	/* Only the route of the try that got through is proven. */
 	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
+	/* The ack names the try it answers, so its round trip is known even
+	 * for a message sent several times (Karn's problem does not arise). */
+	if (try == m->tries && m->tries < 255) {
+		uint64_t now = now_us();
+		double rtt = now > m->sent_us + m->fwd_us ? (double)(now - m->sent_us - m->fwd_us) : 0;
+		if (mc->srtt_us == 0) {
+			mc->srtt_us = rtt;
+			mc->rttvar_us = rtt / 2;
+		} else {
+			mc->rttvar_us = 0.75 * mc->rttvar_us + 0.25 * fabs(mc->srtt_us - rtt);
+			mc->srtt_us = 0.875 * mc->srtt_us + 0.125 * rtt;
+		}
+	}
 	mc->st.acked++;
 	msg_free(mc, m);
 }
@@ -524,19 +565,65 @@ static void on_timeout(struct ev *ev, void *ctx)
 	kick(mc);
 }
 
-/* Retransmission timeout: the delays this try was given on its way, a
- * mean ack path back, the receiver's send slots, and slack for queueing;
+/* Retransmission timeout: the delays this try was given on its way, plus
+ * the larger of a fixed allowance (a mean ack path back, the receiver's
+ * send slots, 250 ms of slack) and what round trips have measured beyond
+ * the chosen delays (smoothed, plus four deviations, as TCP does), so a
+ * slow machine or a loaded network does not send everything twice;
  * growing with each try. */
 static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
 {
-	double base = (double)fwd_delay_us / 1000.0 + 3 * mc->cfg.delay_mean_ms +
-	              4 * (mc->cfg.fast ? 0 : mc->cfg.send_mean_ms) + 250;
-	/* Backs off to 4x: loss in a mixnet is mostly a dead or lossy node,
-	 * which the new route avoids, not congestion that waiting relieves. */
+	double fixed = 3 * mc->cfg.delay_mean_ms + 4 * (mc->cfg.fast ? 0 : mc->cfg.send_mean_ms) + 250;
+	double measured = (mc->srtt_us + 4 * mc->rttvar_us) / 1000.0;
+	double base = (double)fwd_delay_us / 1000.0 + (measured > fixed ? measured : fixed);
+	/* Backs off to 4x only: loss in a mixnet is mostly a dead or lossy
+	 * node, which the new route avoids; a slow machine or a loaded network
+	 * shows in the measured round trips, which the base follows. */
 	double ms = base;
 	for (unsigned i = 1; i < tries && ms < 4 * base; i++)
 		ms *= 1.5;
-	return ms > 4 * base ? (uint64_t)(4 * base) : (uint64_t)ms;
+	if (ms > 4 * base)
+		ms = 4 * base;
+	return ms > 60000 ? 60000 : (uint64_t)ms;
+}
+
+/* The lowest id of ours to `peer` still in flight (or the next id): the
+ * receiver need not wait for anything below it, so one message given up
+ * cannot hold its window back for good. */
+static uint64_t floor_for(struct mixclient *mc, const void *peer, uint64_t next_id)
+{
+	uint64_t f = next_id;
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(mc->msgs, &it, &k, &v)) {
+		struct outmsg *m = v;
+		if ((m->po == peer || m->pi == peer) && m->id < f)
+			f = m->id;
+	}
+	return f;
+}
+
+static void put_floor(uint8_t *b, uint64_t f)
+{
+	be32_put(b + 32, (uint32_t)(f >> 32));
+	be32_put(b + 36, (uint32_t)f);
+}
+
+static void rx_floor(struct rxwin *w, uint64_t f)
+{
+	if (f <= w->base)
+		return;
+	if (f - w->base >= WIN) {
+		memset(w->bits, 0, sizeof(w->bits));
+		w->base = f;
+		return;
+	}
+	while (w->base < f) {
+		w->bits[(w->base % WIN) / 64] &= ~(1ull << (w->base % 64));
+		w->base++;
+	}
+	rx_advance(w);
 }
 
 /* ---- building and sending packets ---- */
@@ -698,6 +785,7 @@ static int send_one_message(struct mixclient *mc)
 			struct peer_out *p = m->po;
 			body_init(&b, K_DATA, m->id, p->tag);
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
+			put_floor(b.b, floor_for(mc, p, p->next_id));
 			/* One block for the ack, more while the peer holds too few. */
 			unsigned extra = p->target > p->surbs_out ? p->target - p->surbs_out : 0;
 			size_t spare = body_room(&b) - m->len;
@@ -719,15 +807,21 @@ static int send_one_message(struct mixclient *mc)
 			/* The last block is the reserve: it asks for more. */
 			if (p->sn < 2)
 				continue; /* waits for reply blocks; try the next message */
-			const uint8_t *surb = p->stock[p->shead].surb;
+			const uint8_t *surb = stock_peek(p);
 			body_init(&b, K_REPLY, m->id, NULL);
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
+			put_floor(b.b, floor_for(mc, p, p->next_id));
 			b.b[3] = (uint8_t)peer_in_want(p);
 			b.b[6] = (uint8_t)(p->sn - 1);
 			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
 			body_add_data(&b, m->data, m->len);
-			if (send_via_surb(mc, surb, &b))
-				return -1;
+			if (send_via_surb(mc, surb, &b)) {
+				if (!can_send(mc))
+					return -1;
+				stock_take(p); /* a block that cannot be used goes */
+				mc->st.undecodable++;
+				continue;
+			}
 			stock_take(p);
 			p->waiting--;
 			/* A reply block's route was chosen by its creator: the
@@ -737,6 +831,8 @@ static int send_one_message(struct mixclient *mc)
 		rq_remove(mc, m);
 		if (++m->tries == 1)
 			mc->st.sent++;
+		m->sent_us = now_us();
+		m->fwd_us = m->kind == K_DATA ? dsum : 0;
 		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->tries), on_timeout, m);
 		return 1;
 	}
@@ -759,6 +855,7 @@ static int send_acks(struct mixclient *mc)
 		p->resupply = 0;
 		struct body b;
 		body_init(&b, K_ACK, 0, p->tag);
+		put_floor(b.b, floor_for(mc, p, p->next_id));
 		body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
 		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
 		if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
@@ -782,10 +879,16 @@ static int send_acks(struct mixclient *mc)
 		body_init(&b, K_ACK, 0, NULL);
 		b.b[3] = (uint8_t)peer_in_want(p);
 		b.b[6] = (uint8_t)(p->sn - 1);
+		put_floor(b.b, floor_for(mc, p, p->next_id));
 		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
-		if (send_via_surb(mc, p->stock[p->shead].surb, &b))
+		int bad = send_via_surb(mc, stock_peek(p), &b);
+		if (bad && !can_send(mc))
 			return -1;
 		stock_take(p);
+		if (bad) {
+			mc->st.undecodable++;
+			continue;
+		}
 		return 1;
 	}
 	return 0;
@@ -805,15 +908,36 @@ static int send_to_self(struct mixclient *mc, int kind)
 	return 0;
 }
 
-/* One Poisson slot: a message, else acks, else cover.  Every slot sends
- * exactly one packet, so a busy and an idle client look the same. */
+/* Acks that waited longer than a send slot go before messages: a client
+ * busy with its own messages must still acknowledge its senders'. */
+static int acks_due(struct mixclient *mc)
+{
+	double slot_us = mc->cfg.fast ? 2000 : mc->cfg.send_mean_ms * 1000;
+	return mc->acks_since && (double)(now_us() - mc->acks_since) > slot_us;
+}
+
+static int send_acks_first(struct mixclient *mc)
+{
+	int r = send_acks(mc);
+	if (r == 0)
+		mc->acks_since = 0; /* none left anywhere */
+	else if (r == 1)
+		mc->acks_since = now_us();
+	return r;
+}
+
+/* One Poisson slot: due acks, else a message, else acks, else cover.
+ * Every slot sends exactly one packet, so a busy and an idle client look
+ * the same. */
 static void slot(struct mixclient *mc)
 {
 	if (!can_send(mc))
 		return;
-	int r = send_one_message(mc);
+	int r = acks_due(mc) ? send_acks_first(mc) : 0;
 	if (r == 0)
-		r = send_acks(mc);
+		r = send_one_message(mc);
+	if (r == 0)
+		r = send_acks_first(mc);
 	if (r == 0)
 		send_to_self(mc, K_COVER);
 }
@@ -835,13 +959,30 @@ static void on_loop_timer(struct ev *ev, void *ctx)
 		send_to_self(mc, K_LOOP);
 }
 
-/* Fast profile: send everything that is ready, as the link takes it. */
+static void on_pump(struct ev *ev, void *ctx);
+
+/* Fast profile: send what is ready, as the link takes it, BURST packets
+ * per loop pass: building a packet costs ten X25519, and acks that arrive
+ * meanwhile must be read before their messages' timeouts run out. */
 static void pump(struct mixclient *mc)
 {
-	while (can_send(mc) && send_one_message(mc) == 1)
-		;
-	while (can_send(mc) && send_acks(mc) == 1)
-		;
+	int n = 0;
+	while (n < BURST && can_send(mc) && acks_due(mc) && send_acks_first(mc) == 1)
+		n++;
+	while (n < BURST && can_send(mc) && send_one_message(mc) == 1)
+		n++;
+	while (n < BURST && can_send(mc) && send_acks_first(mc) == 1)
+		n++;
+	if (n == BURST && !mc->t_pump)
+		mc->t_pump = ev_timer_add(mc->ev, 0, on_pump, mc);
+}
+
+static void on_pump(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)ev;
+	mc->t_pump = 0;
+	pump(mc);
 }
 
 static void on_ack_timer(struct ev *ev, void *ctx)
@@ -858,8 +999,11 @@ static void kick(struct mixclient *mc)
 {
 	if (!mc->cfg.fast)
 		return;
-	while (can_send(mc) && send_one_message(mc) == 1)
-		;
+	int n = 0;
+	while (n < BURST && can_send(mc) && send_one_message(mc) == 1)
+		n++;
+	if (n == BURST && !mc->t_pump)
+		mc->t_pump = ev_timer_add(mc->ev, 0, on_pump, mc);
 	if (!mc->t_ack)
 		mc->t_ack = ev_timer_add(mc->ev, ACK_DELAY_FAST_MS, on_ack_timer, mc);
 }
@@ -876,13 +1020,14 @@ static void read_acks(struct mixclient *mc, const uint8_t *p, unsigned n, void *
 
 /* Parse the common layout; NULL pointers for what is absent. */
 static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_t *len,
-                      uint64_t *id, const uint8_t **surbs, const uint8_t **acks,
-                      const uint8_t **data)
+                      uint64_t *id, uint64_t *floor, const uint8_t **surbs,
+                      const uint8_t **acks, const uint8_t **data)
 {
 	*nsurbs = b[1];
 	*nacks = b[2];
 	*len = be16_get(b + 4);
 	*id = (((uint64_t)be32_get(b + 8) << 32) | be32_get(b + 12)) & ID_MASK;
+	*floor = (((uint64_t)be32_get(b + 32) << 32) | be32_get(b + 36)) & ID_MASK;
 	size_t need = HDR + (size_t)*nsurbs * SURB_BYTES + (size_t)*nacks * 8 + *len;
 	if (*nsurbs > MAX_SURBS_PER_PACKET || need > PKT_BODY_BYTES || *len > MIX_MSG_MAX)
 		return -1;
@@ -902,6 +1047,8 @@ static void accept_message(struct mixclient *mc, struct rxwin *rx, uint64_t *ack
 {
 	uint64_t ack = id | (uint64_t)try << 56;
 	int r = rx_check(rx, id);
+	if (r >= 0 && !mc->acks_since)
+		mc->acks_since = now_us();
 	if (r == 0) {
 		mc->st.duplicates++;
 		add_ack(acks, nacks, ack);
@@ -918,7 +1065,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 {
 	unsigned ns, na;
 	size_t len;
-	uint64_t id;
+	uint64_t id, floor;
 	const uint8_t *surbs, *acks, *data;
 	int kind = b[0];
 
@@ -929,7 +1076,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	if ((kind != K_DATA && kind != K_ACK) ||
-	    parse_body(b, &ns, &na, &len, &id, &surbs, &acks, &data)) {
+	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data)) {
 		mc->st.undecodable++;
 		return;
 	}
@@ -939,9 +1086,17 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	p->last_us = now_us();
-	for (unsigned i = 0; i < ns; i++)
-		stock_put(mc, p, surbs + i * SURB_BYTES);
+	for (unsigned i = 0; i < ns; i++) {
+		/* A block must lead to a layer-1 mix we know, or it would sit
+		 * at the head of the stock and block every reply behind it. */
+		const struct topo_node *first = topo_by_id(mc->cfg.topo, surbs + i * SURB_BYTES);
+		if (first && first->role == TOPO_MIX && first->layer == 1)
+			stock_put(mc, p, surbs + i * SURB_BYTES);
+		else
+			mc->st.undecodable++;
+	}
 	read_acks(mc, acks, na, p);
+	rx_floor(&p->rx, floor);
 	if (kind == K_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
@@ -955,12 +1110,12 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 {
 	unsigned ns, na;
 	size_t len;
-	uint64_t id;
+	uint64_t id, floor;
 	const uint8_t *surbs, *acks, *data;
 	int kind = b[0];
 
 	if ((kind != K_REPLY && kind != K_ACK) ||
-	    parse_body(b, &ns, &na, &len, &id, &surbs, &acks, &data) || ns) {
+	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data) || ns) {
 		mc->st.undecodable++;
 		return;
 	}
@@ -971,6 +1126,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	unsigned want = b[3];
 	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX ? STOCK_MAX : want;
 	read_acks(mc, acks, na, p);
+	rx_floor(&p->rx, floor);
 	if (kind == K_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
 		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
@@ -1122,7 +1278,7 @@ static void sweep(struct ev *ev, void *ctx)
 	while (htab_next(mc->ins, &it, &k, &v)) {
 		struct peer_in *p = v;
 		while (p->sn && now - p->stock[p->shead].t_us > SURB_LIFE_B_US) {
-			stock_take(p);
+			stock_drop_oldest(p);
 			mc->st.surbs_expired++;
 		}
 		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
@@ -1223,6 +1379,7 @@ void mixclient_free(struct mixclient *mc)
 	ev_timer_cancel(mc->ev, mc->t_ack);
 	ev_timer_cancel(mc->ev, mc->t_reconnect);
 	ev_timer_cancel(mc->ev, mc->t_supply);
+	ev_timer_cancel(mc->ev, mc->t_pump);
 	if (mc->link) {
 		/* The link outlives this call until the batch ends: its
 		 * callbacks see a NULL context and do nothing. */

@@ -34,7 +34,7 @@
 #include "packet.h"
 #include "topology.h"
 
-#define MIX_MSG_MAX 1376
+#define MIX_MSG_MAX 1368
 #define MIX_TAG_BYTES 16
 #define MIX_ADDR_CHARS (B58_KEY_CHARS + PKT_ID_BYTES + 1)
 

@@ -150,6 +150,26 @@ START_TEST(test_body_parser)
 	body_data(b, 100000, 10, 0, 0);
 	mixclient_feed_body(mc, b, sizeof(b));
 	ck_assert_int_eq(got, 3);
+	/* ... until the sender's floor says everything below 99990 was acked
+	 * or given up: the window moves, and the id is taken (one given-up
+	 * message must not hold a sender back for good). */
+	be32_put(b + 36, 99990);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 4);
+	/* Below the floor now: a duplicate. */
+	body_data(b, 4, 10, 0, 0);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 4);
+	/* Blocks whose first hop is not a layer-1 mix are not kept. */
+	mixclient_get_stats(mc, &st);
+	uint64_t undec = st.undecodable;
+	body_data(b, 100001, 10, 1, 0);
+	memset(b + 40, 0, 560); /* a reply block with no valid first hop */
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 5);
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.undecodable, undec + 1);
+	ck_assert_uint_eq(st.surbs_received, 0);
 
 	/* Sending: too big, and the window. */
 	struct mix_addr to;
