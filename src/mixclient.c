@@ -312,18 +312,20 @@ static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const u
 {
 	const struct topology *t = mc->cfg.topo;
 	size_t n = t->nlayer[layer - 1];
-	const struct topo_node *cand[6][64];
-	size_t nc[6] = { 0 };
+	/* One uniform pick per class (reservoir sampling), whatever the
+	 * size of the layer. */
+	const struct topo_node *pick[6] = { 0 };
+	uint32_t nc[6] = { 0 };
 	if (!explore) {
 		for (size_t i = 0; i < n; i++) {
 			const struct topo_node *c = &t->nodes[t->layer[layer - 1][i]];
 			int k = tier(mc, c->id) * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
-			if (nc[k] < 64)
-				cand[k][nc[k]++] = c;
+			if (randombytes_uniform(++nc[k]) == 0)
+				pick[k] = c;
 		}
 		for (int k = 0; k < 6; k++)
-			if (nc[k])
-				return cand[k][randombytes_uniform((uint32_t)nc[k])];
+			if (pick[k])
+				return pick[k];
 	}
 	return &t->nodes[t->layer[layer - 1][randombytes_uniform((uint32_t)n)]];
 }
@@ -1183,7 +1185,8 @@ static void supply(struct ev *ev, void *ctx)
 	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
-		if (now - p->last_us < 60000000 && now - p->heard_us > quiet) {
+		if (now - p->last_us < 60000000 && now - p->heard_us > quiet &&
+		    p->surbs_out < p->target) {
 			p->resupply = 1;
 			any = 1;
 		}
@@ -1483,6 +1486,14 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	struct peer_in *p = htab_get(mc->ins, tag);
 	if (!p) {
 		errno = EINVAL;
+		return -1;
+	}
+	/* One sender that sends no reply blocks (or vanished) must not fill
+	 * the window that every other sender's replies share: a quarter stays
+	 * for the others. */
+	if (p->inflight >= mc->cfg.window - mc->cfg.window / 4) {
+		errno = EAGAIN;
+		mc->want_writable = 1;
 		return -1;
 	}
 	struct outmsg *m = msg_new(mc, data, len);
