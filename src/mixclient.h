@@ -100,6 +100,8 @@ int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size
 /* NULL with *err set on a bad configuration (unknown gateway ...). */
 struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg,
                                 const char **err);
+/* Not from inside one of the client's own callbacks: the client is still
+ * working on the packet that called it (defer the free with ev_defer_free). */
 void mixclient_free(struct mixclient *mc);
 
 /* Queue a message to an address; *id (may be NULL) gets its id.
