@@ -651,15 +651,21 @@ static size_t body_room(const struct body *b)
 	return sizeof(b->b) - b->off;
 }
 
+static void secret_free(struct mixclient *mc, struct surb_rec *r)
+{
+	htab_del(mc->secrets, r->sec.tag);
+	sodium_memzero(r, sizeof(*r));
+	free(r);
+}
+
 /* Forget a secret pushed out by newer ones.  The peer's stock estimate
  * is left alone: it comes from what the peer reports, and lowering it here
  * would ask for a top-up that pushes out more secrets, without end. */
 static void secret_drop(struct mixclient *mc, const uint8_t tag[PKT_TAG_BYTES])
 {
-	struct surb_rec *r = htab_del(mc->secrets, tag);
+	struct surb_rec *r = htab_get(mc->secrets, tag);
 	if (r) {
-		sodium_memzero(r, sizeof(*r));
-		free(r);
+		secret_free(mc, r);
 		mc->st.surbs_expired++;
 	}
 }
@@ -1155,9 +1161,7 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
 		if (rc == PKT_OK)
 			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, 1);
-		htab_del(mc->secrets, tag);
-		sodium_memzero(r, sizeof(*r));
-		free(r);
+		secret_free(mc, r);
 		p->surbs_out -= p->surbs_out > 0;
 		if (rc == PKT_OK)
 			deliver_reply(mc, p, body);
@@ -1271,9 +1275,7 @@ static void sweep(struct ev *ev, void *ctx)
 		struct surb_rec *r = v;
 		if (now - r->t_us > SURB_LIFE_A_US) {
 			r->peer->surbs_out -= r->peer->surbs_out > 0;
-			htab_del(mc->secrets, k);
-			sodium_memzero(r, sizeof(*r));
-			free(r);
+			secret_free(mc, r);
 			mc->st.surbs_expired++;
 		}
 	}
@@ -1293,17 +1295,14 @@ static void sweep(struct ev *ev, void *ctx)
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
 		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
-			/* Its reply blocks must not point at a freed peer. */
-			size_t j = 0;
-			const void *k2;
-			void *v2;
-			while (htab_next(mc->secrets, &j, &k2, &v2)) {
-				struct surb_rec *r = v2;
-				if (r->peer == p) {
-					htab_del(mc->secrets, k2);
-					sodium_memzero(r, sizeof(*r));
-					free(r);
-				}
+			/* Its reply blocks must not point at a freed peer; every
+			 * one of them is in its ring until it is freed. */
+			unsigned cap = secrets_per_peer(mc);
+			for (unsigned i = 0; i < p->sec_n; i++) {
+				struct surb_rec *r = htab_get(mc->secrets,
+				                              p->sec_tags[(p->sec_head + i) % cap]);
+				if (r)
+					secret_free(mc, r);
 			}
 			htab_del(mc->outs, p->key);
 			free(p->sec_tags);
