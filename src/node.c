@@ -531,13 +531,12 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	struct node *n = il->n;
 	uint64_t id = link_id(l);
 	/* A link that never came up failed its handshake: worth a warning
-	 * (a stranger, an impostor, a misconfigured peer). */
-	if (il->refused)
-		;
-	else if (!il->up)
+	 * (a stranger, an impostor, a misconfigured peer), unless the refusal
+	 * was logged already, with the key, when it happened. */
+	if (!il->up && !il->refused)
 		log_warn("link %llu from %s: handshake failed: %s", (unsigned long long)id,
 		         link_peer_addr(l), why);
-	else
+	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
 	if (il->client) {
 		il->client->link = NULL;
