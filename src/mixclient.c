@@ -1189,8 +1189,10 @@ static void supply(struct ev *ev, void *ctx)
 	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
-		if (now - p->last_us < 60000000 && now - p->heard_us > quiet &&
-		    p->surbs_out < p->target) {
+		/* Not only when the estimate says it is short: blocks lost on
+		 * the way still count as held there, and a peer with none left
+		 * cannot say so.  Bounded: once per quiet spell, for 60 s. */
+		if (now - p->last_us < 60000000 && now - p->heard_us > quiet) {
 			p->resupply = 1;
 			any = 1;
 		}

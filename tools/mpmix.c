@@ -243,8 +243,11 @@ int main(int argc, char **argv)
 		printf(", ");
 		stats_json("B", B);
 		printf("}\n");
+		/* Delivered is not enough: every message must also have been
+		 * acknowledged (none stuck waiting for reply blocks). */
 		rc = got_b == count && dup_b == 0 && bad == 0 && leaked_key == 0 &&
-		     (!replies || (got_a == count && dup_a == 0)) ? 0 : 1;
+		     (!replies || (got_a == count && dup_a == 0)) &&
+		     mixclient_pending(A) == 0 && mixclient_pending(B) == 0 ? 0 : 1;
 	} else if (!strcmp(mode, "goodput")) {
 		push();
 		run_until(NULL, seconds * 1000);
