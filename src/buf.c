@@ -43,6 +43,25 @@ int ring_init(struct ring *r, size_t cap)
 	return 0;
 }
 
+int ring_resize(struct ring *r, size_t newcap)
+{
+	if (newcap == 0 || newcap < r->len) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint8_t *d = xmalloc(newcap);
+	size_t n = ring_peek(r, 0, d, r->len);
+	if (r->data) {
+		sodium_memzero(r->data, r->cap);
+		free(r->data);
+	}
+	r->data = d;
+	r->cap = newcap;
+	r->head = 0;
+	r->len = n;
+	return 0;
+}
+
 void ring_free(struct ring *r)
 {
 	/* Rings carry session plaintext: wipe before the memory goes back

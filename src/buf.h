@@ -24,6 +24,9 @@ struct ring {
 
 int ring_init(struct ring *r, size_t cap);     /* 0 or -1 (EINVAL if cap 0, ENOMEM) */
 void ring_free(struct ring *r);                /* wipes the contents */
+/* Change the capacity, keeping the contents (newcap >= len, > 0): for
+ * queues that start small and grow up to their bound on demand.  0 or -1. */
+int ring_resize(struct ring *r, size_t newcap);
 size_t ring_len(const struct ring *r);
 size_t ring_room(const struct ring *r);
 /* Copy in at most n bytes; returns bytes copied (min(n, room)). */

@@ -17,6 +17,7 @@
 
 #define RX_FRAMES 16
 #define RX_CAP (RX_FRAMES * LINK_FRAME_BYTES)
+#define TX_START (8 * LINK_FRAME_BYTES)
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define KEEPALIVE_MS 15000     /* check period */
 #define PING_IDLE_US 30000000  /* send a ping after this long without sending */
@@ -43,6 +44,7 @@ struct link {
 	uint8_t *pend;        /* plaintext frames queued before the link is up */
 	size_t pend_n;
 	size_t max_frames;
+	size_t tx_max;        /* bound of tx in bytes; it starts at TX_START */
 	const struct link_cbs *cbs;
 	void *ctx;
 	uint64_t id;
@@ -105,9 +107,24 @@ static void want_write(struct link *l)
 	}
 }
 
+/* Room for n more bytes in the send queue, growing it (by doubling) up
+ * to its bound: a gateway holds a link per client, and most of them never
+ * queue more than a few frames. */
+static int tx_reserve(struct link *l, size_t n)
+{
+	if (ring_room(&l->tx) >= n)
+		return 0;
+	if (ring_len(&l->tx) + n > l->tx_max)
+		return -1;
+	size_t cap = l->tx.cap;
+	while (cap - ring_len(&l->tx) < n)
+		cap = cap * 2 > l->tx_max ? l->tx_max : cap * 2;
+	return ring_resize(&l->tx, cap);
+}
+
 static int enqueue_raw(struct link *l, const uint8_t *p, size_t n)
 {
-	if (ring_room(&l->tx) < n)
+	if (tx_reserve(l, n))
 		return -1;
 	ring_write(&l->tx, p, n);
 	l->last_tx_us = now_us();
@@ -119,7 +136,7 @@ static int encrypt_frame(struct link *l, const uint8_t plain[LINK_FRAME_PLAIN])
 {
 	uint8_t c[LINK_FRAME_BYTES], nonce[12];
 	unsigned long long clen;
-	if (ring_room(&l->tx) < LINK_FRAME_BYTES)
+	if (tx_reserve(l, LINK_FRAME_BYTES))
 		return -1;
 	nonce_for(nonce, l->n_tx++);
 	crypto_aead_chacha20poly1305_ietf_encrypt(c, &clen, plain, LINK_FRAME_PLAIN,
@@ -154,6 +171,10 @@ int link_send(struct link *l, enum link_frame_type type,
 			l->st.dropped_full++;
 			return -1;
 		}
+		/* Only for the handshake's duration: most links never need it,
+		 * and a client process may hold a thousand links. */
+		if (!l->pend)
+			l->pend = xmalloc(l->max_frames * LINK_FRAME_PLAIN);
 		frame_plain(l->pend + l->pend_n * LINK_FRAME_PLAIN, type, id, pkt);
 		l->pend_n++;
 		return 0;
@@ -177,7 +198,7 @@ size_t link_queue_room(const struct link *l)
 		return 0;
 	if (l->state != LS_UP)
 		return l->max_frames - l->pend_n;
-	return ring_room(&l->tx) / LINK_FRAME_BYTES;
+	return (l->tx_max - ring_len(&l->tx)) / LINK_FRAME_BYTES;
 }
 
 /* Both sides compute the same 64 bytes from three Diffie-Hellman values
@@ -219,7 +240,10 @@ static void go_up(struct link *l)
 	for (size_t i = 0; i < l->pend_n; i++)
 		if (encrypt_frame(l, l->pend + i * LINK_FRAME_PLAIN))
 			l->st.dropped_full++;
-	sodium_memzero(l->pend, l->pend_n * LINK_FRAME_PLAIN);
+	if (l->pend)
+		sodium_memzero(l->pend, l->pend_n * LINK_FRAME_PLAIN);
+	free(l->pend);
+	l->pend = NULL;
 	l->pend_n = 0;
 	log_debug("link %llu %s: up (%s)", (unsigned long long)l->id, l->addr,
 	          l->kind == LINK_NODE ? "node" : "client");
@@ -546,11 +570,10 @@ static struct link *link_alloc(struct ev *ev, int initiator, const struct keypai
 	l->ctx = ctx;
 	l->id = next_link_id++;
 	l->rx = xmalloc(RX_CAP);
-	l->pend = xmalloc(max_frames * LINK_FRAME_PLAIN);
 	/* One frame more than max_frames: the initiator's LF_AUTH goes out
 	 * ahead of the max_frames that link_send may have queued. */
-	if (ring_init(&l->tx, (max_frames + 1) * LINK_FRAME_BYTES + LINK_HELLO_BYTES +
-	                      LINK_REPLY_BYTES))
+	l->tx_max = (max_frames + 1) * LINK_FRAME_BYTES + LINK_HELLO_BYTES + LINK_REPLY_BYTES;
+	if (ring_init(&l->tx, l->tx_max < TX_START ? l->tx_max : TX_START))
 		fatal(EXIT_OSERR, "out of memory for a link queue");
 	l->last_rx_us = l->last_tx_us = now_us();
 	snprintf(l->addr, sizeof(l->addr), "(detached)");

@@ -97,6 +97,33 @@ START_TEST(ring_wrap_write_read)
 }
 END_TEST
 
+/* Growing and shrinking keeps the bytes in order, also when they wrap;
+ * a capacity below what is held is refused and changes nothing. */
+START_TEST(ring_resize_keeps_contents)
+{
+	struct ring r;
+	uint8_t in[40], out[40];
+	for (unsigned i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 7 + 1);
+	ck_assert_int_eq(ring_init(&r, 16), 0);
+	ck_assert_uint_eq(ring_write(&r, in, 12), 12);
+	ck_assert_uint_eq(ring_drop(&r, 10), 10);
+	ck_assert_uint_eq(ring_write(&r, in + 12, 12), 12); /* wraps: 14 held */
+	ck_assert_int_eq(ring_resize(&r, 13), -1);
+	ck_assert_uint_eq(ring_len(&r), 14);
+	ck_assert_int_eq(ring_resize(&r, 0), -1);
+	ck_assert_int_eq(ring_resize(&r, 40), 0);
+	ck_assert_uint_eq(r.cap, 40);
+	ck_assert_uint_eq(ring_room(&r), 26);
+	ck_assert_uint_eq(ring_write(&r, in + 24, 16), 16);
+	ck_assert_uint_eq(ring_read(&r, out, sizeof(out)), 30);
+	ck_assert_mem_eq(out, in + 10, 30);
+	ck_assert_int_eq(ring_resize(&r, 1), 0);   /* empty: any size */
+	ck_assert_uint_eq(ring_write(&r, in, 5), 1);
+	ring_free(&r);
+}
+END_TEST
+
 START_TEST(ring_wrap_spans)
 {
 	struct ring r;
@@ -566,6 +593,7 @@ Suite *suite_buf(void)
 	tcase_add_test(tc, ring_empty_full_edges);
 	tcase_add_test(tc, ring_wrap_write_read);
 	tcase_add_test(tc, ring_wrap_spans);
+	tcase_add_test(tc, ring_resize_keeps_contents);
 	tcase_add_test(tc, ring_wspan_when_tail_at_end);
 	tcase_add_test(tc, ring_peek_offsets);
 	tcase_add_test(tc, ring_drop_wrap);
