@@ -13,10 +13,51 @@
  *   16 tag       the sender's anonymous tag (packets to an address), or zero
  *   32 floor     u64: every id below it the sender has had acked or has
  *                given up; the receiver's window moves up to it
- *   40 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
+ *   40 epoch     u64: the epoch of the holder's state for the tag (below):
+ *                via SURB the sender's own; to an address the one the
+ *                sender last took from the holder (0: none yet)
+ *   48 named     u64, via SURB: the epoch the tag's owner last named to
+ *                this state (0: none); zero in packets to an address
+ *   56 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
  *
  * An ack is the message id with, in its top byte, the try it answers: the
  * sender credits the route of that try only, not of a later one.
+ *
+ * Epochs.  A conversation is one tag: its owner (peer_out, which writes to
+ * an address) and its holder (peer_in at that address, which holds the
+ * owner's reply blocks).  The owner's state never changes under a tag: a
+ * new one draws a new tag.  The holder may lose its state (it restarts,
+ * forgets an idle sender, evicts one for room) while the owner keeps
+ * his; its next state starts from nothing, so its reply ids restart at 1
+ * and it cannot know what the former one delivered.  Hence:
+ *
+ *   - A holder state draws a random non-zero epoch when it is made.  It
+ *     takes a message (and reads acks) only from a packet that names that
+ *     epoch; any other packet (naming 0, or a former state) is refused:
+ *     not delivered, not acknowledged; its blocks and floor are kept, and
+ *     the state answers through a block with its epoch and the one the
+ *     packet named (`named`).
+ *   - The owner takes a new epoch only from a packet whose `named` is the
+ *     epoch it holds now (0 at first): that state has seen its latest
+ *     view, so it is the newer one.  A packet of a former state names an
+ *     older view (or carries a former epoch): it is dropped, so the owner
+ *     never goes back to a former state.
+ *   - Taking an epoch in place of a non-zero one, the owner resets its
+ *     window of the holder's ids and drops the acks it owed the former
+ *     state, and gives up every message it sent naming a former epoch:
+ *     that state may have delivered it, the new one cannot know, so it is
+ *     not sent again (exactly once, or reported given up).  Messages sent
+ *     only naming 0 were refused everywhere and go again at once.
+ *   - Until it has an epoch the owner sends as usual, naming 0: all is
+ *     refused, and each refusal brings the epoch back on another route
+ *     (one message at a time would learn the live mixes one route at a
+ *     time: far too slow when many are dead).
+ *
+ * So a message is delivered only by the one state it names, at most once
+ * there (its window), and it never names two.  The owner forgets an idle
+ * peer sooner than the holder forgets an idle sender (10 against 20
+ * minutes), so an idle conversation starts again under a new tag instead
+ * of meeting a forgotten state, which would cost the messages then out.
  */
 #include "mixclient.h"
 
@@ -38,7 +79,7 @@
 
 enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 
-#define HDR 40
+#define HDR 56
 #define MAX_SURBS_PER_PACKET 3
 #define WIN 1024                 /* duplicate-suppression window per peer */
 #define MAX_PENDING_ACKS 255
@@ -49,7 +90,9 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define MAX_SURB_SECRETS 65536
 #define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
 #define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
-#define PEER_IDLE_US (10ull * 60 * 1000000)
+#define PEER_OUT_IDLE_US (10ull * 60 * 1000000) /* shorter than the next: see Epochs */
+#define PEER_IN_IDLE_US (20ull * 60 * 1000000)
+#define REPLY_WAIT_MAX_MS (3600ull * 1000) /* bound of a reply's wait for blocks */
 #define SWEEP_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -83,6 +126,7 @@ struct peer_out {
 	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
 	unsigned inflight;
+	uint64_t epoch;              /* its state's for our tag (0: none heard yet) */
 };
 
 struct stocked {
@@ -103,6 +147,10 @@ struct peer_in {
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t last_us;
 	unsigned inflight;
+	uint64_t epoch;              /* this state's: random, never 0 */
+	uint64_t named;              /* the latest non-zero epoch the sender named */
+	int announce;                /* a packet was refused: tell the sender our epoch */
+	struct peer_in *lru_prev, *lru_next; /* most recently used first */
 };
 
 struct surb_rec {
@@ -133,6 +181,8 @@ struct outmsg {
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
 	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
+	int bound;                   /* DATA: sent naming a non-zero epoch */
+	uint64_t deadline_us;        /* REPLY: given up if still waiting for a block then */
 	size_t len;
 	uint8_t data[MIX_MSG_MAX];
 };
@@ -155,6 +205,9 @@ struct mixclient {
 	double srtt_us, rttvar_us;   /* round trip beyond the chosen delays */
 	uint64_t t_pump;
 	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
+	struct peer_in *lru_head, *lru_tail; /* every peer_in, most recently used first */
+	int rr_table;                /* send_acks resumes here: 0 outs, 1 ins, */
+	size_t rr_slot;              /* ... at this slot */
 	struct mixclient_stats st;
 };
 
@@ -179,6 +232,25 @@ static uint32_t delay_us(struct mixclient *mc)
 static uint32_t now_min(void)
 {
 	return (uint32_t)(wall_s() / 60);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+static uint64_t new_epoch(void)
+{
+	uint64_t e = 0;
+	while (!e)
+		randombytes_buf(&e, sizeof(e));
+	return e;
 }
 
 int mix_addr_parse(const char *s, struct mix_addr *a, const char **why)
@@ -378,26 +450,33 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	return p;
 }
 
-static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
+static void lru_unlink(struct mixclient *mc, struct peer_in *p)
 {
-	struct peer_in *p = htab_get(mc->ins, tag);
-	if (p)
-		return p;
-	/* Anyone can make up tags: a bounded number of senders, each costing
-	 * little until it sends reply blocks. */
-	if (htab_count(mc->ins) >= MAX_PEERS_IN)
-		return NULL;
-	p = xcalloc(1, sizeof(*p));
-	memcpy(p->tag, tag, MIX_TAG_BYTES);
-	p->next_id = 1;
-	p->rx.base = 1;
+	if (p->lru_prev)
+		p->lru_prev->lru_next = p->lru_next;
+	else
+		mc->lru_head = p->lru_next;
+	if (p->lru_next)
+		p->lru_next->lru_prev = p->lru_prev;
+	else
+		mc->lru_tail = p->lru_prev;
+	p->lru_prev = p->lru_next = NULL;
+}
+
+/* The sender was active: first in line to be kept. */
+static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
+{
 	p->last_us = now_us();
-	if (htab_put(mc->ins, tag, p)) {
-		free(p->stock);
-		free(p);
-		return NULL;
-	}
-	return p;
+	if (mc->lru_head == p)
+		return;
+	if (p->lru_prev || p->lru_next || mc->lru_tail == p)
+		lru_unlink(mc, p);
+	p->lru_next = mc->lru_head;
+	if (mc->lru_head)
+		mc->lru_head->lru_prev = p;
+	mc->lru_head = p;
+	if (!mc->lru_tail)
+		mc->lru_tail = p;
 }
 
 static void peer_in_free(struct peer_in *p)
@@ -406,6 +485,50 @@ static void peer_in_free(struct peer_in *p)
 		sodium_memzero(p->stock, STOCK_MAX * sizeof(*p->stock));
 	free(p->stock);
 	free(p);
+}
+
+static void peer_in_forget(struct mixclient *mc, struct peer_in *p)
+{
+	lru_unlink(mc, p);
+	htab_del(mc->ins, p->tag);
+	peer_in_free(p);
+}
+
+/* Make room for a new sender: the least recently used one that has no
+ * reply of ours out or waiting and is owed no ack, so that made-up tags
+ * push out the idle instead of locking every newcomer out.  (If it comes
+ * back, its owner meets a new epoch: see Epochs.)  0, or -1: none. */
+static int peer_in_evict(struct mixclient *mc)
+{
+	for (struct peer_in *p = mc->lru_tail; p; p = p->lru_prev) {
+		if (!p->inflight && !p->nacks) {
+			peer_in_forget(mc, p);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
+{
+	struct peer_in *p = htab_get(mc->ins, tag);
+	if (p)
+		return p;
+	/* Anyone can make up tags: a bounded number of senders, each costing
+	 * little until it sends reply blocks. */
+	if (htab_count(mc->ins) >= MAX_PEERS_IN && peer_in_evict(mc))
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	memcpy(p->tag, tag, MIX_TAG_BYTES);
+	p->next_id = 1;
+	p->rx.base = 1;
+	p->epoch = new_epoch();
+	if (htab_put(mc->ins, tag, p)) {
+		free(p);
+		return NULL;
+	}
+	peer_in_touch(mc, p);
+	return p;
 }
 
 static void stock_drop_oldest(struct peer_in *p);
@@ -542,6 +665,68 @@ static void on_acked(struct mixclient *mc, void *peer, uint64_t ack)
 	msg_free(mc, m);
 }
 
+/* Give a message up and tell the application whom it was for. */
+static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
+{
+	struct mix_from to;
+	uint64_t id = m->id;
+	memset(&to, 0, sizeof(to));
+	if (m->po) {
+		to.reply = 1;
+		to.addr = m->po->addr;
+	} else {
+		memcpy(to.tag, m->pi->tag, MIX_TAG_BYTES);
+	}
+	mc->st.gave_up++;
+	log_warn("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
+	         m->tries, why);
+	msg_free(mc, m);
+	if (mc->cfg.cbs->on_giveup)
+		mc->cfg.cbs->on_giveup(mc, &to, id, mc->cfg.ctx);
+}
+
+/* Give up the messages to a peer sent naming an epoch (see Epochs).  By
+ * id, looked up again one at a time: on_giveup may queue messages
+ * meanwhile, which can rehash the table under an iteration. */
+static void give_up_bound(struct mixclient *mc, struct peer_out *peer, const char *why)
+{
+	size_t n = 0, it = 0;
+	const void *k;
+	void *v;
+	uint64_t *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
+	while (htab_next(mc->msgs, &it, &k, &v)) {
+		struct outmsg *m = v;
+		if (m->po == peer && m->bound && n <= mc->nmsgs)
+			ids[n++] = m->id;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[16];
+		msg_key(key, peer, ids[i]);
+		struct outmsg *m = htab_get(mc->msgs, key);
+		if (m)
+			give_up(mc, m, why);
+	}
+	free(ids);
+}
+
+static void on_deadline(struct ev *ev, void *ctx)
+{
+	struct outmsg *m = ctx;
+	(void)ev;
+	m->timer = 0;
+	give_up(m->mc, m, "no reply block came in time");
+}
+
+/* A reply waiting for a block: given up at its deadline (sending it
+ * replaces this timer by the retransmission timer). */
+static void wait_for_block(struct mixclient *mc, struct outmsg *m)
+{
+	uint64_t now = now_us();
+	uint64_t ms = m->deadline_us > now ? (m->deadline_us - now + 999) / 1000 : 0;
+	ev_timer_cancel(mc->ev, m->timer);
+	m->timer = ev_timer_add(mc->ev, ms, on_deadline, m);
+}
+
 static void on_timeout(struct ev *ev, void *ctx)
 {
 	struct outmsg *m = ctx;
@@ -551,18 +736,18 @@ static void on_timeout(struct ev *ev, void *ctx)
 	if (m->have_route)
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 	if (m->tries >= mc->cfg.max_tries) {
-		uint64_t id = m->id;
-		mc->st.gave_up++;
-		log_warn("mixclient: message %llu given up after %u tries",
-		         (unsigned long long)id, m->tries);
-		msg_free(mc, m);
-		if (mc->cfg.cbs->on_giveup)
-			mc->cfg.cbs->on_giveup(mc, id, mc->cfg.ctx);
+		give_up(mc, m, "no acknowledgement");
+		return;
+	}
+	if (m->pi && now_us() >= m->deadline_us) {
+		give_up(mc, m, "out of time");
 		return;
 	}
 	mc->st.retransmitted++;
-	if (m->pi)
+	if (m->pi) {
 		m->pi->waiting++; /* a reply waits for a block again */
+		wait_for_block(mc, m);
+	}
 	rq_push(mc, m);
 	kick(mc);
 }
@@ -586,6 +771,16 @@ static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tri
 		ms *= 1.5;
 	if (ms > 4 * base)
 		ms = 4 * base;
+	/* Until a round trip has been measured, though, nothing says the
+	 * fixed allowance fits this machine: one too slow to send a window
+	 * of packets within it would spend all its time sending them again,
+	 * and give them up before an ack could be read.  Double, as TCP
+	 * does before its first sample. */
+	if (mc->srtt_us == 0) {
+		ms = base;
+		for (unsigned i = 1; i < tries && ms < 60000; i++)
+			ms *= 2;
+	}
 	return ms > 60000 ? 60000 : (uint64_t)ms;
 }
 
@@ -608,8 +803,7 @@ static uint64_t floor_for(struct mixclient *mc, const void *peer, uint64_t next_
 
 static void put_floor(uint8_t *b, uint64_t f)
 {
-	be32_put(b + 32, (uint32_t)(f >> 32));
-	be32_put(b + 36, (uint32_t)f);
+	put64(b + 32, f);
 }
 
 static void rx_floor(struct rxwin *w, uint64_t f)
@@ -639,8 +833,7 @@ static void body_init(struct body *b, int kind, uint64_t id, const uint8_t *tag)
 {
 	memset(b->b, 0, sizeof(b->b));
 	b->b[0] = (uint8_t)kind;
-	be32_put(b->b + 8, (uint32_t)(id >> 32));
-	be32_put(b->b + 12, (uint32_t)id);
+	put64(b->b + 8, id);
 	if (tag)
 		memcpy(b->b + 16, tag, MIX_TAG_BYTES);
 	b->off = HDR;
@@ -794,7 +987,11 @@ static int send_one_message(struct mixclient *mc)
 			body_init(&b, K_DATA, m->id, p->tag);
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			put_floor(b.b, floor_for(mc, p, p->next_id));
-			/* One block for the ack, more while the peer holds too few. */
+			put64(b.b + 40, p->epoch);
+			/* One block for the ack, more while the peer holds too few.
+			 * A retry carries a fresh one too: the blocks the peer holds
+			 * may lead through mixes that died since, and the newest
+			 * is the one it uses first. */
 			unsigned extra = p->target > p->surbs_out ? p->target - p->surbs_out : 0;
 			size_t spare = body_room(&b) - m->len;
 			unsigned fit = (unsigned)(spare / SURB_BYTES);
@@ -810,6 +1007,8 @@ static int send_one_message(struct mixclient *mc)
 			                 &dsum))
 				return -1;
 			m->have_route = 1;
+			if (p->epoch)
+				m->bound = 1;
 		} else {
 			struct peer_in *p = m->pi;
 			/* The last block is the reserve: it asks for more. */
@@ -819,6 +1018,8 @@ static int send_one_message(struct mixclient *mc)
 			body_init(&b, K_REPLY, m->id, NULL);
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			put_floor(b.b, floor_for(mc, p, p->next_id));
+			put64(b.b + 40, p->epoch);
+			put64(b.b + 48, p->named);
 			b.b[3] = (uint8_t)peer_in_want(p);
 			b.b[6] = (uint8_t)(p->sn - 1);
 			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
@@ -832,6 +1033,7 @@ static int send_one_message(struct mixclient *mc)
 			}
 			stock_take(p);
 			p->waiting--;
+			p->announce = 0;
 			/* A reply block's route was chosen by its creator: the
 			 * timeout allows for mean delays. */
 			dsum = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
@@ -841,46 +1043,46 @@ static int send_one_message(struct mixclient *mc)
 			mc->st.sent++;
 		m->sent_us = now_us();
 		m->fwd_us = m->kind == K_DATA ? dsum : 0;
+		ev_timer_cancel(mc->ev, m->timer); /* a reply's wait for a block */
 		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->tries), on_timeout, m);
 		return 1;
 	}
 	return 0;
 }
 
-/* An ack-only packet (with reply blocks for a peer that holds too few). */
-static int send_acks(struct mixclient *mc)
+/* An ack-only packet to an address (with reply blocks if it holds too
+ * few).  1 sent, 0 nothing for it, -1 blocked. */
+static int acks_out(struct mixclient *mc, struct peer_out *p)
 {
-	size_t it = 0;
-	const void *k;
-	void *v;
-	while (htab_next(mc->outs, &it, &k, &v)) {
-		struct peer_out *p = v;
-		unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
-		if (p->resupply && low < MAX_SURBS_PER_PACKET)
-			low = MAX_SURBS_PER_PACKET;
-		if (!p->nacks && !low)
-			continue;
-		p->resupply = 0;
-		struct body b;
-		body_init(&b, K_ACK, 0, p->tag);
-		put_floor(b.b, floor_for(mc, p, p->next_id));
-		body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
-		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
-		if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
-			return -1;
-		return 1;
-	}
-	it = 0;
-	while (htab_next(mc->ins, &it, &k, &v)) {
-		struct peer_in *p = v;
-		if (!p->sn || (!p->nacks && !(p->waiting && p->sn == 1)))
-			continue;
+	unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
+	if (p->resupply && low < MAX_SURBS_PER_PACKET)
+		low = MAX_SURBS_PER_PACKET;
+	if (!p->nacks && !low)
+		return 0;
+	p->resupply = 0;
+	struct body b;
+	body_init(&b, K_ACK, 0, p->tag);
+	put_floor(b.b, floor_for(mc, p, p->next_id));
+	put64(b.b + 40, p->epoch);
+	body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
+	body_add_acks(mc, &b, p->acks, &p->nacks, 0);
+	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
+		return -1;
+	return 1;
+}
+
+/* An ack-only packet to an anonymous sender, through one of its blocks:
+ * acks, or our epoch after a refusal, or (on the reserve) a request for
+ * more blocks.  1 sent, 0 nothing for it, -1 blocked. */
+static int acks_in(struct mixclient *mc, struct peer_in *p)
+{
+	while (p->sn && (p->nacks || p->announce || (p->waiting && p->sn == 1))) {
 		/* The last block (the reserve) only asks for more, and not more
 		 * often than a round trip could answer. */
 		if (p->sn == 1) {
 			uint64_t gap = (uint64_t)(rto_ms(mc, 0, 1) * 1000);
 			if (now_us() - p->asked_us < gap)
-				continue;
+				return 0;
 			p->asked_us = now_us();
 		}
 		struct body b;
@@ -888,16 +1090,52 @@ static int send_acks(struct mixclient *mc)
 		b.b[3] = (uint8_t)peer_in_want(p);
 		b.b[6] = (uint8_t)(p->sn - 1);
 		put_floor(b.b, floor_for(mc, p, p->next_id));
+		put64(b.b + 40, p->epoch);
+		put64(b.b + 48, p->named);
+		unsigned nacks = p->nacks;
+		uint64_t acks[MAX_PENDING_ACKS];
+		memcpy(acks, p->acks, nacks * sizeof(*acks));
 		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
-		int bad = send_via_surb(mc, stock_peek(p), &b);
-		if (bad && !can_send(mc))
-			return -1;
-		stock_take(p);
-		if (bad) {
-			mc->st.undecodable++;
-			continue;
+		if (!send_via_surb(mc, stock_peek(p), &b)) {
+			stock_take(p);
+			p->announce = 0;
+			return 1;
 		}
-		return 1;
+		/* Not sent: the acks are still owed. */
+		mc->st.acks_sent -= nacks - p->nacks;
+		memcpy(p->acks, acks, nacks * sizeof(*acks));
+		p->nacks = nacks;
+		if (!can_send(mc))
+			return -1;
+		stock_take(p); /* a block that cannot be used goes; try the next */
+		mc->st.undecodable++;
+	}
+	return 0;
+}
+
+/* One ack-only packet, for the next peer that needs one in a round robin
+ * over both tables, from where the last one went: a busy peer, always
+ * owed acks again, does not keep the others waiting. */
+static int send_acks(struct mixclient *mc)
+{
+	int t = mc->rr_table;
+	size_t start = mc->rr_slot;
+	/* This table from the cursor, the other one, this one up to it. */
+	for (int step = 0; step < 3; step++, t ^= 1) {
+		struct htab *h = t ? mc->ins : mc->outs;
+		size_t it = step == 0 ? start : 0;
+		const void *k;
+		void *v;
+		while (htab_next(h, &it, &k, &v)) {
+			if (step == 2 && it - 1 >= start)
+				break;
+			int r = t ? acks_in(mc, v) : acks_out(mc, v);
+			if (r) {
+				mc->rr_table = t;
+				mc->rr_slot = r > 0 ? it : it - 1;
+				return r;
+			}
+		}
 	}
 	return 0;
 }
@@ -1093,7 +1331,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		mc->st.refused++;
 		return;
 	}
-	p->last_us = now_us();
+	peer_in_touch(mc, p);
 	for (unsigned i = 0; i < ns; i++) {
 		/* A block must lead to a layer-1 mix we know, or it would sit
 		 * at the head of the stock and block every reply behind it. */
@@ -1103,8 +1341,24 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		else
 			mc->st.undecodable++;
 	}
-	read_acks(mc, acks, na, p);
+	/* The floor is about the sender's ids, which never restart under a
+	 * tag: true whatever state the packet names. */
 	rx_floor(&p->rx, floor);
+	uint64_t named = get64(b + 40);
+	if (named != p->epoch) {
+		/* For a former state of ours, or for none yet: we cannot know
+		 * what a former one delivered, so nothing here is taken (see
+		 * Epochs); the sender learns our epoch from the answer. */
+		if (named)
+			p->named = named;
+		p->announce = 1;
+		mc->st.stale++;
+		if (!mc->acks_since)
+			mc->acks_since = now_us();
+		kick(mc);
+		return;
+	}
+	read_acks(mc, acks, na, p);
 	if (kind == K_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
@@ -1112,6 +1366,36 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	}
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
+}
+
+/* The peer's state for our tag is a new one (see Epochs). */
+static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_t epoch)
+{
+	uint64_t old = p->epoch;
+	size_t it = 0;
+	const void *k;
+	void *v;
+	p->epoch = epoch;
+	if (old) {
+		char a[MIX_ADDR_CHARS];
+		log_info("mixclient: %s lost its state for us (restarted, or forgot us): "
+		         "what was sent to the former one is given up",
+		         mix_addr_format(&p->addr, a, sizeof(a)));
+		mc->st.peer_resets++;
+		memset(&p->rx, 0, sizeof(p->rx));
+		p->rx.base = 1;
+		p->nacks = 0;
+		give_up_bound(mc, p, "the peer lost its state for us");
+	}
+	/* What went naming no epoch was refused: again, now. */
+	while (htab_next(mc->msgs, &it, &k, &v)) {
+		struct outmsg *m = v;
+		if (m->po == p && m->tries && !m->queued) {
+			ev_timer_cancel(mc->ev, m->timer);
+			m->timer = 0;
+			rq_push(mc, m);
+		}
+	}
 }
 
 static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_t *b)
@@ -1122,10 +1406,21 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	const uint8_t *surbs, *acks, *data;
 	int kind = b[0];
 
+	uint64_t epoch = get64(b + 40), named = get64(b + 48);
 	if ((kind != K_REPLY && kind != K_ACK) ||
-	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data) || ns) {
+	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data) || ns || !epoch) {
 		mc->st.undecodable++;
 		return;
+	}
+	if (epoch != p->epoch) {
+		if (named != p->epoch) {
+			/* From a former state of the peer: it names a view of ours
+			 * older than the one we hold.  Its ids and acks are of
+			 * another window than ours now. */
+			mc->st.stale++;
+			return;
+		}
+		peer_out_new_epoch(mc, p, epoch);
 	}
 	p->last_us = p->heard_us = now_us();
 	/* What it holds, as it said when it sent this: blocks lost on the
@@ -1288,15 +1583,13 @@ static void sweep(struct ev *ev, void *ctx)
 			stock_drop_oldest(p);
 			mc->st.surbs_expired++;
 		}
-		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
-			htab_del(mc->ins, p->tag);
-			peer_in_free(p);
-		}
+		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IN_IDLE_US)
+			peer_in_forget(mc, p);
 	}
 	it = 0;
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
-		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IDLE_US) {
+		if (!p->inflight && !p->nacks && now - p->last_us > PEER_OUT_IDLE_US) {
 			/* Its reply blocks must not point at a freed peer; every
 			 * one of them is in its ring until it is freed. */
 			unsigned cap = secrets_per_peer(mc);
@@ -1454,6 +1747,7 @@ static int msg_enqueue(struct mixclient *mc, struct outmsg *m, void *peer, uint6
 	else {
 		m->pi->inflight++;
 		m->pi->waiting++;
+		wait_for_block(mc, m);
 	}
 	mc->nmsgs++;
 	if (id)
@@ -1481,6 +1775,16 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	return msg_enqueue(mc, m, p, id);
 }
 
+/* How long a reply may wait for reply blocks in all: what max_tries sends
+ * of it would take, timeouts growing as they do. */
+static uint64_t reply_budget_ms(struct mixclient *mc)
+{
+	uint64_t d = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), ms = 0;
+	for (unsigned i = 1; i <= mc->cfg.max_tries && ms < REPLY_WAIT_MAX_MS; i++)
+		ms += rto_ms(mc, d, i);
+	return ms < REPLY_WAIT_MAX_MS ? ms : REPLY_WAIT_MAX_MS;
+}
+
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
                     const uint8_t *data, size_t len, uint64_t *id)
 {
@@ -1503,7 +1807,8 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	m->kind = K_REPLY;
 	m->pi = p;
 	m->id = p->next_id++;
-	p->last_us = now_us();
+	m->deadline_us = now_us() + reply_budget_ms(mc) * 1000;
+	peer_in_touch(mc, p);
 	return msg_enqueue(mc, m, p, id);
 }
 
@@ -1515,6 +1820,27 @@ size_t mixclient_room(const struct mixclient *mc)
 size_t mixclient_pending(const struct mixclient *mc)
 {
 	return mc->nmsgs;
+}
+
+int mixclient_quiet(const struct mixclient *mc)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	if (mc->nmsgs)
+		return 0;
+	while (htab_next(mc->outs, &it, &k, &v))
+		if (((struct peer_out *)v)->nacks)
+			return 0;
+	it = 0;
+	while (htab_next(mc->ins, &it, &k, &v)) {
+		const struct peer_in *p = v;
+		/* Not what a sender that left us no block is owed: it cannot be
+		 * sent (and anyone can make up such a sender). */
+		if (p->sn && (p->nacks || p->announce))
+			return 0;
+	}
+	return 1;
 }
 
 void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
@@ -1558,6 +1884,12 @@ int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
 		return -1;
 	deliver_forward(mc, body);
 	return 0;
+}
+
+uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
+{
+	const struct peer_in *p = htab_get(mc->ins, tag);
+	return p ? p->epoch : 0;
 }
 
 int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz)

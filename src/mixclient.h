@@ -18,7 +18,12 @@
  *     that go anyway, or in a packet of their own); an unacknowledged one
  *     is sent again on a new route, avoiding the mixes of the failed one,
  *     after a timeout derived from the delays it was given; duplicates are
- *     dropped with bounded memory (a window per peer).
+ *     dropped with bounded memory (a window per peer).  The receiver's
+ *     state for a sender has a random epoch that the sender's messages
+ *     must name, so a receiver that restarted or forgot the sender never
+ *     takes a message its former state may have taken: the sender gives
+ *     such messages up instead.  The first messages to a new state cost
+ *     one more round trip (refused, they bring back the state's epoch).
  *
  * Every queue is bounded: mixclient_send returns -1 (EAGAIN) when the send
  * window is full and on_writable tells when it has room again; a caller
@@ -47,10 +52,18 @@ struct mix_addr {
 int mix_addr_parse(const char *s, struct mix_addr *a, const char **why);
 const char *mix_addr_format(const struct mix_addr *a, char *buf, size_t n);
 
-/* Who a message came from. */
+/* A peer, as on_message names who a message came from and on_giveup who
+ * it was for.  A peer is either an address we write to (mixclient_send;
+ * what comes from it are replies to our messages) or an anonymous sender
+ * (we answer it with mixclient_reply).  Both callbacks name one peer the
+ * same way, so one lookup serves both:
+ *   reply = 1: addr is the address (from: a reply to a message of ours;
+ *              to: a message sent with mixclient_send); tag is zero;
+ *   reply = 0: tag is the anonymous sender's tag (from: its message;
+ *              to: a reply sent with mixclient_reply); addr is zero. */
 struct mix_from {
-	int reply;                       /* 1: a reply to a message of ours */
-	struct mix_addr addr;            /* reply: the peer we wrote to */
+	int reply;                       /* 1: the peer is an address */
+	struct mix_addr addr;            /* reply: the peer we write to */
 	uint8_t tag[MIX_TAG_BYTES];      /* not reply: an anonymous sender */
 };
 
@@ -64,8 +77,15 @@ struct mixclient_cbs {
 	                  const uint8_t *data, size_t len, void *ctx);
 	/* The send window has room again after mixclient_send said EAGAIN. */
 	void (*on_writable)(struct mixclient *mc, void *ctx);
-	/* A message was given up after max_tries sends (optional). */
-	void (*on_giveup)(struct mixclient *mc, uint64_t msg_id, void *ctx);
+	/* A message was given up (optional): max_tries sends went
+	 * unacknowledged; or a reply waited for reply blocks longer than
+	 * max_tries sends would take; or the peer lost the state it had for
+	 * us (it restarted, or forgot us) while the message was out, so it
+	 * may or may not have been delivered, and it is not sent again.
+	 * `to` names the peer as on_message's `from` does (struct mix_from);
+	 * msg_id is the id mixclient_send or mixclient_reply gave. */
+	void (*on_giveup)(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
+	                  void *ctx);
 	/* Attached to / detached from the gateway (optional). */
 	void (*on_link)(struct mixclient *mc, int up, void *ctx);
 };
@@ -90,6 +110,8 @@ struct mixclient_stats {
 	uint64_t cover_sent, loop_sent, loop_received, acks_sent, surbs_sent;
 	uint64_t surbs_received, surbs_used, surbs_expired, undecodable, refused;
 	uint64_t packets_sent, packets_received;
+	uint64_t stale;       /* packets of, or for, a peer's former state: not taken */
+	uint64_t peer_resets; /* a peer we write to came back with a new state */
 };
 
 /* A persistent identity: DIR/identity.key, created (0600, in a directory
@@ -108,14 +130,26 @@ void mixclient_free(struct mixclient *mc);
  * 0, or -1 with errno EAGAIN (window full), EMSGSIZE, EINVAL. */
 int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
                    const uint8_t *data, size_t len, uint64_t *id);
-/* Answer an anonymous sender through its reply blocks.  Same returns;
- * a reply waits (in the window) while no reply block is at hand. */
+/* Answer an anonymous sender through its reply blocks.  Same returns
+ * (EINVAL: a sender not known, or forgotten: idle for 20 minutes, or,
+ * when 4096 senders are known and a new one comes, the least recently
+ * active one with no reply out and no ack owed); a reply waits (in the
+ * window) while no reply block is at hand, at most as long as max_tries
+ * sends would take, and is then given up (on_giveup). */
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
                     const uint8_t *data, size_t len, uint64_t *id);
 /* Room in the send window (messages). */
 size_t mixclient_room(const struct mixclient *mc);
 /* Messages sent and not yet acknowledged or given up. */
 size_t mixclient_pending(const struct mixclient *mc);
+/* 1 when nothing is pending: no message of ours queued or unacknowledged,
+ * no acknowledgement owed to anyone (nor a refusal to explain: see the
+ * epochs in mixproxy-protocol(7)).  A client freed while quiet leaves no
+ * peer sending again what it already got.  What is owed to an anonymous
+ * sender that left no reply block to carry it does not count (it cannot
+ * be sent).  A lossy network can keep it 0 for a while: a caller waiting
+ * for it needs a time limit too.  Costs a pass over the peers. */
+int mixclient_quiet(const struct mixclient *mc);
 
 void mixclient_address(const struct mixclient *mc, struct mix_addr *a);
 int mixclient_is_attached(const struct mixclient *mc);
@@ -128,5 +162,9 @@ size_t mixclient_memory(const struct mixclient *mc);
  * fuzzer).  -1 for a wrong length; malformed bodies are counted and
  * dropped. */
 int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len);
+/* The epoch of the state kept for an anonymous sender (0: none).  For
+ * tests and the fuzzer: a message is taken only from a body that names
+ * it (offset 40; see mixproxy-protocol(7)). */
+uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES]);
 
 #endif

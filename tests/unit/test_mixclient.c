@@ -1,17 +1,37 @@
-/* Unit tests of the mixnet client's addresses and its packet-body parser
- * (fed directly; the network tests are tests/integration/mixclient.sh). */
+/* Unit tests of the mixnet client: addresses, the packet-body parser (fed
+ * directly), and, over an in-process mixnet (one fake gateway on loopback
+ * that runs every hop itself with the nodes' keys, and can drop, hold and
+ * replay what it delivers), peers that restart, replies that wait for
+ * blocks, give-ups, eviction of senders, the round robin of acks and
+ * timeouts before any round trip is measured.  The test over a real localnet is
+ * tests/integration/mixclient.sh. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "ev.h"
+#include "link.h"
 #include "mixclient.h"
+#include "packet.h"
 #include "topology.h"
+#include "util.h"
+
+#define HDR 56 /* the body header, mixproxy-protocol(7) MESSAGES */
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
 
 static struct topology *make_topo(void)
 {
@@ -78,6 +98,8 @@ static int on_msg(struct mixclient *mc, const struct mix_from *from, const uint8
 
 static const struct mixclient_cbs cbs = { .on_message = on_msg };
 
+static uint64_t epoch_ab; /* what bodies from tag ab.. name */
+
 static void body_data(uint8_t *b, uint64_t id, uint16_t len, uint8_t nsurbs, uint8_t nacks)
 {
 	memset(b, 0, PKT_BODY_BYTES);
@@ -87,6 +109,7 @@ static void body_data(uint8_t *b, uint64_t id, uint16_t len, uint8_t nsurbs, uin
 	be16_put(b + 4, len);
 	be32_put(b + 12, (uint32_t)id);
 	memset(b + 16, 0xab, 16); /* sender tag */
+	put64(b + 40, epoch_ab);
 }
 
 START_TEST(test_body_parser)
@@ -108,6 +131,25 @@ START_TEST(test_body_parser)
 	struct mixclient *mc = mixclient_new(ev, &cfg, &err);
 	ck_assert_ptr_nonnull(mc);
 	got = 0;
+	ck_assert_int_eq(mixclient_quiet(mc), 1);
+
+	/* The first body names no epoch: refused (a former state of ours
+	 * may have taken it), and the state says its epoch. */
+	epoch_ab = 0;
+	body_data(b, 1, 100, 0, 0);
+	ck_assert_int_eq(mixclient_feed_body(mc, b, sizeof(b)), 0);
+	ck_assert_int_eq(got, 0);
+	epoch_ab = mixclient_sender_epoch(mc, b + 16);
+	ck_assert_uint_ne(epoch_ab, 0);
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.stale, 1);
+	/* It left no reply block to say so with: that does not count. */
+	ck_assert_int_eq(mixclient_quiet(mc), 1);
+	/* A wrong epoch is refused as well. */
+	body_data(b, 1, 100, 0, 0);
+	put64(b + 40, epoch_ab ^ 1);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 0);
 
 	/* A good message, then the same again: delivered once. */
 	body_data(b, 1, 100, 0, 0);
@@ -164,7 +206,7 @@ START_TEST(test_body_parser)
 	mixclient_get_stats(mc, &st);
 	uint64_t undec = st.undecodable;
 	body_data(b, 100001, 10, 1, 0);
-	memset(b + 40, 0, 560); /* a reply block with no valid first hop */
+	memset(b + HDR, 0, SURB_BYTES); /* a reply block with no valid first hop */
 	mixclient_feed_body(mc, b, sizeof(b));
 	ck_assert_int_eq(got, 5);
 	mixclient_get_stats(mc, &st);
@@ -218,6 +260,691 @@ START_TEST(test_identity)
 }
 END_TEST
 
+/* ---- an in-process mixnet ----
+ *
+ * One gateway (gw1) listening on loopback that processes every hop of a
+ * packet itself (m1, m2, m3, then its own layer) with the nodes' secret
+ * keys, at once, and hands the delivery to the client whose key it names.
+ * A filter sees every delivery first and may drop it (and keep a copy to
+ * hand over later).  Deliveries to a fake sender's key (a sender played by
+ * the test, with reply blocks it made itself) are counted, not sent. */
+
+#define NET_CLIENTS 8
+#define NET_FAKES 2
+
+struct fake {
+	struct keypair kp;          /* where its reply blocks lead */
+	uint8_t tag[MIX_TAG_BYTES];
+	uint64_t next_id;
+	int served;                 /* packets the client sent it */
+};
+
+struct net {
+	struct ev *ev;
+	struct topology *topo;
+	struct keypair nk[4];       /* gw1, m1, m2, m3 */
+	uint8_t nid[4][PKT_ID_BYTES];
+	int lfd;
+	struct {
+		struct link *l;
+		uint8_t pk[32];
+	} cl[NET_CLIENTS];
+	/* 1: drop it (the filter may keep a copy) */
+	int (*filter)(const uint8_t dst[32], const uint8_t *dlv);
+	struct fake fake[NET_FAKES];
+	int nfake;
+	int last_fake;              /* index of the fake served last */
+	void (*on_fake)(int i);     /* a fake was sent a packet */
+};
+
+static struct net net;
+
+static void net_deliver(const uint8_t dst[32], const uint8_t *dlv)
+{
+	if (net.filter && net.filter(dst, dlv))
+		return;
+	for (int i = 0; i < net.nfake; i++) {
+		if (!memcmp(dst, net.fake[i].kp.pk, 32)) {
+			net.fake[i].served++;
+			net.last_fake = i;
+			if (net.on_fake)
+				net.on_fake(i);
+			return;
+		}
+	}
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, dst, 32)) {
+			link_send(net.cl[i].l, LF_DELIVER, NULL, dlv);
+			return;
+		}
+}
+
+static int gw_accept_peer(struct link *l, enum link_kind kind, const uint8_t pk[32], void *ctx)
+{
+	(void)l;
+	(void)pk;
+	(void)ctx;
+	return kind == LINK_CLIENT ? 0 : -1;
+}
+
+static void gw_up(struct link *l, void *ctx)
+{
+	(void)ctx;
+	int free_slot = -1;
+	for (int i = 0; i < NET_CLIENTS; i++) {
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, link_peer_pk(l), 32)) {
+			net.cl[i].l = l; /* the same key again (a restart): the newest */
+			return;
+		}
+		if (!net.cl[i].l && free_slot < 0)
+			free_slot = i;
+	}
+	ck_assert_int_ge(free_slot, 0);
+	net.cl[free_slot].l = l;
+	memcpy(net.cl[free_slot].pk, link_peer_pk(l), 32);
+}
+
+static void gw_frame(struct link *l, enum link_frame_type t, const uint8_t *id, uint8_t *pkt,
+                     void *ctx)
+{
+	uint8_t hop[PKT_ID_BYTES];
+	(void)l;
+	(void)ctx;
+	if (t != LF_SEND)
+		return;
+	memcpy(hop, id, PKT_ID_BYTES);
+	for (int n = 0; n < PKT_HOPS; n++) {
+		int k = 0;
+		while (k < 4 && memcmp(net.nid[k], hop, PKT_ID_BYTES))
+			k++;
+		if (k == 4)
+			return;
+		struct pkt_hop_result r;
+		if (pkt_process(pkt, PKT_BYTES, net.nk[k].sk, NULL, (uint32_t)(wall_s() / 60), &r) != PKT_OK)
+			return;
+		if (r.action == PKT_DELIVER) {
+			net_deliver(r.addr, pkt);
+			return;
+		}
+		memcpy(hop, r.addr, PKT_ID_BYTES);
+	}
+}
+
+static void gw_down(struct link *l, const char *why, void *ctx)
+{
+	(void)why;
+	(void)ctx;
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l == l)
+			net.cl[i].l = NULL;
+}
+
+static const struct link_cbs gw_cbs = {
+	.accept_peer = gw_accept_peer,
+	.on_up = gw_up,
+	.on_frame = gw_frame,
+	.on_down = gw_down,
+};
+
+static void gw_accept(struct ev *ev, int fd, void *ctx)
+{
+	(void)ctx;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int c = accept(fd, (struct sockaddr *)&ss, &len);
+		if (c < 0)
+			return;
+		ck_assert_ptr_nonnull(link_accept(ev, c, (struct sockaddr *)&ss, len, &net.nk[0], 1024,
+		                                  &gw_cbs, NULL));
+	}
+}
+
+static void net_start(void)
+{
+	char text[2048], k[B58_KEY_CHARS], err[256], line[256];
+	const char *names[] = { "gw1", "m1", "m2", "m3" };
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+
+	ck_assert_int_ge(sodium_init(), 0);
+	memset(&net, 0, sizeof(net));
+	net.ev = ev_new();
+	net.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(net.lfd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(net.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(net.lfd, 16), 0);
+	ck_assert_int_eq(getsockname(net.lfd, (struct sockaddr *)&sa, &salen), 0);
+	ck_assert_int_eq(ev_add_fd(net.ev, net.lfd, gw_accept, NULL, NULL), 0);
+	text[0] = 0;
+	for (int i = 0; i < 4; i++) {
+		keypair_generate(&net.nk[i]);
+		pkt_id_from_str(net.nid[i], names[i]);
+		if (i == 0)
+			snprintf(line, sizeof(line), "gw1 gateway 127.0.0.1:%u %s\n", ntohs(sa.sin_port),
+			         key_to_str(net.nk[i].pk, k, sizeof(k)));
+		else
+			snprintf(line, sizeof(line), "%s mix %d 127.0.0.1:%d %s\n", names[i], i, 9 + i,
+			         key_to_str(net.nk[i].pk, k, sizeof(k)));
+		strcat(text, line);
+	}
+	struct topo_parser *tp = topo_parser_new();
+	ck_assert_int_eq(topo_parser_feed(tp, text, strlen(text), err, sizeof(err)), 0);
+	net.topo = topo_parser_finish(tp, err, sizeof(err));
+	ck_assert_ptr_nonnull(net.topo);
+}
+
+static void net_stop(void)
+{
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l)
+			link_close(net.cl[i].l, "test over");
+	ev_del_fd(net.ev, net.lfd);
+	close(net.lfd);
+	ev_run_once(net.ev, 0);
+	ev_run_once(net.ev, 0);
+	ev_free(net.ev);
+	topo_free(net.topo);
+}
+
+static int run_until(int (*cond)(void), uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (!cond()) {
+		if (now_ms() >= end)
+			return 0;
+		ev_run_once(net.ev, 5);
+	}
+	return 1;
+}
+
+static void run_for(uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (now_ms() < end)
+		ev_run_once(net.ev, 5);
+}
+
+/* What one client's callbacks saw. */
+struct rec {
+	int answer;                 /* reply to every message with its bytes */
+	int got;
+	uint8_t seen[256];          /* deliveries by the message's first byte */
+	int giveups;
+	struct mix_from gto[64];
+	uint64_t gid[64];
+};
+
+static int rec_msg(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
+                   size_t len, void *ctx)
+{
+	struct rec *r = ctx;
+	if (r->answer && !from->reply && mixclient_reply(mc, from->tag, data, len, NULL))
+		return -1;
+	r->got++;
+	r->seen[data[0]]++;
+	return 0;
+}
+
+static void rec_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id, void *ctx)
+{
+	struct rec *r = ctx;
+	(void)mc;
+	if (r->giveups < 64) {
+		r->gto[r->giveups] = *to;
+		r->gid[r->giveups] = id;
+	}
+	r->giveups++;
+}
+
+static const struct mixclient_cbs rec_cbs = { .on_message = rec_msg, .on_giveup = rec_giveup };
+
+static double slot_ms = 5; /* send slots in the default profile */
+
+static struct mixclient *client(const struct keypair *kp, struct rec *r, int fast,
+                                unsigned max_tries)
+{
+	struct mixclient_cfg cfg;
+	const char *err;
+	mixclient_cfg_defaults(&cfg);
+	cfg.topo = net.topo;
+	cfg.kp = kp;
+	cfg.fast = fast;
+	if (!fast) {
+		cfg.send_mean_ms = slot_ms;
+		cfg.loop_mean_ms = 1000;
+		cfg.delay_mean_ms = 1;
+	}
+	if (max_tries)
+		cfg.max_tries = max_tries;
+	cfg.cbs = &rec_cbs;
+	cfg.ctx = r;
+	struct mixclient *mc = mixclient_new(net.ev, &cfg, &err);
+	ck_assert_ptr_nonnull(mc);
+	return mc;
+}
+
+static struct mixclient *A, *B;
+static struct rec ra, rb;
+static struct keypair kpa, kpb;
+
+static int attached(void)
+{
+	return mixclient_is_attached(A) && mixclient_is_attached(B);
+}
+
+static int b_attached(void)
+{
+	return mixclient_is_attached(B);
+}
+
+static void send_seq(struct mixclient *mc, const struct mix_addr *to, int from, int to_incl,
+                     uint64_t *ids)
+{
+	uint8_t msg[32];
+	for (int i = from; i <= to_incl; i++) {
+		memset(msg, i, sizeof(msg));
+		ck_assert_int_eq(mixclient_send(mc, to, msg, sizeof(msg), ids ? &ids[i - from] : NULL), 0);
+	}
+}
+
+/* The first byte of the message in a DATA body, or -1. */
+static int body_seq(const uint8_t *b)
+{
+	if (b[0] != 1)
+		return -1;
+	size_t off = HDR + (size_t)b[1] * SURB_BYTES + (size_t)b[2] * 8;
+	return be16_get(b + 4) && off < PKT_BODY_BYTES ? b[off] : -1;
+}
+
+/* ---- a peer that restarts ---- */
+
+static uint8_t held_data3[PKT_BYTES], held_to_a[PKT_BYTES];
+static int have_data3, hold_to_a, have_to_a;
+
+static int restart_filter(const uint8_t dst[32], const uint8_t *dlv)
+{
+	uint8_t body[PKT_BODY_BYTES];
+	if (!memcmp(dst, kpb.pk, 32) && !have_data3 &&
+	    pkt_open(dlv, PKT_BYTES, kpb.sk, body) == PKT_OK && body_seq(body) == 3) {
+		memcpy(held_data3, dlv, PKT_BYTES); /* delivered, and kept for later */
+		have_data3 = 1;
+	}
+	if (!memcmp(dst, kpa.pk, 32) && hold_to_a && !have_to_a) {
+		memcpy(held_to_a, dlv, PKT_BYTES); /* not delivered now */
+		have_to_a = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int a_got4(void)
+{
+	return ra.got == 4 && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
+static int a_got5(void)
+{
+	return ra.got == 5 && have_to_a && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
+static int a_gave5(void)
+{
+	return ra.giveups == 5;
+}
+
+static int a_got10(void)
+{
+	return ra.got == 10 && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
+START_TEST(test_peer_restart)
+{
+	struct mix_addr addr_b;
+	struct mixclient_stats st;
+	uint64_t ids[5];
+	net_start();
+	net.filter = restart_filter;
+	have_data3 = hold_to_a = have_to_a = 0;
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	rb.answer = 1;
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+
+	/* A conversation: every message answered, once. */
+	send_seq(A, &addr_b, 1, 4, NULL);
+	ck_assert(run_until(a_got4, 5000));
+	/* The first packet of B's that A should get next is held back. */
+	hold_to_a = 1;
+	send_seq(A, &addr_b, 5, 5, NULL);
+	ck_assert(run_until(a_got5, 5000));
+	for (int i = 1; i <= 5; i++) {
+		ck_assert_int_eq(rb.seen[i], 1);
+		ck_assert_int_eq(ra.seen[i], 1);
+	}
+	ck_assert_int_eq(ra.giveups, 0);
+	ck_assert(have_data3);
+
+	/* B restarts with the same identity: its new state knows nothing. */
+	mixclient_free(B);
+	ev_run_once(net.ev, 0);
+	memset(&rb, 0, sizeof(rb));
+	rb.answer = 1;
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(b_attached, 5000));
+
+	/* What A sends before it hears of the new state names the former
+	 * one: refused, and given up (the former state might have taken it),
+	 * and A is told whom each was for. */
+	send_seq(A, &addr_b, 6, 10, ids);
+	ck_assert(run_until(a_gave5, 5000));
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(ra.gto[i].reply, 1);
+		ck_assert_mem_eq(&ra.gto[i].addr, &addr_b, sizeof(addr_b));
+		int found = 0;
+		for (int j = 0; j < 5; j++)
+			found += ra.gid[i] == ids[j];
+		ck_assert_int_eq(found, 1);
+	}
+	ck_assert_int_eq(rb.got, 0);
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.peer_resets, 1);
+
+	/* Then the conversation goes on with the new state: its replies,
+	 * whose ids start again at 1, are not taken for duplicates. */
+	send_seq(A, &addr_b, 11, 15, NULL);
+	ck_assert(run_until(a_got10, 5000));
+	for (int i = 11; i <= 15; i++) {
+		ck_assert_int_eq(rb.seen[i], 1);
+		ck_assert_int_eq(ra.seen[i], 1);
+	}
+	ck_assert_int_eq(rb.got, 5);
+
+	/* An old copy of a message the former state delivered: not again. */
+	net_deliver(kpb.pk, held_data3);
+	run_for(100);
+	ck_assert_int_eq(rb.seen[3], 0);
+	ck_assert_int_eq(rb.got, 5);
+	/* A late packet of the former state: A does not go back to it. */
+	ck_assert(have_to_a);
+	mixclient_get_stats(A, &st);
+	uint64_t stale = st.stale;
+	net_deliver(kpa.pk, held_to_a);
+	run_for(100);
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.stale, stale + 1);
+	ck_assert_uint_eq(st.peer_resets, 1);
+	ck_assert_int_eq(ra.got, 10);
+	send_seq(A, &addr_b, 16, 16, NULL);
+	ck_assert(run_until(a_got10, 100) == 0);
+	ck_assert_int_eq(ra.giveups, 5);
+
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
+/* ---- give-ups of messages to an address ---- */
+
+static int drop_to_b(const uint8_t dst[32], const uint8_t *dlv)
+{
+	(void)dlv;
+	return !memcmp(dst, kpb.pk, 32);
+}
+
+static int a_gave3(void)
+{
+	return ra.giveups == 3;
+}
+
+START_TEST(test_send_giveup)
+{
+	struct mix_addr addr_b;
+	uint64_t ids[3];
+	net_start();
+	net.filter = drop_to_b;
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 2);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	/* B never hears of them: each goes twice (max_tries), is given up,
+	 * and A hears whom it was for. */
+	send_seq(A, &addr_b, 1, 3, ids);
+	ck_assert_int_eq(mixclient_quiet(A), 0);
+	ck_assert(run_until(a_gave3, 5000));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(ra.gto[i].reply, 1);
+		ck_assert_mem_eq(&ra.gto[i].addr, &addr_b, sizeof(addr_b));
+	}
+	ck_assert_uint_eq(ra.gid[0], ids[0]);
+	ck_assert_int_eq(mixclient_pending(A), 0);
+	ck_assert_int_eq(mixclient_quiet(A), 1);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
+/* ---- replies that wait for reply blocks ---- */
+
+static struct mixclient *solo;
+static struct rec rs;
+
+static int solo_gave(void)
+{
+	return rs.giveups > 0;
+}
+
+START_TEST(test_reply_deadline)
+{
+	uint8_t b[PKT_BODY_BYTES], tag[MIX_TAG_BYTES], msg[8] = { 7 };
+	uint64_t id;
+	struct keypair kp;
+	net_start();
+	memset(&rs, 0, sizeof(rs));
+	keypair_generate(&kp);
+	solo = client(&kp, &rs, 1, 2);
+	/* A sender that sends no reply blocks. */
+	epoch_ab = 0;
+	body_data(b, 1, 10, 0, 0);
+	mixclient_feed_body(solo, b, sizeof(b));
+	memcpy(tag, b + 16, MIX_TAG_BYTES);
+	epoch_ab = mixclient_sender_epoch(solo, tag);
+	body_data(b, 1, 10, 0, 0);
+	mixclient_feed_body(solo, b, sizeof(b));
+	ck_assert_int_eq(rs.got, 1);
+	ck_assert_int_eq(mixclient_reply(solo, tag, msg, sizeof(msg), &id), 0);
+	ck_assert_int_eq(mixclient_pending(solo), 1);
+	/* Two tries' worth of time, not forever; then the application hears
+	 * which sender it was for. */
+	ck_assert(run_until(solo_gave, 5000));
+	ck_assert_int_eq(rs.giveups, 1);
+	ck_assert_int_eq(rs.gto[0].reply, 0);
+	ck_assert_mem_eq(rs.gto[0].tag, tag, MIX_TAG_BYTES);
+	ck_assert_uint_eq(rs.gid[0], id);
+	ck_assert_int_eq(mixclient_pending(solo), 0);
+	mixclient_free(solo);
+	net_stop();
+}
+END_TEST
+
+/* ---- made-up senders fill the table ---- */
+
+START_TEST(test_sender_eviction)
+{
+	uint8_t b[PKT_BODY_BYTES], tag0[MIX_TAG_BYTES], msg[8] = { 1 };
+	struct keypair kp;
+	struct mixclient_stats st;
+	net_start();
+	memset(&rs, 0, sizeof(rs));
+	keypair_generate(&kp);
+	solo = client(&kp, &rs, 1, 0);
+	/* A sender with a reply of ours waiting: it must be kept. */
+	epoch_ab = 0;
+	body_data(b, 1, 10, 0, 0);
+	mixclient_feed_body(solo, b, sizeof(b));
+	memcpy(tag0, b + 16, MIX_TAG_BYTES);
+	ck_assert_int_eq(mixclient_reply(solo, tag0, msg, sizeof(msg), NULL), 0);
+	/* 4096 made-up tags after it. */
+	for (uint32_t i = 1; i <= 4096; i++) {
+		body_data(b, 1, 10, 0, 0);
+		be32_put(b + 16, i);
+		mixclient_feed_body(solo, b, sizeof(b));
+		ck_assert_uint_ne(mixclient_sender_epoch(solo, b + 16), 0);
+	}
+	mixclient_get_stats(solo, &st);
+	ck_assert_uint_eq(st.refused, 0);
+	/* The least recently used idle one made room; tag0 is still known. */
+	ck_assert_uint_ne(mixclient_sender_epoch(solo, tag0), 0);
+	be32_put(b + 16, 1);
+	ck_assert_uint_eq(mixclient_sender_epoch(solo, b + 16), 0);
+	be32_put(b + 16, 2);
+	ck_assert_uint_ne(mixclient_sender_epoch(solo, b + 16), 0);
+	mixclient_free(solo);
+	net_stop();
+}
+END_TEST
+
+/* ---- acks to many senders: a round robin ---- */
+
+static void fake_feed(struct mixclient *mc, struct fake *f, int nsurbs, int name_epoch)
+{
+	uint8_t b[PKT_BODY_BYTES];
+	memset(b, 0, sizeof(b));
+	b[0] = 1;
+	b[1] = (uint8_t)nsurbs;
+	be16_put(b + 4, 4);
+	be32_put(b + 12, (uint32_t)f->next_id);
+	memcpy(b + 16, f->tag, MIX_TAG_BYTES);
+	put64(b + 40, name_epoch ? mixclient_sender_epoch(mc, f->tag) : 0);
+	for (int i = 0; i < nsurbs; i++) {
+		struct pkt_hop route[PKT_HOPS];
+		struct surb_secret sec;
+		for (int h = 0; h < PKT_HOPS; h++) {
+			int k = h == 3 ? 0 : h + 1;
+			memcpy(route[h].id, net.nid[k], PKT_ID_BYTES);
+			memcpy(route[h].pk, net.nk[k].pk, PKT_KEY_BYTES);
+			route[h].delay_us = 0;
+		}
+		ck_assert_int_eq(surb_create(b + HDR + i * SURB_BYTES, &sec, route, f->kp.pk,
+		                             (uint32_t)(wall_s() / 60)), PKT_OK);
+	}
+	memset(b + HDR + nsurbs * SURB_BYTES, (int)f->next_id, 4);
+	if (name_epoch)
+		f->next_id++;
+	ck_assert_int_eq(mixclient_feed_body(mc, b, sizeof(b)), 0);
+}
+
+static int counting, count[NET_FAKES];
+
+static int both_served(void)
+{
+	return net.fake[0].served >= 1 && net.fake[1].served >= 1;
+}
+
+static int rounds_done(void)
+{
+	return count[0] + count[1] >= 16;
+}
+
+/* A busy sender: whenever it gets an ack packet it is owed another. */
+static void busy_fake(int i)
+{
+	if (!counting)
+		return;
+	count[i]++;
+	fake_feed(solo, &net.fake[i], 1, 1);
+}
+
+START_TEST(test_acks_round_robin)
+{
+	struct keypair kp;
+	net_start();
+	memset(&rs, 0, sizeof(rs));
+	keypair_generate(&kp);
+	/* The default profile: one packet per send slot, slots far enough
+	 * apart that a busy sender is owed acks again before the next. */
+	slot_ms = 40;
+	solo = client(&kp, &rs, 0, 0);
+	slot_ms = 5;
+	B = solo;
+	ck_assert(run_until(b_attached, 5000));
+	net.nfake = 2;
+	for (int i = 0; i < 2; i++) {
+		keypair_generate(&net.fake[i].kp);
+		randombytes_buf(net.fake[i].tag, MIX_TAG_BYTES);
+		net.fake[i].next_id = 1;
+		fake_feed(solo, &net.fake[i], 3, 0); /* refused: it answers its epoch */
+	}
+	ck_assert(run_until(both_served, 5000));
+	/* Both are owed an ack; whichever gets one is owed another at once.
+	 * The other, owed one all along, must not wait for ever. */
+	counting = 0;
+	count[0] = count[1] = 0;
+	net.on_fake = busy_fake;
+	for (int i = 0; i < 2; i++)
+		fake_feed(solo, &net.fake[i], 3, 1);
+	ck_assert_int_eq(rs.got, 2);
+	ck_assert_int_eq(mixclient_quiet(solo), 0); /* acks owed, blocks at hand */
+	counting = 1;
+	ck_assert(run_until(rounds_done, 10000));
+	counting = 0;
+	ck_assert_int_ge(count[0], 6);
+	ck_assert_int_ge(count[1], 6);
+	mixclient_free(solo);
+	net_stop();
+}
+END_TEST
+
+/* ---- timeouts before any round trip is measured ---- */
+
+static int a_gave1(void)
+{
+	return ra.giveups == 1;
+}
+
+START_TEST(test_backoff_unmeasured)
+{
+	struct mix_addr addr_b;
+	net_start();
+	net.filter = drop_to_b;
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 4);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	/* No ack has ever come: the timeouts double (250, 500, 1000, 2000
+	 * ms: given up after 3.75 s) instead of growing by half up to 4x
+	 * (250, 375, 562, 844: 2.03 s), so a machine too slow for the fixed
+	 * allowance does not spend itself sending everything again. */
+	uint64_t t0 = now_ms();
+	send_seq(A, &addr_b, 1, 1, NULL);
+	run_for(2800);
+	ck_assert_int_eq(ra.giveups, 0);
+	ck_assert(run_until(a_gave1, 5000));
+	ck_assert_uint_ge(now_ms() - t0, 3500);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
@@ -226,5 +953,14 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tc, test_body_parser);
 	tcase_add_test(tc, test_identity);
 	suite_add_tcase(s, tc);
+	TCase *tn = tcase_create("mixclient_net");
+	tcase_set_timeout(tn, 60);
+	tcase_add_test(tn, test_peer_restart);
+	tcase_add_test(tn, test_send_giveup);
+	tcase_add_test(tn, test_reply_deadline);
+	tcase_add_test(tn, test_sender_eviction);
+	tcase_add_test(tn, test_acks_round_robin);
+	tcase_add_test(tn, test_backoff_unmeasured);
+	suite_add_tcase(s, tn);
 	return s;
 }
