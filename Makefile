@@ -101,7 +101,7 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/*.h)
 	$(FUZZCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DEPS_LIBS) -lm
 
 demo: deps all
-	sh tools/demo
+	bash tools/demo
 
 bench: all
 	tools/bench all

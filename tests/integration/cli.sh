@@ -201,5 +201,47 @@ run keygen -h
 t "keygen -h exits 0" rc_is 0
 t "keygen -h prints usage" out_has "usage: mixproxy keygen"
 
+# --- client and server: bad input ---------------------------------------------
+# A small topology (no node needs to run: every error comes before that).
+for k in gw1 m1 m2 m3; do "$BIN" keygen "$tmp/$k.key" >/dev/null; done
+{
+	echo "gw1 gateway 127.0.0.1:1 $("$BIN" keygen --show "$tmp/gw1.key")"
+	echo "m1 mix 1 127.0.0.1:2 $("$BIN" keygen --show "$tmp/m1.key")"
+	echo "m2 mix 2 127.0.0.1:3 $("$BIN" keygen --show "$tmp/m2.key")"
+	echo "m3 mix 3 127.0.0.1:4 $("$BIN" keygen --show "$tmp/m3.key")"
+} >"$tmp/topo"
+srvkey=$("$BIN" keygen --show "$tmp/m1.key")
+
+run client -t "$tmp/topo" -s "notanaddress"
+t "client: malformed --server-address is a usage error" rc_is 64
+t "client: malformed --server-address: one line naming it" err_one_line
+t "client: the line names the option" err_has "--server-address 'notanaddress'"
+run client -t "$tmp/topo" -s "$srvkey@nogw"
+t "client: an unknown gateway in the address is a config error" rc_is 78
+t "client: ... and says so" err_has "gateway 'nogw' is not in"
+run client -t "$tmp/topo" -s "$srvkey@gw1" --bogus
+t "client: unknown flag is a usage error" rc_is 64
+t "client: unknown flag named" err_has "--bogus"
+run client -t "$tmp/topo"
+t "client: missing -s is a usage error" rc_is 64
+t "client: missing -s named" err_has "-s/--server-address is required"
+printf 'listen-port = 8080\nlisten-prot = 1\n' >"$tmp/c.conf"
+run client -f "$tmp/c.conf" -t "$tmp/topo" -s "$srvkey@gw1"
+t "client: a bad config line is a config error" rc_is 78
+t "client: ... naming the file and line" err_has "c.conf: line 2"
+run client -t "$tmp/topo" -s "$srvkey@gw1" --idle-timeout 2
+t "client: an idle timeout below 5 s is refused" rc_is 64
+run client -h
+t "client -h exits 0 and lists the pool option" out_has "--client-pool-reserve"
+run server -t "$tmp/topo" -c "$tmp/sd" -u "localhost:80"
+t "server: a host name as upstream is a usage error (no DNS in the loop)" rc_is 64
+t "server: ... naming the option" err_has "--upstream-tcp-address 'localhost:80'"
+run server -t "$tmp/topo" -u "127.0.0.1:80"
+t "server: missing -c is a usage error" rc_is 64
+run server -t "$tmp/topo" -c "$tmp/sd" -u "127.0.0.1:80" -g nogw
+t "server: an unknown gateway is a config error" rc_is 78
+run server -h
+t "server -h exits 0 and lists the upstream option" out_has "--upstream-tcp-address"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,470 @@
+/* proxy_client — `mixproxy client`: the reference's NymProxyClient.
+ *
+ * Listens on a local TCP port; every accepted connection becomes a
+ * session (session.h) carried to the server's mixnet address by a mixnet
+ * identity of its own, so the server cannot link two connections by their
+ * sender.  Identities come from a pool kept filled to
+ * --client-pool-reserve (each one already attached to its gateway, so the
+ * first byte leaves at once), or are made on demand when the pool is dry.
+ * An identity is used once: after its session it stays until everything
+ * it sent is acknowledged (at most the close timeout), then it is freed. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ev.h"
+#include "log.h"
+#include "mixclient.h"
+#include "proxy_common.h"
+#include "session.h"
+#include "topology.h"
+#include "util.h"
+
+#define LINGER_CHECK_MS 100
+#define ACCEPTS_PER_EVENT 64
+
+struct client;
+
+/* One mixnet identity: in the pool, serving a session, or lingering
+ * until its last messages are acknowledged. */
+struct ident {
+	struct client *c;
+	struct ident *prev, *next;   /* all identities */
+	struct ident *pool_next;     /* in the pool */
+	int in_pool;
+	struct keypair kp;
+	struct mixclient *mc;
+	struct session *s;
+	uint64_t t_linger, linger_until_us;
+};
+
+struct client {
+	struct proxy_opts o;
+	char *listen_addr;
+	uint64_t listen_port, pool_reserve;
+	char *server_text;
+	struct mix_addr server;
+	struct ev *ev;
+	struct topology *topo;
+	struct mixclient_cfg mcfg;
+	struct session_cfg scfg;
+	int lfd;
+	struct ident *all, *pool;
+	unsigned npool, nsessions, nidents;
+	uint64_t t_fill;
+	struct ratelog rl_stray;
+	uint64_t accepted, refused, clean, reset, idents_made;
+};
+
+static const struct mixclient_cbs ident_cbs;
+static const struct session_io client_io;
+
+/* ---- identities ---- */
+
+static struct ident *ident_new(struct client *c, const char **err)
+{
+	struct ident *id = xcalloc(1, sizeof(*id));
+	id->c = c;
+	keypair_generate(&id->kp);
+	struct mixclient_cfg cfg = c->mcfg;
+	cfg.kp = &id->kp;
+	cfg.cbs = &ident_cbs;
+	cfg.ctx = id;
+	id->mc = mixclient_new(c->ev, &cfg, err);
+	if (!id->mc) {
+		keypair_wipe(&id->kp);
+		free(id);
+		return NULL;
+	}
+	id->next = c->all;
+	if (c->all)
+		c->all->prev = id;
+	c->all = id;
+	c->nidents++;
+	c->idents_made++;
+	return id;
+}
+
+/* Not from inside the identity's own mixnet callbacks (mixclient.h). */
+static void ident_free(struct ident *id)
+{
+	struct client *c = id->c;
+	if (id->prev)
+		id->prev->next = id->next;
+	else
+		c->all = id->next;
+	if (id->next)
+		id->next->prev = id->prev;
+	c->nidents--;
+	ev_timer_cancel(c->ev, id->t_linger);
+	if (id->s)
+		session_free(id->s);
+	mixclient_free(id->mc);
+	keypair_wipe(&id->kp);
+	free(id);
+}
+
+static void fill_pool(struct ev *ev, void *ctx)
+{
+	struct client *c = ctx;
+	const char *err;
+	c->t_fill = 0;
+	while (c->npool < c->pool_reserve) {
+		struct ident *id = ident_new(c, &err);
+		if (!id) {
+			log_err("cannot make a mixnet identity for the pool: %s", err);
+			return;
+		}
+		id->in_pool = 1;
+		id->pool_next = c->pool;
+		c->pool = id;
+		c->npool++;
+	}
+	(void)ev;
+}
+
+static struct ident *take_ident(struct client *c, const char **err)
+{
+	struct ident *id = c->pool;
+	if (id) {
+		c->pool = id->pool_next;
+		c->npool--;
+		id->in_pool = 0;
+		id->pool_next = NULL;
+	} else {
+		log_info("identity pool empty: making one on demand");
+		id = ident_new(c, err);
+	}
+	if (!c->t_fill && c->npool < c->pool_reserve)
+		c->t_fill = ev_timer_add(c->ev, 0, fill_pool, c);
+	return id;
+}
+
+static void linger_check(struct ev *ev, void *ctx)
+{
+	struct ident *id = ctx;
+	id->t_linger = 0;
+	if (mixclient_quiet(id->mc) || ev_now_us(ev) >= id->linger_until_us) {
+		id->c->nsessions--;
+		ident_free(id);
+		return;
+	}
+	id->t_linger = ev_timer_add(ev, LINGER_CHECK_MS, linger_check, id);
+}
+
+/* ---- the mixnet side ---- */
+
+static int on_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
+                      size_t len, void *ctx)
+{
+	struct ident *id = ctx;
+	struct client *c = id->c;
+	struct pmsg m;
+	const char *why;
+	(void)mc;
+	/* Only the server's replies belong to a session; anything else is
+	 * someone writing to a throwaway address. */
+	if (!from->reply || memcmp(&from->addr, &c->server, sizeof(c->server))) {
+		ratelog_warn(&c->rl_stray, "message not from the server dropped");
+		return 0;
+	}
+	if (pmsg_decode(data, len, &m, &why)) {
+		ratelog_warn(&c->rl_stray, "%s: bad message from the server dropped: %s",
+		             id->s ? session_name(id->s) : "no session", why);
+		return 0;
+	}
+	if (!id->s || memcmp(m.sid, session_id(id->s), PMSG_SID_BYTES)) {
+		log_debug("%s message for a session this identity does not serve dropped",
+		          pmsg_kind_name(m.kind));
+		return 0;
+	}
+	session_input(id->s, &m);
+	return 0;
+}
+
+static void on_writable(struct mixclient *mc, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)mc;
+	if (id->s)
+		session_on_room(id->s);
+}
+
+static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)mc;
+	(void)to;
+	(void)msg_id;
+	if (id->s)
+		session_abort(id->s, "a message to the server could not be delivered", 0);
+}
+
+static void on_link(struct mixclient *mc, int up, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)mc;
+	if (id->s)
+		log_info("session %s: gateway link %s", session_name(id->s), up ? "up" : "down");
+}
+
+static const struct mixclient_cbs ident_cbs = {
+	.on_message = on_message,
+	.on_writable = on_writable,
+	.on_giveup = on_giveup,
+	.on_link = on_link,
+};
+
+/* ---- sessions ---- */
+
+static int io_send(struct session *s, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)s;
+	return mixclient_send(id->mc, &id->c->server, msg, len, NULL);
+}
+
+static void io_done(struct session *s, int clean, void *ctx)
+{
+	struct ident *id = ctx;
+	struct client *c = id->c;
+	if (clean)
+		c->clean++;
+	else
+		c->reset++;
+	id->s = NULL;
+	session_release(s);
+	/* The identity stays until the server has acknowledged our last
+	 * messages (else it would retransmit to nobody and report a loss);
+	 * the check runs from a timer, outside the mixnet client's
+	 * callbacks. */
+	id->linger_until_us = ev_now_us(c->ev) + c->o.close_timeout * 1000000u;
+	id->t_linger = ev_timer_add(c->ev, 0, linger_check, id);
+}
+
+static const struct session_io client_io = {
+	.send = io_send,
+	.done = io_done,
+};
+
+static void refuse(struct client *c, int fd, const char *why)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	c->refused++;
+	log_warn("connection refused: %s", why);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void on_accept(struct ev *ev, int lfd, void *ctx)
+{
+	struct client *c = ctx;
+	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		c->accepted++;
+		if (c->nsessions >= c->o.max_sessions) {
+			refuse(c, fd, "--max-sessions reached");
+			continue;
+		}
+		const char *err;
+		struct ident *id = take_ident(c, &err);
+		if (!id) {
+			refuse(c, fd, err);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		uint8_t sid[PMSG_SID_BYTES];
+		randombytes_buf(sid, sizeof(sid));
+		c->nsessions++;
+		id->s = session_new(ev, SESSION_CLIENT, sid, &c->scfg, &client_io, id, NULL);
+		char peer[64];
+		sockaddr_str((struct sockaddr *)&ss, peer, sizeof(peer));
+		log_info("session %s: accepted from %s", session_name(id->s), peer);
+		session_start_client(id->s, fd);
+	}
+}
+
+/* ---- the process ---- */
+
+static void on_term(struct ev *ev, int signo, void *ctx)
+{
+	(void)ctx;
+	log_info("signal %d: shutting down", signo);
+	ev_stop(ev);
+}
+
+static void on_usr1(struct ev *ev, int signo, void *ctx)
+{
+	struct client *c = ctx;
+	(void)ev;
+	(void)signo;
+	log_info("counters: accepted=%llu refused=%llu sessions=%u closed=%llu reset=%llu "
+	         "identities=%u pool=%u made=%llu", (unsigned long long)c->accepted,
+	         (unsigned long long)c->refused, c->nsessions, (unsigned long long)c->clean,
+	         (unsigned long long)c->reset, c->nidents, c->npool,
+	         (unsigned long long)c->idents_made);
+}
+
+static int listen_local(struct client *c, char *err, size_t errsz)
+{
+	char text[128];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	const char *why;
+	if (strchr(c->listen_addr, ':') && c->listen_addr[0] != '[')
+		snprintf(text, sizeof(text), "[%s]:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+	else
+		snprintf(text, sizeof(text), "%s:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+	if (parse_hostport(text, &ss, &sl, &why)) {
+		snprintf(err, errsz, "--listen-address '%s': %s", c->listen_addr, why);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
+		snprintf(err, errsz, "cannot listen on %s: %s", text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	c->lfd = fd;
+	return 0;
+}
+
+int cmd_client(int argc, char **argv)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	struct proxy_opts *o = &c->o;
+	char err[1024];
+	int rc = EXIT_USAGE;
+	proxy_opts_defaults(o);
+	o->max_sessions = 1024;
+	c->listen_port = 8080;
+	c->pool_reserve = 2;
+	c->lfd = -1;
+	struct opt opts[] = {
+		{ "server-address", 's', OPT_STR, "ADDR", "the server's mixnet address KEY@GATEWAY (required)", &c->server_text, 0, 0, 0 },
+		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
+		{ "listen-port", 0, OPT_U64, "PORT", "port to listen on (8080)", &c->listen_port, 1, 65535, 0 },
+		{ "client-pool-reserve", 0, OPT_U64, "N", "mixnet identities kept ready (2)", &c->pool_reserve, 0, 1000, 0 },
+		PROXY_COMMON_OPTS(o),
+	};
+	const size_t nopts = ARRAY_LEN(opts);
+
+	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
+	case 1:
+		conf_usage(opts, nopts, "mixproxy client -s ADDRESS -t TOPOLOGY [options]");
+		rc = 0;
+		goto out;
+	case -1:
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		goto out;
+	}
+	if (o->config && conf_load_file(opts, nopts, o->config, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (!o->topology || !c->server_text) {
+		fprintf(stderr, "mixproxy client: %s is required (see mixproxy client -h)\n",
+		        !c->server_text ? "-s/--server-address" : "-t/--topology");
+		goto out;
+	}
+	if (proxy_opts_check(o, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s (see mixproxy client -h)\n", err);
+		goto out;
+	}
+	const char *why;
+	if (mix_addr_parse(c->server_text, &c->server, &why)) {
+		fprintf(stderr, "mixproxy client: --server-address '%s': %s\n", c->server_text, why);
+		goto out;
+	}
+	if (!c->listen_addr)
+		c->listen_addr = xstrdup("127.0.0.1");
+	c->topo = topo_load(o->topology, err, sizeof(err));
+	if (!c->topo) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	const struct topo_node *sgw = topo_by_id(c->topo, c->server.gw);
+	if (!sgw || sgw->role != TOPO_GATEWAY) {
+		fprintf(stderr, "mixproxy client: --server-address: gateway '%s' is not in %s\n",
+		        (const char *)c->server.gw, o->topology);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (o->gateway) {
+		const struct topo_node *g = topo_by_name(c->topo, o->gateway);
+		if (!g || g->role != TOPO_GATEWAY) {
+			fprintf(stderr, "mixproxy client: --gateway '%s': no gateway of that name in %s\n",
+			        o->gateway, o->topology);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+	}
+	if (listen_local(c, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		rc = EXIT_OSERR;
+		goto out;
+	}
+	log_init("mixproxy-client", o->foreground, o->verbose);
+	uint64_t nofile = proxy_raise_nofile();
+	if (nofile && nofile < 2 * o->max_sessions + 64)
+		log_warn("open-file limit %llu is low for --max-sessions %llu (each takes 2)",
+		         (unsigned long long)nofile, (unsigned long long)o->max_sessions);
+	if (!o->foreground && daemon(0, 0) < 0)
+		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
+
+	c->ev = ev_new();
+	proxy_mixcfg(o, &c->mcfg);
+	c->mcfg.topo = c->topo;
+	proxy_session_cfg(o, &c->scfg);
+	ev_signal(c->ev, SIGTERM, on_term, c);
+	ev_signal(c->ev, SIGINT, on_term, c);
+	ev_signal(c->ev, SIGUSR1, on_usr1, c);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	fill_pool(c->ev, c);
+	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);
+	char sa[MIX_ADDR_CHARS + 8];
+	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",
+	         c->listen_addr, (unsigned long long)c->listen_port,
+	         mix_addr_format(&c->server, sa, sizeof(sa)), (unsigned long long)c->pool_reserve);
+	proxy_log_profile(o);
+	rc = ev_run(c->ev) ? EXIT_OSERR : 0;
+	on_usr1(c->ev, 0, c);
+
+	while (c->all)
+		ident_free(c->all);
+	ev_free(c->ev);
+out:
+	if (c->lfd >= 0)
+		close(c->lfd);
+	if (c->topo)
+		topo_free(c->topo);
+	conf_free(opts, nopts);
+	free(c);
+	return rc;
+}

@@ -1,0 +1,706 @@
+/* session — see session.h.  The states:
+ *
+ *   connecting  the server's upstream connect is in progress
+ *   open        bytes flow both ways
+ *   local-eof   the local socket said EOF: our CLOSE is queued or sent,
+ *               the peer's bytes still flow to the socket
+ *   peer-eof    the peer's CLOSE was written out (shutdown(SHUT_WR) on
+ *               the socket), the socket's bytes still flow to the peer
+ *   resetting   aborted: the socket is reset, a RESET for the peer waits
+ *               for room in the transport
+ *   done        ended; nothing more happens
+ *
+ * local-eof and peer-eof together end the session cleanly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+#define TICK_MS 1000
+#define READS_PER_EVENT 8    /* messages read from one socket per wakeup */
+
+enum state { S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_RESETTING, S_DONE };
+
+static const char *const state_names[] = {
+	"connecting", "open", "local-eof", "peer-eof", "resetting", "done",
+};
+
+/* A message of the peer's direction, waiting for its turn or for room in
+ * the socket. */
+struct slot {
+	enum pmsg_kind kind;
+	size_t len, off;
+	uint8_t data[];
+};
+
+struct session {
+	struct ev *ev;
+	enum session_role role;
+	enum state st;
+	uint8_t sid[PMSG_SID_BYTES];
+	char name[9];
+	const struct session_cfg *cfg;
+	const struct session_io *io;
+	void *ctx;
+	int fd;
+	int want_wr;             /* write interest is on */
+
+	/* local socket -> peer */
+	uint16_t out_next;       /* id of the next sequenced message */
+	uint16_t out_credit;     /* the peer took every message below this */
+	int out_eof;             /* EOF read from the socket (CLOSE made) */
+	uint8_t stash[PMSG_MAX]; /* a sequenced message the transport refused */
+	size_t stash_len;
+
+	/* peer -> local socket */
+	uint16_t in_expect;      /* next id to write out */
+	uint16_t in_credit_sent; /* the credit the peer last heard */
+	int in_close_seen;
+	uint16_t in_close_id;
+	int in_closed;           /* the peer's CLOSE is written (SHUT_WR done) */
+	struct slot *slots[SESSION_WINDOW];
+	unsigned nslots;
+	size_t slot_bytes;
+
+	int credit_due, reset_due;
+	char reset_why[PMSG_REASON_MAX + 1];
+
+	uint64_t t_tick;
+	uint64_t created_us, heard_us, sent_us, progress_us;
+	struct session_stats stats;
+
+	int blocked;             /* the transport said EAGAIN: wait for on_room */
+	struct session_waitq *q;
+	struct session *qprev, *qnext;
+	int inq;
+};
+
+static void set_state(struct session *s, enum state st, const char *why)
+{
+	if (s->st == st)
+		return;
+	log_debug("session %s: %s -> %s%s%s", s->name, state_names[s->st], state_names[st],
+	          why ? ": " : "", why ? why : "");
+	s->st = st;
+}
+
+/* ---- the wait queue ---- */
+
+static void q_remove(struct session *s)
+{
+	if (!s->inq)
+		return;
+	if (s->qprev)
+		s->qprev->qnext = s->qnext;
+	else
+		s->q->head = s->qnext;
+	if (s->qnext)
+		s->qnext->qprev = s->qprev;
+	else
+		s->q->tail = s->qprev;
+	s->qprev = s->qnext = NULL;
+	s->inq = 0;
+}
+
+static void q_append(struct session *s)
+{
+	if (!s->q || s->inq)
+		return;
+	s->qprev = s->q->tail;
+	s->qnext = NULL;
+	if (s->q->tail)
+		s->q->tail->qnext = s;
+	else
+		s->q->head = s;
+	s->q->tail = s;
+	s->inq = 1;
+}
+
+void session_waitq_run(struct session_waitq *q)
+{
+	/* One pass over those waiting now: a session still blocked goes to
+	 * the back, so the next pass starts with the others. */
+	size_t n = 0;
+	for (struct session *s = q->head; s; s = s->qnext)
+		n++;
+	while (n-- > 0 && q->head) {
+		struct session *s = q->head;
+		q_remove(s);
+		session_on_room(s);
+		/* Refused again: the transport is full and has noted that it
+		 * owes a wakeup (only a refused send arms it, so the session
+		 * had to try rather than ask for the room first). */
+		if (s->blocked)
+			break;
+	}
+}
+
+/* ---- ending ---- */
+
+static void slots_free(struct session *s)
+{
+	for (unsigned i = 0; i < SESSION_WINDOW; i++) {
+		free(s->slots[i]);
+		s->slots[i] = NULL;
+	}
+	s->nslots = 0;
+	s->slot_bytes = 0;
+}
+
+/* Close the socket; with rst, so the application sees a reset, not an
+ * orderly end (SO_LINGER 0). */
+static void close_fd(struct session *s, int rst)
+{
+	if (s->fd < 0)
+		return;
+	ev_del_fd(s->ev, s->fd);
+	if (rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void finish(struct session *s, int clean)
+{
+	uint64_t secs = (now_us() - s->created_us) / 1000000u;
+	close_fd(s, !clean);
+	ev_timer_cancel(s->ev, s->t_tick);
+	s->t_tick = 0;
+	q_remove(s);
+	slots_free(s);
+	set_state(s, S_DONE, NULL);
+	log_info("session %s: %s after %llu s: %llu bytes out, %llu bytes in", s->name,
+	         clean ? "closed" : "reset", (unsigned long long)secs,
+	         (unsigned long long)s->stats.bytes_out, (unsigned long long)s->stats.bytes_in);
+	s->io->done(s, clean, s->ctx);
+}
+
+static int try_send(struct session *s, const uint8_t *msg, size_t len)
+{
+	if (s->io->send(s, msg, len, s->ctx) == 0) {
+		s->sent_us = ev_now_us(s->ev);
+		s->stats.msgs_out++;
+		return 0;
+	}
+	if (errno == EAGAIN) {
+		s->blocked = 1;
+		q_append(s);
+		return 1;
+	}
+	return -1;
+}
+
+static int send_reset(struct session *s)
+{
+	struct pmsg m = { .kind = PMSG_RESET, .id = s->out_next, .credit = s->in_expect,
+	                  .data = (const uint8_t *)s->reset_why, .len = strlen(s->reset_why) };
+	uint8_t buf[PMSG_HDR + PMSG_REASON_MAX];
+	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
+	size_t n = pmsg_encode(buf, sizeof(buf), &m);
+	if (!n)
+		return -1;
+	return try_send(s, buf, n);
+}
+
+void session_abort(struct session *s, const char *why, int tell_peer)
+{
+	if (s->st == S_DONE)
+		return;
+	if (s->st == S_RESETTING) {
+		finish(s, 0);
+		return;
+	}
+	log_info("session %s: reset: %s", s->name, why);
+	close_fd(s, 1);
+	slots_free(s);
+	s->stash_len = 0;
+	if (!tell_peer) {
+		finish(s, 0);
+		return;
+	}
+	/* A reason is one printable line (proxymsg.h). */
+	size_t n = 0;
+	for (const char *p = why; *p && n < PMSG_REASON_MAX; p++)
+		s->reset_why[n++] = (*p >= 0x20 && *p <= 0x7e) ? *p : '?';
+	s->reset_why[n] = 0;
+	set_state(s, S_RESETTING, why);
+	/* The RESET gets a whole close timeout to find room (tick),
+	 * counted from now, not from the last progress before. */
+	s->progress_us = ev_now_us(s->ev);
+	if (send_reset(s) != 1)
+		finish(s, 0);
+	/* else: session_on_room sends it, or the tick gives up. */
+}
+
+/* ---- the peer's direction: reorder and write out ---- */
+
+static void update_interest(struct session *s);
+static void pump(struct session *s);
+static void check_end(struct session *s);
+
+static int ended(const struct session *s)
+{
+	return s->st == S_DONE || s->st == S_RESETTING;
+}
+
+/* After any event: send what waits, watch the socket for what the state
+ * now needs, and end the session if both directions are through. */
+static void settle(struct session *s)
+{
+	if (s->st == S_DONE)
+		return;
+	pump(s);   /* resetting: the RESET, if it waited for room */
+	if (ended(s))
+		return;
+	update_interest(s);
+	check_end(s);
+}
+
+/* Write out every message that is next in line, as far as the socket
+ * takes it. */
+static void flush_in(struct session *s)
+{
+	while (s->st != S_DONE && s->st != S_RESETTING && s->st != S_CONNECTING) {
+		unsigned i = s->in_expect % SESSION_WINDOW;
+		struct slot *sl = s->slots[i];
+		if (!sl)
+			break;
+		if (sl->kind == PMSG_DATA) {
+			ssize_t n = send(s->fd, sl->data + sl->off, sl->len - sl->off, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					break;
+				char why[128];
+				snprintf(why, sizeof(why), "writing to the %s: %s",
+				         s->role == SESSION_CLIENT ? "local connection" : "upstream",
+				         strerror(errno));
+				session_abort(s, why, 1);
+				return;
+			}
+			sl->off += (size_t)n;
+			s->stats.bytes_in += (uint64_t)n;
+			s->progress_us = ev_now_us(s->ev);
+			if (sl->off < sl->len)
+				break;
+		} else if (sl->kind == PMSG_CLOSE) {
+			shutdown(s->fd, SHUT_WR);
+			s->in_closed = 1;
+			s->credit_due = 0;   /* nothing more comes this way */
+			set_state(s, s->st == S_LOCAL_EOF ? S_LOCAL_EOF : S_PEER_EOF, "peer closed");
+		}
+		s->slot_bytes -= sl->len;
+		free(sl);
+		s->slots[i] = NULL;
+		s->nslots--;
+		s->in_expect++;
+	}
+	/* Credit in quarters of the window: often enough that the sender
+	 * never waits a round trip with room to spare, rarely enough that a
+	 * one-way stream costs few extra packets. */
+	if (!s->in_closed && pmsg_dist(s->in_credit_sent, s->in_expect) >= SESSION_WINDOW / 4)
+		s->credit_due = 1;
+}
+
+static void take_credit(struct session *s, uint16_t c)
+{
+	/* Credit only moves forward, and never past what we sent. */
+	if (pmsg_dist(s->out_credit, c) <= pmsg_dist(s->out_credit, s->out_next))
+		s->out_credit = c;
+}
+
+static void bad_input(struct session *s, const char *why, const struct pmsg *m)
+{
+	s->stats.bad++;
+	log_warn("session %s: %s message %u dropped: %s", s->name, pmsg_kind_name(m->kind),
+	         (unsigned)m->id, why);
+}
+
+void session_input(struct session *s, const struct pmsg *m)
+{
+	if (s->st == S_DONE)
+		return;
+	uint64_t now = ev_now_us(s->ev);
+	s->heard_us = now;
+	s->stats.msgs_in++;
+	if (m->kind == PMSG_RESET) {
+		char why[PMSG_REASON_MAX + 32];
+		snprintf(why, sizeof(why), "reset by the %s: %.*s",
+		         s->role == SESSION_CLIENT ? "server" : "client", (int)m->len,
+		         (const char *)m->data);
+		session_abort(s, why, 0);
+		return;
+	}
+	if (s->st == S_RESETTING)
+		return;
+	take_credit(s, m->credit);
+	if (m->kind == PMSG_OPEN && s->role == SESSION_CLIENT) {
+		bad_input(s, "only a client opens a session", m);
+		return;
+	}
+	if (pmsg_sequenced(m->kind)) {
+		uint16_t d = pmsg_dist(s->in_expect, m->id);
+		if (d >= SESSION_WINDOW) {
+			if (pmsg_dist(m->id, s->in_expect) <= 32768)
+				s->stats.duplicates++;   /* written out already */
+			else
+				bad_input(s, "beyond the window", m);
+		} else if (s->in_close_seen &&
+		           (s->in_closed || d > pmsg_dist(s->in_expect, s->in_close_id))) {
+			/* Once the close is written, in_expect is past it and
+			 * every id in the window is after it. */
+			bad_input(s, "after the close", m);
+		} else if (m->kind == PMSG_CLOSE && s->in_close_seen && m->id != s->in_close_id) {
+			bad_input(s, "a second close", m);
+		} else if (s->slots[m->id % SESSION_WINDOW]) {
+			s->stats.duplicates++;
+		} else {
+			struct slot *sl = xmalloc(sizeof(*sl) + m->len);
+			sl->kind = m->kind;
+			sl->len = m->len;
+			sl->off = 0;
+			if (m->len)
+				memcpy(sl->data, m->data, m->len);
+			s->slots[m->id % SESSION_WINDOW] = sl;
+			s->nslots++;
+			s->slot_bytes += m->len;
+			s->progress_us = now;
+			if (m->kind == PMSG_CLOSE) {
+				s->in_close_seen = 1;
+				s->in_close_id = m->id;
+				/* What came in beyond it (reordered) can never be
+				 * written: drop it now, not into a shut socket. */
+				for (uint16_t j = (uint16_t)(m->id + 1);
+				     j != (uint16_t)(s->in_expect + SESSION_WINDOW); j++) {
+					struct slot **p = &s->slots[j % SESSION_WINDOW];
+					if (!*p)
+						continue;
+					s->stats.bad++;
+					log_warn("session %s: message %u dropped: after the close", s->name, (unsigned)j);
+					s->slot_bytes -= (*p)->len;
+					s->nslots--;
+					free(*p);
+					*p = NULL;
+				}
+			}
+			flush_in(s);
+		}
+	}
+	settle(s);
+}
+
+/* ---- the local direction: read and send ---- */
+
+static int window_open(const struct session *s)
+{
+	return pmsg_dist(s->out_credit, s->out_next) < SESSION_WINDOW;
+}
+
+/* Put a sequenced message in the stash and try to send it. */
+static int stash_send(struct session *s)
+{
+	/* The credit is filled in at each try: it may have moved while the
+	 * message waited. */
+	s->stash[4] = (uint8_t)(s->in_expect >> 8);
+	s->stash[5] = (uint8_t)s->in_expect;
+	int r = try_send(s, s->stash, s->stash_len);
+	if (r == 0) {
+		s->stash_len = 0;
+		s->in_credit_sent = s->in_expect;
+		s->credit_due = 0;
+	}
+	return r;
+}
+
+static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, size_t len)
+{
+	struct pmsg m = { .kind = k, .id = s->out_next, .credit = s->in_expect,
+	                  .data = data, .len = len };
+	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
+	s->stash_len = pmsg_encode(s->stash, sizeof(s->stash), &m);
+	if (!s->stash_len)
+		return -1;
+	s->out_next++;
+	return stash_send(s);
+}
+
+static int send_credit(struct session *s)
+{
+	struct pmsg m = { .kind = PMSG_CREDIT, .id = s->out_next, .credit = s->in_expect };
+	uint8_t buf[PMSG_HDR];
+	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
+	pmsg_encode(buf, sizeof(buf), &m);
+	int r = try_send(s, buf, sizeof(buf));
+	if (r == 0) {
+		s->in_credit_sent = s->in_expect;
+		s->credit_due = 0;
+	}
+	return r;
+}
+
+/* Send what waits: the stashed message first (it is next in sequence),
+ * then a credit of its own if no message carried it. */
+static void pump(struct session *s)
+{
+	if (s->st == S_DONE || s->blocked)
+		return;
+	if (s->st == S_RESETTING) {
+		if (send_reset(s) != 1)
+			finish(s, 0);
+		return;
+	}
+	if (s->stash_len && stash_send(s))
+		goto failed;
+	if (s->credit_due && !s->stash_len && send_credit(s))
+		goto failed;
+	return;
+failed:
+	if (!s->blocked)
+		session_abort(s, "the mixnet client refused a message", 0);
+}
+
+static void on_local_eof(struct session *s)
+{
+	s->out_eof = 1;
+	set_state(s, s->st == S_PEER_EOF ? S_PEER_EOF : S_LOCAL_EOF,
+	          s->role == SESSION_CLIENT ? "local connection closed" : "upstream closed");
+	if (make_seq(s, PMSG_CLOSE, NULL, 0) < 0)
+		session_abort(s, "the mixnet client refused a message", 0);
+}
+
+static int can_read(const struct session *s)
+{
+	return s->fd >= 0 && (s->st == S_OPEN || s->st == S_PEER_EOF) && !s->out_eof &&
+	       !s->stash_len && !s->blocked && window_open(s);
+}
+
+static void on_readable(struct ev *ev, int fd, void *ctx)
+{
+	struct session *s = ctx;
+	(void)ev;
+	uint8_t buf[PMSG_DATA_MAX];
+	for (int i = 0; i < READS_PER_EVENT && can_read(s); i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			char why[128];
+			snprintf(why, sizeof(why), "reading from the %s: %s",
+			         s->role == SESSION_CLIENT ? "local connection" : "upstream",
+			         strerror(errno));
+			session_abort(s, why, 1);
+			return;
+		}
+		s->progress_us = ev_now_us(s->ev);
+		if (n == 0) {
+			on_local_eof(s);
+			break;
+		}
+		s->stats.bytes_out += (uint64_t)n;
+		if (make_seq(s, PMSG_DATA, buf, (size_t)n) < 0) {
+			session_abort(s, "the mixnet client refused a message", 0);
+			return;
+		}
+	}
+	settle(s);
+}
+
+static void on_writable(struct ev *ev, int fd, void *ctx)
+{
+	struct session *s = ctx;
+	(void)ev;
+	if (s->st == S_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err) {
+			char why[128];
+			snprintf(why, sizeof(why), "upstream connect failed: %s", strerror(err));
+			session_abort(s, why, 1);
+			return;
+		}
+		set_state(s, S_OPEN, "upstream connected");
+	}
+	flush_in(s);
+	settle(s);
+}
+
+static void update_interest(struct session *s)
+{
+	if (s->fd < 0)
+		return;
+	struct slot *next = s->slots[s->in_expect % SESSION_WINDOW];
+	int wr = s->st == S_CONNECTING || (next && next->kind == PMSG_DATA);
+	if (wr != s->want_wr) {
+		ev_want_write(s->ev, s->fd, wr);
+		s->want_wr = wr;
+	}
+	ev_want_read(s->ev, s->fd, can_read(s));
+}
+
+static void check_end(struct session *s)
+{
+	if (ended(s))
+		return;
+	if (s->in_closed && s->out_eof && !s->stash_len && !s->credit_due)
+		finish(s, 1);
+}
+
+void session_on_room(struct session *s)
+{
+	if (s->st == S_DONE)
+		return;
+	q_remove(s);
+	s->blocked = 0;
+	settle(s);
+}
+
+/* ---- timers ---- */
+
+static void tick(struct ev *ev, void *ctx)
+{
+	struct session *s = ctx;
+	uint64_t now = ev_now_us(ev);
+	const struct session_cfg *c = s->cfg;
+	char why[96];
+	s->t_tick = ev_timer_add(ev, TICK_MS, tick, s);
+	if (s->st == S_RESETTING) {
+		/* The RESET found no room for a whole close timeout. */
+		if (now - s->progress_us > (uint64_t)c->close_timeout_s * 1000000u)
+			finish(s, 0);
+		return;
+	}
+	if (s->st == S_CONNECTING && now - s->created_us > (uint64_t)c->connect_timeout_s * 1000000u) {
+		snprintf(why, sizeof(why), "upstream connect timed out after %u s", c->connect_timeout_s);
+		session_abort(s, why, 1);
+		return;
+	}
+	if (c->idle_timeout_s && now - s->heard_us > (uint64_t)c->idle_timeout_s * 1000000u) {
+		snprintf(why, sizeof(why), "nothing heard from the peer for %u s", c->idle_timeout_s);
+		session_abort(s, why, 1);
+		return;
+	}
+	if ((s->out_eof || s->in_closed) && now - s->progress_us > (uint64_t)c->close_timeout_s * 1000000u) {
+		snprintf(why, sizeof(why), "no progress for %u s after a close", c->close_timeout_s);
+		session_abort(s, why, 1);
+		return;
+	}
+	/* Keepalive: a peer that hears nothing for the idle timeout takes
+	 * us for gone, so say something four times as often -- also when
+	 * the peer's direction is closed: its idle timer still runs. */
+	if (c->idle_timeout_s &&
+	    now - s->sent_us > (uint64_t)c->idle_timeout_s * 1000000u / 4) {
+		s->credit_due = 1;
+		pump(s);
+	}
+}
+
+/* ---- life ---- */
+
+struct session *session_new(struct ev *ev, enum session_role role,
+                            const uint8_t sid[PMSG_SID_BYTES], const struct session_cfg *cfg,
+                            const struct session_io *io, void *ctx, struct session_waitq *q)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	s->ev = ev;
+	s->role = role;
+	s->st = role == SESSION_CLIENT ? S_OPEN : S_CONNECTING;
+	memcpy(s->sid, sid, PMSG_SID_BYTES);
+	snprintf(s->name, sizeof(s->name), "%02x%02x%02x%02x", sid[0], sid[1], sid[2], sid[3]);
+	s->cfg = cfg;
+	s->io = io;
+	s->ctx = ctx;
+	s->q = q;
+	s->fd = -1;
+	s->created_us = s->heard_us = s->sent_us = s->progress_us = now_us();
+	s->t_tick = ev_timer_add(ev, TICK_MS, tick, s);
+	return s;
+}
+
+static int attach_fd(struct session *s, int fd)
+{
+	s->fd = fd;
+	if (ev_add_fd(s->ev, fd, on_readable, on_writable, s) < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "cannot watch the socket: %s", strerror(errno));
+		session_abort(s, why, 1);
+		return -1;
+	}
+	return 0;
+}
+
+void session_start_client(struct session *s, int fd)
+{
+	if (attach_fd(s, fd))
+		return;
+	/* OPEN goes out now, before any byte: an upstream that speaks first
+	 * (SSH, SMTP) is connected without waiting for the client to talk. */
+	if (make_seq(s, PMSG_OPEN, NULL, 0) < 0) {
+		session_abort(s, "the mixnet client refused a message", 0);
+		return;
+	}
+	update_interest(s);
+}
+
+void session_start_server(struct session *s, int fd, int connecting)
+{
+	if (attach_fd(s, fd))
+		return;
+	if (!connecting)
+		set_state(s, S_OPEN, "upstream connected");
+	flush_in(s);
+	settle(s);
+}
+
+void session_release(struct session *s)
+{
+	ev_defer_free(s->ev, s, (ev_free_cb *)session_free);
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->st != S_DONE) {
+		close_fd(s, 1);
+		ev_timer_cancel(s->ev, s->t_tick);
+		q_remove(s);
+		slots_free(s);
+	}
+	free(s);
+}
+
+const uint8_t *session_id(const struct session *s)
+{
+	return s->sid;
+}
+
+const char *session_name(const struct session *s)
+{
+	return s->name;
+}
+
+int session_is_done(const struct session *s)
+{
+	return s->st == S_DONE;
+}
+
+void session_get_stats(const struct session *s, struct session_stats *st)
+{
+	*st = s->stats;
+}
+
+size_t session_memory(const struct session *s)
+{
+	return sizeof(*s) + s->nslots * sizeof(struct slot) + s->slot_bytes;
+}

@@ -1,0 +1,100 @@
+/* session — one proxied TCP connection, at either end.
+ *
+ * A session joins a local TCP socket (the client's accepted connection,
+ * or the server's upstream connection) to a stream of proxy messages
+ * (proxymsg.h) that a mixnet client carries to the other end and back.
+ * It is one struct with one state, advanced by socket readiness, arriving
+ * messages and a once-a-second tick; every state change goes through one
+ * function that logs "old -> new".
+ *
+ * The mixnet delivers every message exactly once but in any order, so
+ * each direction numbers its messages (u16, wrapping) and the receiver
+ * keeps a reorder window of SESSION_WINDOW slots: every message that is
+ * next in line is written at once, a duplicate is dropped, a gap waits
+ * for the retransmission that fills it.  The window is also the flow
+ * control: a sender never has more than SESSION_WINDOW messages beyond
+ * the last credit the receiver gave, and the receiver gives credit only
+ * for what its socket took.  So a slow reader stops the far end's socket
+ * reads, and memory per session stays below SESSION_WINDOW messages each
+ * way, whatever the peer does. */
+#ifndef MIXPROXY_SESSION_H
+#define MIXPROXY_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxymsg.h"
+
+#define SESSION_WINDOW 128  /* a power of two that divides 65536 */
+
+struct ev;
+struct session;
+
+struct session_io {
+	/* Hand one encoded message to the mixnet.  0, or -1 with errno
+	 * EAGAIN when there is no room now (the owner calls session_on_room
+	 * when there is); any other error aborts the session. */
+	int (*send)(struct session *s, const uint8_t *msg, size_t len, void *ctx);
+	/* The session has ended (clean: both directions closed in order;
+	 * otherwise reset or timed out), its socket is closed and it will
+	 * call nothing more.  The owner forgets it and calls session_release;
+	 * never session_free from here. */
+	void (*done)(struct session *s, int clean, void *ctx);
+};
+
+struct session_cfg {
+	unsigned idle_timeout_s;    /* nothing heard from the peer this long: reset (0: never) */
+	unsigned close_timeout_s;   /* a direction closed and no progress this long: reset */
+	unsigned connect_timeout_s; /* the upstream connect (server) */
+};
+
+/* Sessions that wait for room in a shared transport (the server's one
+ * mixnet client), served round robin by session_waitq_run. */
+struct session_waitq {
+	struct session *head, *tail;
+};
+
+enum session_role { SESSION_CLIENT, SESSION_SERVER };
+
+struct session_stats {
+	uint64_t bytes_out, bytes_in;       /* local socket -> peer, peer -> local socket */
+	uint64_t msgs_out, msgs_in, duplicates, bad;
+};
+
+/* cfg, io and q are borrowed and must outlive the session; q may be NULL
+ * (the transport is the session's own). */
+struct session *session_new(struct ev *ev, enum session_role role,
+                            const uint8_t sid[PMSG_SID_BYTES], const struct session_cfg *cfg,
+                            const struct session_io *io, void *ctx, struct session_waitq *q);
+
+/* Client: the accepted socket; sends OPEN at once. */
+void session_start_client(struct session *s, int fd);
+/* Server: the upstream socket, its connect in progress (or done, if
+ * connecting is 0).  `upstream` names it in logs. */
+void session_start_server(struct session *s, int fd, int connecting);
+
+/* A message for this session (decoded, session id already matched). */
+void session_input(struct session *s, const struct pmsg *m);
+/* The transport has room again. */
+void session_on_room(struct session *s);
+/* End the session now: the local socket is reset (RST), the peer told
+ * with a RESET message if tell_peer.  why goes to the log (and to the
+ * peer). */
+void session_abort(struct session *s, const char *why, int tell_peer);
+
+/* After done: free at the end of the current event batch. */
+void session_release(struct session *s);
+/* Free now (teardown at exit; not from the session's own callbacks). */
+void session_free(struct session *s);
+
+void session_waitq_run(struct session_waitq *q);
+
+const uint8_t *session_id(const struct session *s);
+/* Short printable id for logs ("3fa9c2d1"). */
+const char *session_name(const struct session *s);
+int session_is_done(const struct session *s);
+void session_get_stats(const struct session *s, struct session_stats *st);
+/* Bytes of memory the session holds (tests of boundedness). */
+size_t session_memory(const struct session *s);
+
+#endif
