@@ -5,16 +5,18 @@
 # comes from tools/mptcp, which checks every byte against a seeded stream.
 #
 # Sizes follow the issue, except two kept small so that make check stays
-# within minutes: concurrent sessions (PROXY_TEST_CONNS, default 100 of
-# 64 KiB; the issue asks 1000, which does not pass yet) and the lossy bulk
-# transfer (PROXY_TEST_LOSS_MIB, default 2).  PROXY_TEST_MIB (default 64)
-# scales the other bulk transfers.
+# within minutes: the 1000 concurrent sessions carry 4 KiB each
+# (PROXY_TEST_CONNS, PROXY_TEST_CONN_KIB; the issue asks 64 KiB, which
+# does not pass yet: 1000 identities' retransmissions overload the
+# machine) and the lossy bulk transfer is 2 MiB (PROXY_TEST_LOSS_MIB).
+# PROXY_TEST_MIB (default 64) scales the other bulk transfers.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 bin=${MIXPROXY:-src/mixproxy}
 mptcp=tools/mptcp
 mib=${PROXY_TEST_MIB:-64}
-conns=${PROXY_TEST_CONNS:-100}
+conns=${PROXY_TEST_CONNS:-1000}
+conn_kib=${PROXY_TEST_CONN_KIB:-4}
 loss_mib=${PROXY_TEST_LOSS_MIB:-2}
 dir=$(mktemp -d /tmp/mixproxy-proxy.XXXXXX)
 pids=()
@@ -175,10 +177,11 @@ refused() {
 check "a refused upstream resets the client's connection; both sides log it" refused
 stop "$cpid" "$spid"
 
-# 7. Concurrent sessions of 64 KiB each, all byte-exact.
+# 7. Concurrent sessions, each its own identity, all byte-exact (the
+#    reference lost server messages under concurrency).
 rss_before=$(peak_kib "$cli_pid")
-check "$conns concurrent sessions x 64 KiB each, byte-exact" \
-	"$mptcp" bulk "$T" --conns "$conns" --bytes 65536 --timeout 240
+check "$conns concurrent sessions x $conn_kib KiB each, byte-exact" \
+	"$mptcp" bulk "$T" --conns "$conns" --bytes $((conn_kib * 1024)) --timeout 240
 echo "# peak RSS after $conns sessions: client $(peak_kib "$cli_pid") KiB (was $rss_before), server $(peak_kib "$srv_pid") KiB"
 
 # 8. Slow reader: the application does not read for 10 s while the upstream
