@@ -25,10 +25,6 @@ int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz)
 		         (unsigned long long)o->idle_timeout);
 		return -1;
 	}
-	if (!o->topology) {
-		snprintf(err, errsz, "-t/--topology is required");
-		return -1;
-	}
 	return 0;
 }
 

@@ -242,6 +242,15 @@ void session_abort(struct session *s, const char *why, int tell_peer)
 	/* else: session_on_room sends it, or the tick gives up. */
 }
 
+/* The local socket failed (errno): reset the session, telling the peer. */
+static void socket_failed(struct session *s, const char *doing)
+{
+	char why[128];
+	snprintf(why, sizeof(why), "%s the %s: %s", doing,
+	         s->role == SESSION_CLIENT ? "local connection" : "upstream", strerror(errno));
+	session_abort(s, why, 1);
+}
+
 /* ---- the peer's direction: reorder and write out ---- */
 
 static void update_interest(struct session *s);
@@ -280,11 +289,7 @@ static void flush_in(struct session *s)
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 					break;
-				char why[128];
-				snprintf(why, sizeof(why), "writing to the %s: %s",
-				         s->role == SESSION_CLIENT ? "local connection" : "upstream",
-				         strerror(errno));
-				session_abort(s, why, 1);
+				socket_failed(s, "writing to");
 				return;
 			}
 			sl->off += (size_t)n;
@@ -493,11 +498,7 @@ static void on_readable(struct ev *ev, int fd, void *ctx)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
-			char why[128];
-			snprintf(why, sizeof(why), "reading from the %s: %s",
-			         s->role == SESSION_CLIENT ? "local connection" : "upstream",
-			         strerror(errno));
-			session_abort(s, why, 1);
+			socket_failed(s, "reading from");
 			return;
 		}
 		s->progress_us = ev_now_us(s->ev);
