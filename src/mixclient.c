@@ -75,6 +75,7 @@
 #include "htab.h"
 #include "link.h"
 #include "log.h"
+#include "mixcc.h"
 #include "util.h"
 
 enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
@@ -100,6 +101,13 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define EXPLORE_ONE_IN 16        /* routes drawn at random, to find revived mixes */
 #define ID_MASK ((1ull << 56) - 1)
 #define BURST 32                 /* packets per loop pass in the fast profile */
+#define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
+                                  * rest is for a busy loop (the timeout follows
+                                  * measured round trips beyond it) */
+#define RACK_MIN_US 2000.0
+#define RTO_BACKOFF_CAP_MS 1000.0 /* backed-off timeouts reach at least this */
+#define TRY_RING 4               /* tries whose send times are kept */
+#define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */       /* reordering allowed between routes (fast) */
 
 struct rxwin {
 	uint64_t base;               /* every id below base was delivered */
@@ -122,6 +130,7 @@ struct peer_out {
 	unsigned nacks;
 	uint64_t last_us;
 	uint64_t heard_us;           /* last packet from it */
+	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
 	uint8_t (*sec_tags)[PKT_TAG_BYTES]; /* ring of our blocks' tags, oldest first */
 	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
@@ -181,6 +190,9 @@ struct outmsg {
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
 	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
+	uint64_t try_us[TRY_RING], try_fwd_us[TRY_RING]; /* the last tries, by try */
+	struct outmsg *fprev, *fnext; /* in flight: by the time of the last try */
+	int flying;
 	int bound;                   /* DATA: sent naming a non-zero epoch */
 	uint64_t deadline_us;        /* REPLY: given up if still waiting for a block then */
 	size_t len;
@@ -202,7 +214,10 @@ struct mixclient {
 	struct outmsg *rq_head, *rq_tail;
 	size_t nmsgs;
 	struct htab *health;         /* mix id -> struct health */
-	double srtt_us, rttvar_us;   /* round trip beyond the chosen delays */
+	struct mixcc *cc;            /* round trips and (fast) the window */
+	int own_cc;
+	struct mixcc_waiter waiter;  /* in cc's queue for a turn */
+	struct outmsg *fl_head, *fl_tail; /* in flight, oldest try first */
 	uint64_t t_pump;
 	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
 	struct peer_in *lru_head, *lru_tail; /* every peer_in, most recently used first */
@@ -582,8 +597,12 @@ static unsigned peer_in_want(const struct peer_in *p)
 
 /* ---- the ready queue and the send window ---- */
 
+static void flight_remove(struct mixclient *mc, struct outmsg *m);
+
+/* Queued to go (again): not in flight any more. */
 static void rq_push(struct mixclient *mc, struct outmsg *m)
 {
+	flight_remove(mc, m);
 	if (m->queued)
 		return;
 	m->queued = 1;
@@ -614,6 +633,40 @@ static void rq_remove(struct mixclient *mc, struct outmsg *m)
 
 static void kick(struct mixclient *mc);
 
+/* ---- flight: messages with a try out, oldest try first ---- */
+
+static void flight_add(struct mixclient *mc, struct outmsg *m)
+{
+	if (m->flying)
+		return;
+	m->flying = 1;
+	m->fnext = NULL;
+	m->fprev = mc->fl_tail;
+	if (mc->fl_tail)
+		mc->fl_tail->fnext = m;
+	else
+		mc->fl_head = m;
+	mc->fl_tail = m;
+	mixcc_sent(mc->cc);
+}
+
+static void flight_remove(struct mixclient *mc, struct outmsg *m)
+{
+	if (!m->flying)
+		return;
+	if (m->fprev)
+		m->fprev->fnext = m->fnext;
+	else
+		mc->fl_head = m->fnext;
+	if (m->fnext)
+		m->fnext->fprev = m->fprev;
+	else
+		mc->fl_tail = m->fprev;
+	m->flying = 0;
+	m->fprev = m->fnext = NULL;
+	mixcc_left(mc->cc);
+}
+
 static void msg_free(struct mixclient *mc, struct outmsg *m)
 {
 	uint8_t key[16];
@@ -622,6 +675,7 @@ static void msg_free(struct mixclient *mc, struct outmsg *m)
 	if (m->queued && m->pi)
 		m->pi->waiting--;
 	rq_remove(mc, m);
+	flight_remove(mc, m);
 	ev_timer_cancel(mc->ev, m->timer);
 	if (m->po)
 		m->po->inflight--;
@@ -637,7 +691,52 @@ static void msg_free(struct mixclient *mc, struct outmsg *m)
 	}
 }
 
-static void on_acked(struct mixclient *mc, void *peer, uint64_t ack)
+static void wait_for_block(struct mixclient *mc, struct outmsg *m);
+
+/* A try found lost: the message goes again (a reply once it has a block). */
+static void requeue(struct mixclient *mc, struct outmsg *m)
+{
+	if (m->have_route)
+		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+	flight_remove(mc, m);
+	mc->st.retransmitted++;
+	if (m->pi) {
+		m->pi->waiting++; /* a reply waits for a block again */
+		wait_for_block(mc, m);
+	}
+	rq_push(mc, m);
+}
+
+/* Loss found early, as TCP's RACK finds it: a try sent well before one
+ * just acknowledged (at edge_us), and not acknowledged itself, is lost.  Fast profile
+ * only: without delays, tries overtake each other only by the queues of
+ * their routes, which half a round trip covers; in the default profile
+ * the drawn delays reorder everything, and the timeout decides.  A message
+ * at its last try or its deadline is left to its timer, which gives it
+ * up.  The caller sends what this queues. */
+static void lost_before(struct mixclient *mc, uint64_t edge_us)
+{
+	if (!mc->cfg.fast)
+		return;
+	double reo = mixcc_srtt_us(mc->cc) / 2;
+	if (reo < RACK_MIN_US)
+		reo = RACK_MIN_US;
+	uint64_t now = now_us();
+	while (mc->fl_head) {
+		struct outmsg *x = mc->fl_head;
+		if ((double)x->sent_us + reo >= (double)edge_us)
+			break;
+		if (x->tries >= mc->cfg.max_tries || (x->pi && now >= x->deadline_us))
+			break;
+		ev_timer_cancel(mc->ev, x->timer);
+		x->timer = 0;
+		requeue(mc, x);
+		mc->st.lost_early++;
+	}
+}
+
+/* An ack; *edge_us: the latest send time of a last try acked so far. */
+static void on_acked(struct mixclient *mc, void *peer, uint64_t ack, uint64_t *edge_us)
 {
 	uint8_t key[16];
 	unsigned try = (unsigned)(ack >> 56);
@@ -649,17 +748,14 @@ static void on_acked(struct mixclient *mc, void *peer, uint64_t ack)
 	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
 	/* The ack names the try it answers, so its round trip is known even
-	 * for a message sent several times (Karn's problem does not arise). */
-	if (try == m->tries && m->tries < 255) {
-		uint64_t now = now_us();
-		double rtt = now > m->sent_us + m->fwd_us ? (double)(now - m->sent_us - m->fwd_us) : 0;
-		if (mc->srtt_us == 0) {
-			mc->srtt_us = rtt;
-			mc->rttvar_us = rtt / 2;
-		} else {
-			mc->rttvar_us = 0.75 * mc->rttvar_us + 0.25 * fabs(mc->srtt_us - rtt);
-			mc->srtt_us = 0.875 * mc->srtt_us + 0.125 * rtt;
-		}
+	 * for a message sent several times (Karn's problem does not arise),
+	 * also when it answers an earlier try than the last: on a loaded
+	 * network those are the only answers until the timeout has grown. */
+	if (try >= 1 && try <= m->tries && m->tries - try < TRY_RING && m->tries < 255) {
+		uint64_t now = now_us(), t = m->try_us[try % TRY_RING] + m->try_fwd_us[try % TRY_RING];
+		mixcc_sample(mc->cc, m->try_us[try % TRY_RING], now > t ? (double)(now - t) : 0);
+		if (try == m->tries && m->flying && m->sent_us > *edge_us)
+			*edge_us = m->sent_us;
 	}
 	mc->st.acked++;
 	msg_free(mc, m);
@@ -733,9 +829,11 @@ static void on_timeout(struct ev *ev, void *ctx)
 	struct mixclient *mc = m->mc;
 	(void)ev;
 	m->timer = 0;
-	if (m->have_route)
-		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+	if (m->flying)
+		mixcc_timeout(mc->cc, m->sent_us);
 	if (m->tries >= mc->cfg.max_tries) {
+		if (m->have_route)
+			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 		give_up(mc, m, "no acknowledgement");
 		return;
 	}
@@ -743,12 +841,7 @@ static void on_timeout(struct ev *ev, void *ctx)
 		give_up(mc, m, "out of time");
 		return;
 	}
-	mc->st.retransmitted++;
-	if (m->pi) {
-		m->pi->waiting++; /* a reply waits for a block again */
-		wait_for_block(mc, m);
-	}
-	rq_push(mc, m);
+	requeue(mc, m);
 	kick(mc);
 }
 
@@ -760,23 +853,28 @@ static void on_timeout(struct ev *ev, void *ctx)
  * growing with each try. */
 static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
 {
-	double fixed = 3 * mc->cfg.delay_mean_ms + 4 * (mc->cfg.fast ? 0 : mc->cfg.send_mean_ms) + 250;
-	double measured = (mc->srtt_us + 4 * mc->rttvar_us) / 1000.0;
+	double fixed = mc->cfg.fast ? RTO_FAST_MIN_MS
+	                            : 3 * mc->cfg.delay_mean_ms + 4 * mc->cfg.send_mean_ms + 250;
+	double measured = (mixcc_srtt_us(mc->cc) + 4 * mixcc_rttvar_us(mc->cc)) / 1000.0;
 	double base = (double)fwd_delay_us / 1000.0 + (measured > fixed ? measured : fixed);
-	/* Backs off to 4x only: loss in a mixnet is mostly a dead or lossy
-	 * node, which the new route avoids; a slow machine or a loaded network
-	 * shows in the measured round trips, which the base follows. */
+	/* Backs off to 4x (or 1 s, if more) only: loss in a mixnet is mostly
+	 * a dead or lossy node, which the new route avoids; a slow machine or
+	 * a loaded network shows in the measured round trips, which the base
+	 * follows.  The 1 s keeps max_tries from running out within a few
+	 * seconds where round trips are short (fast profile): a gateway that
+	 * restarts, or a burst of load, takes longer than that. */
+	double cap = 4 * base > RTO_BACKOFF_CAP_MS ? 4 * base : RTO_BACKOFF_CAP_MS;
 	double ms = base;
-	for (unsigned i = 1; i < tries && ms < 4 * base; i++)
+	for (unsigned i = 1; i < tries && ms < cap; i++)
 		ms *= 1.5;
-	if (ms > 4 * base)
-		ms = 4 * base;
+	if (ms > cap)
+		ms = cap;
 	/* Until a round trip has been measured, though, nothing says the
 	 * fixed allowance fits this machine: one too slow to send a window
 	 * of packets within it would spend all its time sending them again,
 	 * and give them up before an ack could be read.  Double, as TCP
 	 * does before its first sample. */
-	if (mc->srtt_us == 0) {
+	if (mixcc_srtt_us(mc->cc) == 0) {
 		ms = base;
 		for (unsigned i = 1; i < tries && ms < 60000; i++)
 			ms *= 2;
@@ -1043,11 +1141,36 @@ static int send_one_message(struct mixclient *mc)
 			mc->st.sent++;
 		m->sent_us = now_us();
 		m->fwd_us = m->kind == K_DATA ? dsum : 0;
+		m->try_us[m->tries % TRY_RING] = m->sent_us;
+		m->try_fwd_us[m->tries % TRY_RING] = m->fwd_us;
+		flight_add(mc, m);
 		ev_timer_cancel(mc->ev, m->timer); /* a reply's wait for a block */
 		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->tries), on_timeout, m);
 		return 1;
 	}
 	return 0;
+}
+
+/* A message, if the congestion window has room; else a turn is asked
+ * for (mixcc.h).  1 sent, 0 nothing sendable now, -1 blocked. */
+static int send_msg(struct mixclient *mc)
+{
+	if (!mc->rq_head)
+		return 0;
+	if (!mixcc_room(mc->cc)) {
+		mixcc_wait(mc->cc, &mc->waiter);
+		return 0;
+	}
+	return send_one_message(mc);
+}
+
+/* The window gave this client a turn: one message. */
+static int cc_turn(void *arg)
+{
+	struct mixclient *mc = arg;
+	if (!can_send(mc) || send_one_message(mc) != 1)
+		return 0; /* blocked: the link's drain kicks it again */
+	return mc->rq_head != NULL;
 }
 
 /* An ack-only packet to an address (with reply blocks if it holds too
@@ -1181,7 +1304,7 @@ static void slot(struct mixclient *mc)
 		return;
 	int r = acks_due(mc) ? send_acks_first(mc) : 0;
 	if (r == 0)
-		r = send_one_message(mc);
+		r = send_msg(mc);
 	if (r == 0)
 		r = send_acks_first(mc);
 	if (r == 0)
@@ -1215,7 +1338,7 @@ static void pump(struct mixclient *mc)
 	int n = 0;
 	while (n < BURST && can_send(mc) && acks_due(mc) && send_acks_first(mc) == 1)
 		n++;
-	while (n < BURST && can_send(mc) && send_one_message(mc) == 1)
+	while (n < BURST && can_send(mc) && send_msg(mc) == 1)
 		n++;
 	while (n < BURST && can_send(mc) && send_acks_first(mc) == 1)
 		n++;
@@ -1246,7 +1369,7 @@ static void kick(struct mixclient *mc)
 	if (!mc->cfg.fast)
 		return;
 	int n = 0;
-	while (n < BURST && can_send(mc) && send_one_message(mc) == 1)
+	while (n < BURST && can_send(mc) && send_msg(mc) == 1)
 		n++;
 	if (n == BURST && !mc->t_pump)
 		mc->t_pump = ev_timer_add(mc->ev, 0, on_pump, mc);
@@ -1258,10 +1381,15 @@ static void kick(struct mixclient *mc)
 
 static void read_acks(struct mixclient *mc, const uint8_t *p, unsigned n, void *peer)
 {
+	uint64_t edge = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t id = ((uint64_t)be32_get(p + 8 * i) << 32) | be32_get(p + 8 * i + 4);
-		on_acked(mc, peer, id);
+		on_acked(mc, peer, id, &edge);
 	}
+	/* After all of them: one acked here is not lost for being listed
+	 * after a later one. */
+	if (edge)
+		lost_before(mc, edge);
 }
 
 /* Parse the common layout; NULL pointers for what is absent. */
@@ -1423,6 +1551,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 		peer_out_new_epoch(mc, p, epoch);
 	}
 	p->last_us = p->heard_us = now_us();
+	p->supply_gap_us = 0;
 	/* What it holds, as it said when it sent this: blocks lost on the
 	 * way are forgotten here instead of counted until they expire. */
 	p->surbs_out = b[6];
@@ -1472,7 +1601,14 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 }
 
 /* A peer we are talking to that has gone quiet may have run out of reply
- * blocks (its requests lost too): send it some unasked. */
+ * blocks (its requests lost too): send it some unasked.  Not only when
+ * the estimate says it is short: blocks lost on the way still count as
+ * held there, and a peer with none left cannot say so.  Not while
+ * messages to it are out (each try carries a fresh block), and backing
+ * off, the wait doubling per supply it leaves unanswered, for at most
+ * 60 s after we last wrote to it: a peer quiet because the network is
+ * loaded must not be sent more (1,000 identities supplying every round
+ * trip kept a machine busy building blocks and nothing else). */
 static void supply(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
@@ -1481,14 +1617,17 @@ static void supply(struct ev *ev, void *ctx)
 	const void *k;
 	void *v;
 	int any = 0;
+	if (quiet < SUPPLY_MIN_US)
+		quiet = SUPPLY_MIN_US;
 	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
-		/* Not only when the estimate says it is short: blocks lost on
-		 * the way still count as held there, and a peer with none left
-		 * cannot say so.  Bounded: once per quiet spell, for 60 s. */
-		if (now - p->last_us < 60000000 && now - p->heard_us > quiet) {
+		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
+		if (now - p->last_us < 60000000 && !p->inflight && now - p->heard_us > gap &&
+		    now - p->supplied_us > gap) {
 			p->resupply = 1;
+			p->supplied_us = now;
+			p->supply_gap_us = 2 * gap;
 			any = 1;
 		}
 	}
@@ -1634,6 +1773,10 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	} else {
 		gw = topo_random_gateway(cfg->topo);
 	}
+	if (cfg->cc && !mixcc_is_fast(cfg->cc) != !cfg->fast) {
+		*err = "a shared congestion state of the other profile";
+		return NULL;
+	}
 	if (cfg->window < 1 || cfg->max_tries < 1 ||
 	    (!cfg->fast && (cfg->send_mean_ms <= 0 || cfg->loop_mean_ms <= 0))) {
 		*err = "window, tries and send rates must be positive";
@@ -1646,6 +1789,13 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		mc->cfg.delay_mean_ms = 0;
 	mc->gw = gw;
 	mc->backoff_ms = BACKOFF_MIN_MS;
+	mc->cc = cfg->cc;
+	if (!mc->cc) {
+		mc->cc = mixcc_new(ev, cfg->fast);
+		mc->own_cc = 1;
+	}
+	mc->waiter.turn = cc_turn;
+	mc->waiter.arg = mc;
 	mc->outs = htab_new(64, MAX_PEERS);
 	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS_IN);
 	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
@@ -1677,6 +1827,7 @@ void mixclient_free(struct mixclient *mc)
 	ev_timer_cancel(mc->ev, mc->t_reconnect);
 	ev_timer_cancel(mc->ev, mc->t_supply);
 	ev_timer_cancel(mc->ev, mc->t_pump);
+	mixcc_unwait(mc->cc, &mc->waiter);
 	if (mc->link) {
 		/* The link outlives this call until the batch ends: its
 		 * callbacks see a NULL context and do nothing. */
@@ -1688,6 +1839,7 @@ void mixclient_free(struct mixclient *mc)
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
 		ev_timer_cancel(mc->ev, m->timer);
+		flight_remove(mc, m);
 		sodium_memzero(m, sizeof(*m));
 		free(m);
 	}
@@ -1712,6 +1864,8 @@ void mixclient_free(struct mixclient *mc)
 	while (htab_next(mc->health, &it, &k, &v))
 		free(v);
 	htab_free(mc->health);
+	if (mc->own_cc)
+		mixcc_free(mc->cc);
 	free(mc);
 }
 

@@ -68,6 +68,7 @@ struct mix_from {
 };
 
 struct mixclient;
+struct mixcc;
 struct ev;
 
 struct mixclient_cbs {
@@ -100,6 +101,8 @@ struct mixclient_cfg {
 	double delay_mean_ms;         /* 15 */
 	unsigned window;              /* messages in flight + queued (256) */
 	unsigned max_tries;           /* sends of one message before giving up (30) */
+	struct mixcc *cc;             /* shared with the process's other clients
+	                               * (mixcc.h; same profile), or NULL: its own */
 	const struct mixclient_cbs *cbs;
 	void *ctx;
 };
@@ -112,6 +115,7 @@ struct mixclient_stats {
 	uint64_t packets_sent, packets_received;
 	uint64_t stale;       /* packets of, or for, a peer's former state: not taken */
 	uint64_t peer_resets; /* a peer we write to came back with a new state */
+	uint64_t lost_early;  /* tries found lost before their timeout (fast) */
 };
 
 /* A persistent identity: DIR/identity.key, created (0600, in a directory

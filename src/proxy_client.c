@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "ev.h"
 #include "log.h"
+#include "mixcc.h"
 #include "mixclient.h"
 #include "proxy_common.h"
 #include "session.h"
@@ -55,6 +56,8 @@ struct client {
 	struct ev *ev;
 	struct topology *topo;
 	struct mixclient_cfg mcfg;
+	struct mixcc *cc;            /* shared by every identity (mixcc.h) */
+	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
 	int lfd;
 	struct ident *all, *pool;
@@ -105,6 +108,16 @@ static void ident_free(struct ident *id)
 		id->next->prev = id->prev;
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
+	struct mixclient_stats st;
+	mixclient_get_stats(id->mc, &st);
+	c->mx.sent += st.sent;
+	c->mx.retransmitted += st.retransmitted;
+	c->mx.lost_early += st.lost_early;
+	c->mx.received += st.received;
+	c->mx.duplicates += st.duplicates;
+	c->mx.gave_up += st.gave_up;
+	c->mx.packets_sent += st.packets_sent;
+	c->mx.surbs_sent += st.surbs_sent;
 	if (id->s)
 		session_free(id->s);
 	mixclient_free(id->mc);
@@ -313,13 +326,32 @@ static void on_term(struct ev *ev, int signo, void *ctx)
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct client *c = ctx;
+	struct mixclient_stats t = c->mx, st;
 	(void)ev;
 	(void)signo;
+	for (struct ident *id = c->all; id; id = id->next) {
+		mixclient_get_stats(id->mc, &st);
+		t.sent += st.sent;
+		t.retransmitted += st.retransmitted;
+		t.lost_early += st.lost_early;
+		t.received += st.received;
+		t.duplicates += st.duplicates;
+		t.gave_up += st.gave_up;
+		t.packets_sent += st.packets_sent;
+		t.surbs_sent += st.surbs_sent;
+	}
 	log_info("counters: accepted=%llu refused=%llu sessions=%u closed=%llu reset=%llu "
-	         "identities=%u pool=%u made=%llu", (unsigned long long)c->accepted,
+	         "identities=%u pool=%u made=%llu sent=%llu retransmitted=%llu lost_early=%llu "
+	         "received=%llu duplicates=%llu gave_up=%llu packets=%llu surbs=%llu",
+	         (unsigned long long)c->accepted,
 	         (unsigned long long)c->refused, c->nsessions, (unsigned long long)c->clean,
 	         (unsigned long long)c->reset, c->nidents, c->npool,
-	         (unsigned long long)c->idents_made);
+	         (unsigned long long)c->idents_made, (unsigned long long)t.sent,
+	         (unsigned long long)t.retransmitted, (unsigned long long)t.lost_early,
+	         (unsigned long long)t.received, (unsigned long long)t.duplicates,
+	         (unsigned long long)t.gave_up, (unsigned long long)t.packets_sent,
+	         (unsigned long long)t.surbs_sent);
+	proxy_log_cc(c->cc);
 }
 
 static int listen_local(struct client *c, char *err, size_t errsz)
@@ -440,6 +472,8 @@ int cmd_client(int argc, char **argv)
 	c->ev = ev_new();
 	proxy_mixcfg(o, &c->mcfg);
 	c->mcfg.topo = c->topo;
+	c->cc = mixcc_new(c->ev, o->fast);
+	c->mcfg.cc = c->cc;
 	proxy_session_cfg(o, &c->scfg);
 	ev_signal(c->ev, SIGTERM, on_term, c);
 	ev_signal(c->ev, SIGINT, on_term, c);
@@ -458,6 +492,7 @@ int cmd_client(int argc, char **argv)
 
 	while (c->all)
 		ident_free(c->all);
+	mixcc_free(c->cc);
 	ev_free(c->ev);
 out:
 	if (c->lfd >= 0)

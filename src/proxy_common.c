@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "log.h"
+#include "mixcc.h"
 #include "proxy_common.h"
 #include "util.h"
 
@@ -43,6 +44,18 @@ void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc)
 	sc->idle_timeout_s = (unsigned)o->idle_timeout;
 	sc->close_timeout_s = (unsigned)o->close_timeout;
 	sc->connect_timeout_s = 10;
+}
+
+void proxy_log_cc(const struct mixcc *cc)
+{
+	struct mixcc_stats st;
+	mixcc_get_stats(cc, &st);
+	log_info("congestion: window=%.0f in_flight=%u queued=%.1f rtt_ms=%.2f rttvar_ms=%.2f "
+	         "min_rtt_ms=%.2f rounds=%llu grows=%llu shrinks=%llu cuts=%llu waits=%llu",
+	         st.cwnd, st.inflight, st.queued, st.srtt_ms, st.rttvar_ms, st.min_rtt_ms,
+	         (unsigned long long)st.rounds, (unsigned long long)st.grows,
+	         (unsigned long long)st.shrinks, (unsigned long long)st.cuts,
+	         (unsigned long long)st.waits);
 }
 
 void proxy_log_profile(const struct proxy_opts *o)

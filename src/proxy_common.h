@@ -39,6 +39,8 @@ int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz);
 /* Fill a mixnet client configuration from the options. */
 void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg);
 void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc);
+/* The congestion state of the process's mixnet clients, as a log line. */
+void proxy_log_cc(const struct mixcc *cc);
 /* Log the profile; the fast one loudly. */
 void proxy_log_profile(const struct proxy_opts *o);
 /* Raise the soft limit on open files to the hard one: every session

@@ -24,6 +24,7 @@
 #include "ev.h"
 #include "htab.h"
 #include "log.h"
+#include "mixcc.h"
 #include "mixclient.h"
 #include "proxy_common.h"
 #include "session.h"
@@ -51,6 +52,7 @@ struct server {
 	struct keypair kp;
 	struct mix_addr addr;
 	struct mixclient *mc;
+	struct mixcc *cc;
 	struct session_cfg scfg;
 	struct session_waitq q;
 	struct htab *sessions;          /* session id -> struct ssess */
@@ -323,13 +325,14 @@ static void on_usr1(struct ev *ev, int signo, void *ctx)
 	mixclient_get_stats(sv->mc, &st);
 	log_info("counters: sessions=%zu opened=%llu closed=%llu reset=%llu refused=%llu "
 	         "upstream_failed=%llu bad=%llu sent=%llu retransmitted=%llu received=%llu "
-	         "duplicates=%llu gave_up=%llu", htab_count(sv->sessions),
+	         "lost_early=%llu duplicates=%llu gave_up=%llu", htab_count(sv->sessions),
 	         (unsigned long long)sv->opened, (unsigned long long)sv->clean,
 	         (unsigned long long)sv->reset, (unsigned long long)sv->refused_full,
 	         (unsigned long long)sv->upstream_failed, (unsigned long long)sv->bad,
 	         (unsigned long long)st.sent, (unsigned long long)st.retransmitted,
-	         (unsigned long long)st.received, (unsigned long long)st.duplicates,
-	         (unsigned long long)st.gave_up);
+	         (unsigned long long)st.received, (unsigned long long)st.lost_early,
+	         (unsigned long long)st.duplicates, (unsigned long long)st.gave_up);
+	proxy_log_cc(sv->cc);
 }
 
 int cmd_server(int argc, char **argv)
@@ -444,6 +447,8 @@ int cmd_server(int argc, char **argv)
 	mcfg.window = (unsigned)sv->window;
 	mcfg.cbs = &server_cbs;
 	mcfg.ctx = sv;
+	sv->cc = mixcc_new(sv->ev, sv->o.fast);
+	mcfg.cc = sv->cc;
 	sv->mc = mixclient_new(sv->ev, &mcfg, &why);
 	if (!sv->mc)
 		fatal(EXIT_SOFTWARE, "mixnet client: %s", why);
@@ -472,6 +477,7 @@ int cmd_server(int argc, char **argv)
 		free(ss);
 	}
 	mixclient_free(sv->mc);
+	mixcc_free(sv->cc);
 	ev_free(sv->ev);
 	htab_free(sv->sessions);
 	htab_free(sv->tombs);

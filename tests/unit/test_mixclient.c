@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "ev.h"
 #include "link.h"
+#include "mixcc.h"
 #include "mixclient.h"
 #include "packet.h"
 #include "topology.h"
@@ -503,6 +504,7 @@ static void rec_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t
 static const struct mixclient_cbs rec_cbs = { .on_message = rec_msg, .on_giveup = rec_giveup };
 
 static double slot_ms = 5; /* send slots in the default profile */
+static struct mixcc *client_cc; /* the next clients' shared window, if any */
 
 static struct mixclient *client(const struct keypair *kp, struct rec *r, int fast,
                                 unsigned max_tries)
@@ -520,6 +522,7 @@ static struct mixclient *client(const struct keypair *kp, struct rec *r, int fas
 	}
 	if (max_tries)
 		cfg.max_tries = max_tries;
+	cfg.cc = client_cc;
 	cfg.cbs = &rec_cbs;
 	cfg.ctx = r;
 	struct mixclient *mc = mixclient_new(net.ev, &cfg, &err);
@@ -925,13 +928,15 @@ START_TEST(test_backoff_unmeasured)
 	memset(&rb, 0, sizeof(rb));
 	keypair_generate(&kpa);
 	keypair_generate(&kpb);
-	A = client(&kpa, &ra, 1, 4);
-	B = client(&kpb, &rb, 1, 0);
+	/* The default profile, whose fixed allowance is long enough to time
+	 * (3 x 1 ms delays + 4 x 5 ms slots + 250 ms = 273 ms). */
+	A = client(&kpa, &ra, 0, 4);
+	B = client(&kpb, &rb, 0, 0);
 	ck_assert(run_until(attached, 5000));
 	mixclient_address(B, &addr_b);
-	/* No ack has ever come: the timeouts double (250, 500, 1000, 2000
-	 * ms: given up after 3.75 s) instead of growing by half up to 4x
-	 * (250, 375, 562, 844: 2.03 s), so a machine too slow for the fixed
+	/* No ack has ever come: the timeouts double (273, 546, 1092, 2184
+	 * ms: given up after 4.1 s) instead of growing by half up to 4x
+	 * (273, 410, 614, 921: 2.2 s), so a machine too slow for the fixed
 	 * allowance does not spend itself sending everything again. */
 	uint64_t t0 = now_ms();
 	send_seq(A, &addr_b, 1, 1, NULL);
@@ -939,6 +944,142 @@ START_TEST(test_backoff_unmeasured)
 	ck_assert_int_eq(ra.giveups, 0);
 	ck_assert(run_until(a_gave1, 5000));
 	ck_assert_uint_ge(now_ms() - t0, 3500);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
+/* ---- a window shared by the clients of a process ---- */
+
+#define NSHARE 6
+#define PER_CLIENT 40
+static struct mixcc *shared;
+static struct mixclient *sc[NSHARE];
+
+static int share_attached(void)
+{
+	for (int i = 0; i < NSHARE; i++)
+		if (!mixclient_is_attached(sc[i]))
+			return 0;
+	return mixclient_is_attached(B);
+}
+
+static int share_done(void)
+{
+	return rb.got == NSHARE * PER_CLIENT;
+}
+
+START_TEST(test_shared_window)
+{
+	struct mix_addr addr_b;
+	struct keypair kp[NSHARE];
+	struct rec r[NSHARE];
+	struct mixcc_stats st;
+	net_start();
+	memset(&rb, 0, sizeof(rb));
+	memset(r, 0, sizeof(r));
+	keypair_generate(&kpb);
+	B = client(&kpb, &rb, 1, 0);
+	shared = mixcc_new(net.ev, 1);
+	client_cc = shared;
+	for (int i = 0; i < NSHARE; i++) {
+		keypair_generate(&kp[i]);
+		sc[i] = client(&kp[i], &r[i], 1, 0);
+	}
+	client_cc = NULL;
+	ck_assert(run_until(share_attached, 5000));
+	mixclient_address(B, &addr_b);
+	/* 240 messages at once against a window of 32: they take turns,
+	 * and all arrive. */
+	for (int i = 0; i < NSHARE; i++)
+		send_seq(sc[i], &addr_b, 1, PER_CLIENT, NULL);
+	ck_assert(run_until(share_done, 20000));
+	mixcc_get_stats(shared, &st);
+	ck_assert_uint_eq(st.overruns, 0); /* none went past the window */
+	ck_assert_uint_gt(st.waits, 0);
+	ck_assert_uint_gt(st.rounds, 0);
+	ck_assert(st.srtt_ms > 0);
+	for (int i = 0; i < NSHARE; i++) {
+		ck_assert_int_eq(r[i].giveups, 0);
+		/* Every client had its turns: none is left waiting. */
+		ck_assert_uint_eq(mixclient_pending(sc[i]) <= PER_CLIENT, 1);
+	}
+	/* A client of the other profile cannot join. */
+	struct mixclient_cfg cfg;
+	const char *err = NULL;
+	mixclient_cfg_defaults(&cfg);
+	cfg.topo = net.topo;
+	cfg.kp = &kpb;
+	cfg.cbs = &rec_cbs;
+	cfg.cc = shared;
+	ck_assert_ptr_null(mixclient_new(net.ev, &cfg, &err));
+	ck_assert_ptr_nonnull(err);
+	/* Freed while messages are out: the window gets their room back. */
+	for (int i = 0; i < NSHARE; i++)
+		mixclient_free(sc[i]);
+	mixcc_get_stats(shared, &st);
+	ck_assert_uint_eq(st.inflight, 0);
+	mixclient_free(B);
+	mixcc_free(shared);
+	net_stop();
+}
+END_TEST
+
+/* ---- loss found before the timeout ---- */
+
+static int dropped5;
+
+static int drop_seq5_once(const uint8_t dst[32], const uint8_t *dlv)
+{
+	uint8_t body[PKT_BODY_BYTES];
+	if (!dropped5 && !memcmp(dst, kpb.pk, 32) &&
+	    pkt_open(dlv, PKT_BYTES, kpb.sk, body) == PKT_OK && body_seq(body) == 5) {
+		dropped5 = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int a_quiet_b1(void)
+{
+	return rb.got == 1 && mixclient_quiet(A);
+}
+
+static int b_got_all(void)
+{
+	return rb.got == 40 && mixclient_quiet(A);
+}
+
+START_TEST(test_loss_found_early)
+{
+	struct mix_addr addr_b;
+	struct mixclient_stats st;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	/* Learn B's epoch first, so that the drop below is of a message B
+	 * would take. */
+	send_seq(A, &addr_b, 100, 100, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+	dropped5 = 0;
+	net.filter = drop_seq5_once;
+	send_seq(A, &addr_b, 1, 39, NULL);
+	ck_assert(run_until(b_got_all, 5000));
+	ck_assert_int_eq(dropped5, 1);
+	/* The acks of the later messages told A that 5 was lost: it went
+	 * again without waiting for its timeout (others may have timed out
+	 * too: this loop also builds and forwards every packet of the
+	 * burst, so the first round trips are long). */
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_ge(st.lost_early, 1);
+	ck_assert_int_eq(rb.seen[5], 1);
 	mixclient_free(A);
 	mixclient_free(B);
 	net_stop();
@@ -961,6 +1102,8 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_sender_eviction);
 	tcase_add_test(tn, test_acks_round_robin);
 	tcase_add_test(tn, test_backoff_unmeasured);
+	tcase_add_test(tn, test_shared_window);
+	tcase_add_test(tn, test_loss_found_early);
 	suite_add_tcase(s, tn);
 	return s;
 }
