@@ -1086,6 +1086,66 @@ START_TEST(test_loss_found_early)
 }
 END_TEST
 
+/* ---- reply blocks as the peer needs them ---- */
+
+static int a_got_answers(void)
+{
+	return ra.got == 60 && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
+static int b_got_60(void)
+{
+	return rb.got == 60 && mixclient_quiet(A);
+}
+
+START_TEST(test_blocks_as_needed)
+{
+	struct mix_addr addr_b;
+	struct mixclient_stats st;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	/* The first message learns B's epoch (everything sent before that
+	 * is refused once, and goes again with a fresh block). */
+	send_seq(A, &addr_b, 100, 100, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+	mixclient_get_stats(A, &st);
+	uint64_t before = st.surbs_sent;
+	/* B only acknowledges: it needs a block per batch of acks, not one
+	 * per message. */
+	rb.got = 0;
+	for (int i = 0; i < 3; i++) {
+		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
+		run_for(100);
+	}
+	ck_assert(run_until(b_got_60, 5000));
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_lt(st.surbs_sent - before, 30 + st.retransmitted);
+	before = st.surbs_sent;
+	uint64_t retried = st.retransmitted;
+	/* B answers every message: each answer takes a block, and A sends
+	 * one with every message, so no answer waits for blocks. */
+	rb.answer = 1;
+	rb.got = 0;
+	for (int i = 0; i < 3; i++) {
+		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
+		run_for(200);
+	}
+	ck_assert(run_until(a_got_answers, 10000));
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_ge(st.surbs_sent - before, 60 - (st.retransmitted - retried));
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
@@ -1104,6 +1164,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_backoff_unmeasured);
 	tcase_add_test(tn, test_shared_window);
 	tcase_add_test(tn, test_loss_found_early);
+	tcase_add_test(tn, test_blocks_as_needed);
 	suite_add_tcase(s, tn);
 	return s;
 }
