@@ -4,14 +4,12 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixclient.XXXXXX)
-pass=0 fail=0
 cleanup() {
 	[ -f "$dir/pids" ] && tools/localnet stop "$dir" >/dev/null 2>&1
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+. tests/integration/lib/tap.sh
 run() { # run DESCRIPTION COMMAND...: passes when COMMAND exits 0
 	d=$1; shift
 	if out=$("$@" 2>"$dir/err"); then ok "$d"; else not_ok "$d: $out $(grep -v 'given up' "$dir/err" | tail -n 3)"; fi
@@ -23,11 +21,11 @@ topo=$dir/topology
 
 # Exactly once both ways; replies through reply blocks; B never sees A's key
 # (mpmix checks every message it is handed and what it says of the sender).
-run "2000 messages each way with 10% loss and 5% duplication at every node" \
-	timeout 120 tools/mpmix exchange -t "$topo" --fast -n 2000 --replies --timeout 110
+run "1000 messages each way with 10% loss and 5% duplication at every node" \
+	timeout 120 tools/mpmix exchange -t "$topo" --fast -n 1000 --replies --timeout 110
 
 # The same while one mix of each layer is SIGKILLed in the middle.
-timeout 150 tools/mpmix exchange -t "$topo" --fast -n 2000 --replies --timeout 140 \
+timeout 150 tools/mpmix exchange -t "$topo" --fast -n 1000 --replies --timeout 140 \
 	>"$dir/kill.out" 2>"$dir/kill.err" &
 mp=$!
 sleep 4
@@ -54,5 +52,4 @@ run "memory stays bounded while the receiving application refuses everything" \
 	timeout 30 tools/mpmix stall -t "$topo" --fast --seconds 6
 
 tools/localnet stop "$dir" >/dev/null
-echo "mixclient: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish mixclient

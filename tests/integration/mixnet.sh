@@ -5,7 +5,6 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixnet.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
 	[ -f "$dir/pids" ] && tools/localnet stop "$dir" >/dev/null 2>&1
@@ -13,8 +12,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+. tests/integration/lib/tap.sh
 check() { # check DESCRIPTION COMMAND...: passes when COMMAND exits 0
 	d=$1; shift
 	if out=$("$@" 2>"$dir/err"); then ok "$d"; else not_ok "$d: $out $(tail -n 3 "$dir/err")"; fi
@@ -105,5 +103,4 @@ else
 fi
 
 tools/localnet stop "$dir" >/dev/null
-echo "mixnet: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish mixnet

@@ -7,7 +7,8 @@
 # NAME picks scripts by name (cli or cli.sh); none: all of them.
 # A script passes with exit 0, is skipped with exit 77 (its last output
 # line should say why), and fails otherwise, or when it runs past
-# INTEGRATION_TIMEOUT seconds (default 300).  Each script's output goes to
+# INTEGRATION_TIMEOUT seconds (default 300), or past its own bound if it
+# has a line "# integration-timeout: SECONDS" and that is longer.  Each script's output goes to
 # a log; a failed script's log tail is shown (INTEGRATION_VERBOSE=1 shows
 # everything as it runs).  The last line is the summary:
 #
@@ -51,15 +52,18 @@ for t in "$here"/*.sh; do
 	interp='sh'
 	IFS= read -r first <"$t" || true
 	case $first in '#!'*bash*) interp=bash ;; esac
+	own=$(sed -n 's/^# integration-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	tlimit=$limit
+	[ -n "$own" ] && [ "$own" -gt "$limit" ] && tlimit=$own
 	start=$(date +%s)
 	if [ "$verbose" = 1 ]; then
 		echo "---- $name"
 		# POSIX sh has no pipefail: the status comes back through a file.
-		{ timeout -k 10 "$limit" "$interp" "$t" </dev/null 2>&1; echo $? >"$log.rc"; } |
+		{ timeout -k 10 "$tlimit" "$interp" "$t" </dev/null 2>&1; echo $? >"$log.rc"; } |
 			tee "$log"
 		rc=$(cat "$log.rc")
 	else
-		timeout -k 10 "$limit" "$interp" "$t" </dev/null >"$log" 2>&1
+		timeout -k 10 "$tlimit" "$interp" "$t" </dev/null >"$log" 2>&1
 		rc=$?
 	fi
 	secs=$(( $(date +%s) - start ))
@@ -77,7 +81,7 @@ for t in "$here"/*.sh; do
 		failed=$((failed + 1))
 		failures="$failures $name"
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-			echo "FAIL $name (timed out after ${limit}s)"
+			echo "FAIL $name (timed out after ${tlimit}s)"
 		else
 			echo "FAIL $name (exit $rc, ${secs}s)"
 		fi

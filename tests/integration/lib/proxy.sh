@@ -1,0 +1,94 @@
+# lib/proxy.sh — what the proxy tests share (bash, sourced): a scratch
+# directory, every process started recorded and killed at exit, the
+# check helper, and starting upstreams (tools/mptcp), servers and clients.
+# The caller sets nothing; it gets $dir, $bin, $mptcp and the functions.
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.." || exit 1
+. tools/ports.sh
+. tests/integration/lib/tap.sh
+bin=${MIXPROXY:-src/mixproxy}
+mptcp=tools/mptcp
+dir=$(mktemp -d /tmp/mixproxy-proxy.XXXXXX)
+pids=()
+nets=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for n in "${nets[@]}"; do tools/localnet stop "$n" >/dev/null 2>&1; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND exits 0
+	local d=$1 out
+	shift
+	if out=$("$@" 2>"$dir/err"); then ok "$d ($out)"; else not_ok "$d: $out $(tail -n 3 "$dir/err")"; fi
+}
+
+# net NAME [localnet args]: start a localnet in $dir/NAME; sets $topo.
+net() {
+	local name=$1
+	shift
+	tools/localnet start "$dir/$name" "$@" >/dev/null || { not_ok "localnet start $*"; exit 1; }
+	nets+=("$dir/$name")
+	topo=$dir/$name/topology
+}
+
+# upstream MODE ARGS...: start a tools/mptcp server on a free port; sets $up.
+upstream() {
+	local mode=$1 log=$dir/up.$RANDOM
+	shift
+	"$mptcp" "$mode" 127.0.0.1:0 "$@" >"$log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do
+		up=$(sed -n 's/^listening addr=//p' "$log")
+		[ -n "$up" ] && return 0
+		sleep 0.1
+	done
+	echo "upstream $mode did not start" >&2
+	exit 1
+}
+
+# server NAME UPSTREAM TOPOLOGY ARGS...: sets $spid and $saddr.
+server() {
+	local name=$1 u=$2 t=$3
+	shift 3
+	"$bin" server -d -t "$t" -c "$dir/$name" -u "$u" "$@" >>"$dir/$name.log" 2>&1 &
+	spid=$!
+	pids+=($spid)
+	for _ in $(seq 100); do
+		[ -s "$dir/$name/address" ] && grep -q "server address" "$dir/$name.log" && break
+		sleep 0.1
+	done
+	saddr=$(cat "$dir/$name/address" 2>/dev/null)
+}
+
+# client NAME ADDRESS TOPOLOGY ARGS...: sets $cpid and $cport.
+client() {
+	local name=$1 a=$2 t=$3
+	shift 3
+	cport=$(pick_port) || exit 1
+	"$bin" client -d -t "$t" -s "$a" --listen-port "$cport" "$@" >>"$dir/$name.log" 2>&1 &
+	cpid=$!
+	pids+=($cpid)
+	wait_port "$cport" || { echo "client $name did not listen" >&2; exit 1; }
+	sleep 0.3   # its pool attaches
+}
+
+# echo_pair: a localnet, an echo upstream, server "srv" and client "cli"
+# (fast); sets $echo_up, $srv_pid, $cli_pid, $saddr and $T (the client's
+# address).
+echo_pair() {
+	net net
+	upstream echo
+	echo_up=$up
+	server srv "$echo_up" "$topo" --fast
+	srv_pid=$spid
+	client cli "$saddr" "$topo" --fast
+	cli_pid=$cpid
+	T=127.0.0.1:$cport
+}
+
+stop() { kill "$@" 2>/dev/null; for p in "$@"; do wait "$p" 2>/dev/null; done; }
+peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
