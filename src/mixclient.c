@@ -1975,6 +1975,34 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	return msg_enqueue(mc, m, p, id);
 }
 
+int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
+{
+	struct peer_out *p = peer_out_get(mc, to);
+	if (!p) {
+		errno = topo_by_id(mc->cfg.topo, to->gw) ? ENOSPC : EINVAL;
+		return -1;
+	}
+	if (p->epoch)
+		return 0;
+	/* acks_out sends blocks unasked to a peer marked so; the holder
+	 * refuses the packet (it names no epoch) and answers with its own. */
+	p->resupply = 1;
+	p->last_us = now_us();
+	if (!mc->acks_since)
+		mc->acks_since = now_us();
+	kick(mc);
+	return 0;
+}
+
+int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to)
+{
+	uint8_t key[64];
+	memcpy(key, to->pk, 32);
+	memcpy(key + 32, to->gw, 32);
+	const struct peer_out *p = htab_get(mc->outs, key);
+	return p && p->epoch;
+}
+
 size_t mixclient_room(const struct mixclient *mc)
 {
 	return mc->nmsgs >= mc->cfg.window ? 0 : mc->cfg.window - mc->nmsgs;

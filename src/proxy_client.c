@@ -224,9 +224,13 @@ static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t 
 static void on_link(struct mixclient *mc, int up, void *ctx)
 {
 	struct ident *id = ctx;
-	(void)mc;
 	if (id->s)
 		log_info("session %s: gateway link %s", session_name(id->s), up ? "up" : "down");
+	/* A pool identity makes acquaintance with the server while it waits,
+	 * so that its session's first message is not refused for want of
+	 * the server's epoch (a round trip saved on every connection). */
+	else if (up && id->in_pool && mixclient_hello(mc, &id->c->server) < 0)
+		log_warn("identity: cannot greet the server: %s", strerror(errno));
 }
 
 static const struct mixclient_cbs ident_cbs = {

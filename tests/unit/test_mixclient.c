@@ -1146,6 +1146,57 @@ START_TEST(test_blocks_as_needed)
 }
 END_TEST
 
+/* ---- acquaintance before the first message ---- */
+
+static struct mix_addr hello_b;
+
+static int a_knows_b(void)
+{
+	return mixclient_knows(A, &hello_b);
+}
+
+static int b_got1(void)
+{
+	return rb.got == 1;
+}
+
+START_TEST(test_hello)
+{
+	struct mixclient_stats st;
+	struct mix_addr stranger;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &hello_b);
+	ck_assert_int_eq(mixclient_knows(A, &hello_b), 0);
+	ck_assert_int_eq(mixclient_hello(A, &hello_b), 0);
+	ck_assert(run_until(a_knows_b, 5000));
+	ck_assert_int_eq(rb.got, 0); /* no message came of it */
+	ck_assert_int_eq(mixclient_hello(A, &hello_b), 0); /* known: nothing */
+	/* The first message is taken at once: one packet, no refusal. */
+	mixclient_get_stats(A, &st);
+	uint64_t before = st.packets_sent;
+	send_seq(A, &hello_b, 1, 1, NULL);
+	ck_assert(run_until(b_got1, 5000));
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.packets_sent - before, 1);
+	/* An address on a gateway the topology does not have. */
+	stranger = hello_b;
+	memset(stranger.gw, 0x5a, sizeof(stranger.gw));
+	errno = 0;
+	ck_assert_int_eq(mixclient_hello(A, &stranger), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
@@ -1165,6 +1216,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_shared_window);
 	tcase_add_test(tn, test_loss_found_early);
 	tcase_add_test(tn, test_blocks_as_needed);
+	tcase_add_test(tn, test_hello);
 	suite_add_tcase(s, tn);
 	return s;
 }
