@@ -108,10 +108,12 @@ int main(int argc, char **argv)
 	int r = conf_parse_argv(opts, ARRAY_LEN(opts), argc, argv, NULL, 0, NULL, err, sizeof(err));
 	if (r == 1) {
 		conf_usage(opts, ARRAY_LEN(opts), "mpjunk -t TOPOLOGY --to ADDRESS [-n N]");
+		conf_free(opts, ARRAY_LEN(opts));
 		return 0;
 	}
 	if (r < 0 || !topo_file || !to_text) {
 		fprintf(stderr, "mpjunk: %s\n", r < 0 ? err : "-t and --to are required");
+		conf_free(opts, ARRAY_LEN(opts));
 		return 64;
 	}
 	struct topology *topo = topo_load(topo_file, err, sizeof(err));
@@ -119,10 +121,13 @@ int main(int argc, char **argv)
 	const char *why;
 	if (!topo) {
 		fprintf(stderr, "mpjunk: %s\n", err);
+		conf_free(opts, ARRAY_LEN(opts));
 		return 1;
 	}
 	if (mix_addr_parse(to_text, &to, &why)) {
 		fprintf(stderr, "mpjunk: --to: %s\n", why);
+		topo_free(topo);
+		conf_free(opts, ARRAY_LEN(opts));
 		return 64;
 	}
 	ev = ev_new();
@@ -138,6 +143,9 @@ int main(int argc, char **argv)
 	struct mixclient *mc = mixclient_new(ev, &cfg, &why);
 	if (!mc) {
 		fprintf(stderr, "mpjunk: %s\n", why);
+		ev_free(ev);
+		topo_free(topo);
+		conf_free(opts, ARRAY_LEN(opts));
 		return 1;
 	}
 	uint64_t t = ev_timer_add(ev, timeout * 1000, on_timeout, NULL);
@@ -161,5 +169,6 @@ int main(int argc, char **argv)
 	ev_free(ev);
 	topo_free(topo);
 	keypair_wipe(&kp);
+	conf_free(opts, ARRAY_LEN(opts));
 	return failed;
 }

@@ -474,6 +474,7 @@ struct rec {
 	int answer;                 /* reply to every message with its bytes */
 	int got;
 	uint8_t seen[256];          /* deliveries by the message's first byte */
+	int pos[256];               /* ... and how many came before the first */
 	int giveups;
 	struct mix_from gto[64];
 	uint64_t gid[64];
@@ -485,6 +486,8 @@ static int rec_msg(struct mixclient *mc, const struct mix_from *from, const uint
 	struct rec *r = ctx;
 	if (r->answer && !from->reply && mixclient_reply(mc, from->tag, data, len, NULL))
 		return -1;
+	if (!r->seen[data[0]])
+		r->pos[data[0]] = r->got;
 	r->got++;
 	r->seen[data[0]]++;
 	return 0;
@@ -1074,12 +1077,54 @@ START_TEST(test_loss_found_early)
 	ck_assert(run_until(b_got_all, 5000));
 	ck_assert_int_eq(dropped5, 1);
 	/* The acks of the later messages told A that 5 was lost: it went
-	 * again without waiting for its timeout (others may have timed out
-	 * too: this loop also builds and forwards every packet of the
-	 * burst, so the first round trips are long). */
+	 * again without waiting for its timeout.  Others may have timed out
+	 * too: this loop also builds and forwards every packet of the burst,
+	 * so the first round trips are long; so slow (valgrind) that every
+	 * message timed out before a later one's ack came, nothing is left
+	 * to find early, and the check says nothing. */
 	mixclient_get_stats(A, &st);
-	ck_assert_uint_ge(st.lost_early, 1);
+	if (st.retransmitted < 39)
+		ck_assert_uint_ge(st.lost_early, 1);
 	ck_assert_int_eq(rb.seen[5], 1);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
+/* ---- a message going again goes first ---- */
+
+static int b_got_199(void)
+{
+	return rb.got == 199 && mixclient_quiet(A);
+}
+
+START_TEST(test_retry_first)
+{
+	struct mix_addr addr_b;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	send_seq(A, &addr_b, 100, 100, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+	/* 199 messages at once against a window of 32: most wait in the
+	 * queue.  The first try of 5 is lost; its retry must not wait behind
+	 * them all (B delivers in order: everything after 5 would wait). */
+	rb.got = 0;
+	dropped5 = 0;
+	net.filter = drop_seq5_once;
+	send_seq(A, &addr_b, 1, 99, NULL);
+	send_seq(A, &addr_b, 101, 200, NULL);
+	ck_assert(run_until(b_got_199, 10000));
+	ck_assert_int_eq(dropped5, 1);
+	ck_assert_int_eq(rb.seen[5], 1);
+	ck_assert_int_lt(rb.pos[5], 150);
 	mixclient_free(A);
 	mixclient_free(B);
 	net_stop();
@@ -1217,6 +1262,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_loss_found_early);
 	tcase_add_test(tn, test_blocks_as_needed);
 	tcase_add_test(tn, test_hello);
+	tcase_add_test(tn, test_retry_first);
 	suite_add_tcase(s, tn);
 	return s;
 }
