@@ -38,6 +38,8 @@
 #define GAMMA 16.0
 #define MIN_RTT_SPAN_US (10ull * 1000000) /* base: the smallest of 1-2 spans */
 #define RTT_FLOOR_US 50.0
+#define PRESAMPLE 128             /* the window before any round trip */
+#define TURNS_PER_PASS 32         /* as mixclient's BURST: acks must be read */
 
 struct mixcc {
 	struct ev *ev;
@@ -46,6 +48,7 @@ struct mixcc {
 	int slow_start;
 	unsigned inflight;
 	int limited;                 /* a sender was held back this round */
+	unsigned peak;               /* most messages in flight this round */
 	int in_turn;
 	double srtt_us, rttvar_us;
 	double min_cur, min_prev;    /* smallest round trip: this span, the last */
@@ -112,11 +115,19 @@ double mixcc_rttvar_us(const struct mixcc *cc)
 	return cc->rttvar_us;
 }
 
+/* Until a round trip is measured nothing says what the path holds, and
+ * a path where most routes are dead needs many messages out to find one
+ * that lives (each try backs off by itself): the window is PRESAMPLE. */
+static double limit(const struct mixcc *cc)
+{
+	return cc->srtt_us == 0 ? PRESAMPLE : cc->cwnd;
+}
+
 int mixcc_room(const struct mixcc *cc)
 {
 	if (!cc->fast)
 		return 1;
-	return (double)cc->inflight < cc->cwnd && (!cc->wq_head || cc->in_turn);
+	return (double)cc->inflight < limit(cc) && (!cc->wq_head || cc->in_turn);
 }
 
 /* Turns, round robin, while there is room: one message each. */
@@ -125,7 +136,14 @@ static void run(struct ev *ev, void *ctx)
 	struct mixcc *cc = ctx;
 	(void)ev;
 	cc->t_run = 0;
-	while (cc->wq_head && (double)cc->inflight < cc->cwnd) {
+	for (int n = 0; cc->wq_head && (double)cc->inflight < limit(cc); n++) {
+		/* A packet costs ten X25519: after a burst, let the loop read
+		 * what came in (acks) before the next. */
+		if (n == TURNS_PER_PASS) {
+			if (!cc->t_run)
+				cc->t_run = ev_timer_add(cc->ev, 0, run, cc);
+			return;
+		}
 		struct mixcc_waiter *w = cc->wq_head;
 		mixcc_unwait(cc, w);
 		cc->in_turn = 1;
@@ -140,7 +158,7 @@ static void run(struct ev *ev, void *ctx)
  * timeout that made the room (its client is in the middle of work). */
 static void schedule(struct mixcc *cc)
 {
-	if (cc->wq_head && !cc->t_run && (double)cc->inflight < cc->cwnd)
+	if (cc->wq_head && !cc->t_run && (double)cc->inflight < limit(cc))
 		cc->t_run = ev_timer_add(cc->ev, 0, run, cc);
 }
 
@@ -179,9 +197,11 @@ void mixcc_unwait(struct mixcc *cc, struct mixcc_waiter *w)
 
 void mixcc_sent(struct mixcc *cc)
 {
-	if (cc->fast && (double)cc->inflight >= cc->cwnd)
+	if (cc->fast && !cc->in_turn && (double)cc->inflight >= limit(cc))
 		cc->st.overruns++;
 	cc->inflight++;
+	if (cc->inflight > cc->peak)
+		cc->peak = cc->inflight;
 	if ((double)cc->inflight >= cc->cwnd)
 		cc->limited = 1;
 }
@@ -200,10 +220,14 @@ static void round_end(struct mixcc *cc, uint64_t now)
 	cc->round_start_us = now;
 	cc->round_min = INFINITY;
 	int limited = cc->limited;
+	/* What was out, not what could have been: a window the senders did
+	 * not fill queues nothing for its unused part. */
+	double used = (double)cc->peak < cc->cwnd ? (double)cc->peak : cc->cwnd;
 	cc->limited = 0;
+	cc->peak = cc->inflight;
 	if (isinf(rtt) || isinf(base))
 		return;
-	cc->queued = cc->cwnd * (rtt - base) / rtt;
+	cc->queued = used * (rtt - base) / rtt;
 	if (cc->slow_start) {
 		if (cc->queued > GAMMA) {
 			/* Leave slow start with what the path held at the base
@@ -243,7 +267,11 @@ void mixcc_sample(struct mixcc *cc, uint64_t sent_us, double rtt)
 		cc->rttvar_us = 0.75 * cc->rttvar_us + 0.25 * fabs(cc->srtt_us - rtt);
 		cc->srtt_us = 0.875 * cc->srtt_us + 0.125 * rtt;
 	}
-	if (now - cc->span_start_us > MIN_RTT_SPAN_US) {
+	if (now - cc->span_start_us > 2 * MIN_RTT_SPAN_US) {
+		/* Idle for a span or more: what was measured before is old. */
+		cc->min_prev = cc->min_cur = INFINITY;
+		cc->span_start_us = now;
+	} else if (now - cc->span_start_us > MIN_RTT_SPAN_US) {
 		cc->min_prev = cc->min_cur;
 		cc->min_cur = INFINITY;
 		cc->span_start_us = now;

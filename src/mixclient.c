@@ -94,6 +94,8 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define PEER_OUT_IDLE_US (10ull * 60 * 1000000) /* shorter than the next: see Epochs */
 #define PEER_IN_IDLE_US (20ull * 60 * 1000000)
 #define REPLY_WAIT_MAX_MS (3600ull * 1000) /* bound of a reply's wait for blocks */
+#define HELLO_FRESH_US (30ull * 1000000) /* a hello's epoch, unused, is trusted */
+#define REPLY_WAIT_PER_TRY_MS 2000ull /* at least this per try (a minute for 30) */
 #define SWEEP_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -107,6 +109,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define RACK_MIN_US 2000.0
 #define RTO_BACKOFF_CAP_MS 1000.0 /* backed-off timeouts reach at least this */
 #define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
+#define EARLY_MAX 3              /* tries found lost early, per timeout */
 #define TRY_RING 4               /* tries whose send times are kept */
 #define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */       /* reordering allowed between routes (fast) */
 
@@ -133,6 +136,7 @@ struct peer_out {
 	uint64_t heard_us;           /* last packet from it */
 	uint64_t answered_us;        /* last reply (with a message) from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
+	uint64_t epoch_us;           /* when the epoch was learned */
 	uint8_t (*sec_tags)[PKT_TAG_BYTES]; /* ring of our blocks' tags, oldest first */
 	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
@@ -188,7 +192,9 @@ struct outmsg {
 	struct peer_in *pi;
 	uint64_t id;
 	uint64_t timer;
-	unsigned tries;
+	unsigned tries;              /* sends so far */
+	unsigned timeouts;           /* of those, the ones whose timeout fired */
+	unsigned early;              /* found lost early since the last timeout */
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
 	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
@@ -722,13 +728,15 @@ static void requeue(struct mixclient *mc, struct outmsg *m)
 }
 
 /* Loss found early, as TCP's RACK finds it: a try sent well before one
- * just acknowledged (at edge_us), and not acknowledged itself, is lost.  Fast profile
+ * just acknowledged (at edge_us) by the same peer, and not acknowledged
+ * itself, is lost.  Such tries do not count towards max_tries (timeouts
+ * do), so a lossy path does not spend a message's tries in a second.  Fast profile
  * only: without delays, tries overtake each other only by the queues of
  * their routes, which half a round trip covers; in the default profile
  * the drawn delays reorder everything, and the timeout decides.  A message
  * at its last try or its deadline is left to its timer, which gives it
  * up.  The caller sends what this queues. */
-static void lost_before(struct mixclient *mc, uint64_t edge_us)
+static void lost_before(struct mixclient *mc, const void *peer, uint64_t edge_us)
 {
 	if (!mc->cfg.fast)
 		return;
@@ -736,14 +744,21 @@ static void lost_before(struct mixclient *mc, uint64_t edge_us)
 	if (reo < RACK_MIN_US)
 		reo = RACK_MIN_US;
 	uint64_t now = now_us();
-	while (mc->fl_head) {
-		struct outmsg *x = mc->fl_head;
+	for (struct outmsg *x = mc->fl_head, *next; x; x = next) {
+		next = x->fnext; /* requeue unlinks x only */
 		if ((double)x->sent_us + reo >= (double)edge_us)
 			break;
-		if (x->tries >= mc->cfg.max_tries || (x->pi && now >= x->deadline_us))
-			break;
+		/* Only messages to the peer whose acks these are: another
+		 * peer's path may be slower without anything being lost.  At
+		 * most EARLY_MAX early tries per timeout: a message the peer
+		 * keeps refusing (its application is full) while it takes
+		 * later ones must not spend a reply block per ack packet. */
+		if ((x->po != peer && x->pi != peer) || x->early >= EARLY_MAX ||
+		    (x->pi && now >= x->deadline_us))
+			continue;
 		ev_timer_cancel(mc->ev, x->timer);
 		x->timer = 0;
+		x->early++;
 		requeue(mc, x);
 		mc->st.lost_early++;
 	}
@@ -845,7 +860,8 @@ static void on_timeout(struct ev *ev, void *ctx)
 	m->timer = 0;
 	if (m->flying)
 		mixcc_timeout(mc->cc, m->sent_us);
-	if (m->tries >= mc->cfg.max_tries) {
+	m->early = 0;
+	if (++m->timeouts >= mc->cfg.max_tries) {
 		if (m->have_route)
 			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 		give_up(mc, m, "no acknowledgement");
@@ -1101,8 +1117,8 @@ static int send_one_message(struct mixclient *mc)
 			put_floor(b.b, floor_for(mc, p, p->next_id));
 			put64(b.b + 40, p->epoch);
 			/* Blocks while the peer holds fewer than it asked for, and
-			 * one with every message to a peer that answers: each
-			 * answer takes one.  A peer that only acknowledges takes
+			 * at least one with every message to a peer that answers:
+			 * each answer takes one.  A peer that only acknowledges takes
 			 * one per batch of acks, and a block per message would
 			 * cost the sender half its time building blocks that then
 			 * expire unused.  A retry carries a fresh one anyway: the
@@ -1165,7 +1181,7 @@ static int send_one_message(struct mixclient *mc)
 		m->try_fwd_us[m->tries % TRY_RING] = m->fwd_us;
 		flight_add(mc, m);
 		ev_timer_cancel(mc->ev, m->timer); /* a reply's wait for a block */
-		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->tries), on_timeout, m);
+		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->timeouts + 1), on_timeout, m);
 		return 1;
 	}
 	return 0;
@@ -1409,7 +1425,7 @@ static void read_acks(struct mixclient *mc, const uint8_t *p, unsigned n, void *
 	/* After all of them: one acked here is not lost for being listed
 	 * after a later one. */
 	if (edge)
-		lost_before(mc, edge);
+		lost_before(mc, peer, edge);
 }
 
 /* Parse the common layout; NULL pointers for what is absent. */
@@ -1522,6 +1538,7 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 	uint64_t old = p->epoch;
 	size_t it = 0;
 	const void *k;
+	p->epoch_us = now_us();
 	void *v;
 	p->epoch = epoch;
 	if (old) {
@@ -1944,6 +1961,12 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	struct outmsg *m = msg_new(mc, data, len);
 	if (!m)
 		return -1;
+	/* An epoch learned by a hello long ago may be of a state the peer
+	 * has since lost (restarted, or evicted as idle): the first message
+	 * naming it would be given up, not refused.  Naming none again is
+	 * safe: nothing was sent under it. */
+	if (p->next_id == 1 && p->epoch && now_us() - p->epoch_us > HELLO_FRESH_US)
+		p->epoch = 0;
 	m->kind = K_DATA;
 	m->po = p;
 	m->id = p->next_id++;
@@ -1952,12 +1975,18 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 }
 
 /* How long a reply may wait for reply blocks in all: what max_tries sends
- * of it would take, timeouts growing as they do. */
+ * of it would take, timeouts growing as they do, and at least 2 s a try
+ * (a minute for the default 30):
+ * waiting costs nothing on the wire, and where round trips are short
+ * (fast profile) the sum is some 25 s, less than mixes found dead take
+ * to be routed around by the blocks the sender makes. */
 static uint64_t reply_budget_ms(struct mixclient *mc)
 {
 	uint64_t d = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), ms = 0;
 	for (unsigned i = 1; i <= mc->cfg.max_tries && ms < REPLY_WAIT_MAX_MS; i++)
 		ms += rto_ms(mc, d, i);
+	if (ms < REPLY_WAIT_PER_TRY_MS * mc->cfg.max_tries)
+		ms = REPLY_WAIT_PER_TRY_MS * mc->cfg.max_tries;
 	return ms < REPLY_WAIT_MAX_MS ? ms : REPLY_WAIT_MAX_MS;
 }
 
@@ -1992,11 +2021,13 @@ int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
 {
 	struct peer_out *p = peer_out_get(mc, to);
 	if (!p) {
-		errno = topo_by_id(mc->cfg.topo, to->gw) ? ENOSPC : EINVAL;
+		const struct topo_node *g = topo_by_id(mc->cfg.topo, to->gw);
+		errno = g && g->role == TOPO_GATEWAY ? ENOSPC : EINVAL;
 		return -1;
 	}
-	if (p->epoch)
+	if (p->epoch && now_us() - p->epoch_us <= HELLO_FRESH_US)
 		return 0;
+	p->epoch = p->next_id == 1 ? 0 : p->epoch;
 	/* acks_out sends blocks unasked to a peer marked so; the holder
 	 * refuses the packet (it names no epoch) and answers with its own. */
 	p->resupply = 1;

@@ -78,8 +78,9 @@ struct mixclient_cbs {
 	                  const uint8_t *data, size_t len, void *ctx);
 	/* The send window has room again after mixclient_send said EAGAIN. */
 	void (*on_writable)(struct mixclient *mc, void *ctx);
-	/* A message was given up (optional): max_tries sends went
-	 * unacknowledged; or a reply waited for reply blocks longer than
+	/* A message was given up (optional): max_tries sends timed out
+	 * unacknowledged (tries found lost early, before their timeout, do
+	 * not count); or a reply waited for reply blocks longer than
 	 * max_tries sends would take; or the peer lost the state it had for
 	 * us (it restarted, or forgot us) while the message was out, so it
 	 * may or may not have been delivered, and it is not sent again.
@@ -100,7 +101,7 @@ struct mixclient_cfg {
 	double loop_mean_ms;          /* 200 */
 	double delay_mean_ms;         /* 15 */
 	unsigned window;              /* messages in flight + queued (256) */
-	unsigned max_tries;           /* sends of one message before giving up (30) */
+	unsigned max_tries;           /* timeouts of one message before giving up (30) */
 	struct mixcc *cc;             /* shared with the process's other clients
 	                               * (mixcc.h; same profile), or NULL: its own */
 	const struct mixclient_cbs *cbs;
@@ -146,7 +147,9 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
  * blocks (no message), which its answer brings back its state's epoch
  * with, so the first message is taken at once instead of refused once
  * (one round trip saved; see the epochs in mixproxy-protocol(7)).  Does
- * nothing if the epoch is known.  0, or -1 with errno EINVAL (a gateway
+ * nothing if the epoch was learned in the last 30 s.  An epoch learned
+ * more than 30 s before the first message is not used (the peer may have
+ * lost that state since): call it again to refresh it.  0, or -1 with errno EINVAL (a gateway
  * not in the topology) or ENOSPC (too many peers). */
 int mixclient_hello(struct mixclient *mc, const struct mix_addr *to);
 /* 1 when the epoch of the address's state for us is known. */

@@ -31,6 +31,7 @@
 
 #define LINGER_CHECK_MS 100
 #define ACCEPTS_PER_EVENT 64
+#define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s */
 
 struct client;
 
@@ -62,7 +63,7 @@ struct client {
 	int lfd;
 	struct ident *all, *pool;
 	unsigned npool, nsessions, nidents;
-	uint64_t t_fill;
+	uint64_t t_fill, t_greet;
 	struct ratelog rl_stray;
 	uint64_t accepted, refused, clean, reset, idents_made;
 };
@@ -123,6 +124,17 @@ static void ident_free(struct ident *id)
 	mixclient_free(id->mc);
 	keypair_wipe(&id->kp);
 	free(id);
+}
+
+/* The pool's identities greet the server again before what their last
+ * hello taught them goes stale (mixclient_hello). */
+static void greet_pool(struct ev *ev, void *ctx)
+{
+	struct client *c = ctx;
+	c->t_greet = ev_timer_add(ev, GREET_MS, greet_pool, c);
+	for (struct ident *id = c->pool; id; id = id->pool_next)
+		if (mixclient_is_attached(id->mc))
+			(void)mixclient_hello(id->mc, &c->server);
 }
 
 static void fill_pool(struct ev *ev, void *ctx)
@@ -485,6 +497,7 @@ int cmd_client(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	fill_pool(c->ev, c);
+	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);
 	char sa[MIX_ADDR_CHARS + 8];
 	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",

@@ -8,17 +8,18 @@ port_free() {
 	if [ -n "${BASH_VERSION:-}" ]; then
 		! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 	else
-		# POSIX sh has no /dev/tcp; bash has.
+		# POSIX sh has no /dev/tcp; bash has (and is required).
 		! bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 	fi
 }
 
 # pick_port: print a free port in 10000..29999 (random, so that parallel
 # runs rarely collide); fails after 100 tries.
+# (Its variables are prefixed: sourced functions share the caller's.)
 pick_port() {
-	for _ in $(seq 100); do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 10000 ))
-		port_free "$p" && { echo "$p"; return 0; }
+	for _ports_i in $(seq 100); do
+		_ports_p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 10000 ))
+		port_free "$_ports_p" && { echo "$_ports_p"; return 0; }
 	done
 	echo "no free port found" >&2
 	return 1
@@ -26,11 +27,11 @@ pick_port() {
 
 # wait_port PORT [SECONDS]: until something listens there (default 10 s).
 wait_port() {
-	n=$(( ${2:-10} * 10 ))
-	while [ "$n" -gt 0 ]; do
+	_ports_n=$(( ${2:-10} * 10 ))
+	while [ "$_ports_n" -gt 0 ]; do
 		port_free "$1" || return 0
 		sleep 0.1
-		n=$((n - 1))
+		_ports_n=$((_ports_n - 1))
 	done
 	return 1
 }

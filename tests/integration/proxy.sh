@@ -56,7 +56,7 @@ check "half-close: upstream answers after the client's EOF; its EOF arrives prom
 
 # 5. Upstream refuses: the client's connection is reset within seconds and
 #    both sides say why.
-refused_port=$(pick_port)
+refused_port=$(pick_port) || exit 1
 server srvr "127.0.0.1:$refused_port" "$topo" --fast
 client clir "$saddr" "$topo" --fast
 refused() {

@@ -52,13 +52,16 @@ upstream() {
 
 # server NAME UPSTREAM TOPOLOGY ARGS...: sets $spid and $saddr.
 server() {
-	local name=$1 u=$2 t=$3
+	local name=$1 u=$2 t=$3 before
 	shift 3
+	# A restart appends to the same log: wait for one more line.
+	before=$(grep -c "server address" "$dir/$name.log" 2>/dev/null)
 	"$bin" server -d -t "$t" -c "$dir/$name" -u "$u" "$@" >>"$dir/$name.log" 2>&1 &
 	spid=$!
 	pids+=($spid)
 	for _ in $(seq 100); do
-		[ -s "$dir/$name/address" ] && grep -q "server address" "$dir/$name.log" && break
+		[ -s "$dir/$name/address" ] &&
+			[ "$(grep -c "server address" "$dir/$name.log")" -gt "${before:-0}" ] && break
 		sleep 0.1
 	done
 	saddr=$(cat "$dir/$name/address" 2>/dev/null)
@@ -90,5 +93,16 @@ echo_pair() {
 	T=127.0.0.1:$cport
 }
 
-stop() { kill "$@" 2>/dev/null; for p in "$@"; do wait "$p" 2>/dev/null; done; }
+# stop PID...: stop them and forget them (cleanup must not signal a pid
+# the system may have given to another process since).
+stop() {
+	local p q keep=()
+	kill "$@" 2>/dev/null
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+	for q in "${pids[@]}"; do
+		for p in "$@"; do [ "$q" = "$p" ] && continue 2; done
+		keep+=("$q")
+	done
+	pids=("${keep[@]}")
+}
 peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
