@@ -1043,6 +1043,21 @@ END_TEST
 
 /* ---- loss found before the timeout ---- */
 
+/* Two fast clients A and B on a fresh net, attached; *addr_b: B's address. */
+static void start_pair(struct mix_addr *addr_b)
+{
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	A = client(&kpa, &ra, 1, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, addr_b);
+}
+
+
 static int dropped5;
 
 static int drop_seq5_once(const uint8_t dst[32], const uint8_t *dlv)
@@ -1070,15 +1085,7 @@ START_TEST(test_loss_found_early)
 {
 	struct mix_addr addr_b;
 	struct mixclient_stats st;
-	net_start();
-	memset(&ra, 0, sizeof(ra));
-	memset(&rb, 0, sizeof(rb));
-	keypair_generate(&kpa);
-	keypair_generate(&kpb);
-	A = client(&kpa, &ra, 1, 0);
-	B = client(&kpb, &rb, 1, 0);
-	ck_assert(run_until(attached, 5000));
-	mixclient_address(B, &addr_b);
+	start_pair(&addr_b);
 	/* Learn B's epoch first, so that the drop below is of a message B
 	 * would take. */
 	send_seq(A, &addr_b, 100, 100, NULL);
@@ -1114,15 +1121,7 @@ static int b_got_199(void)
 START_TEST(test_retry_first)
 {
 	struct mix_addr addr_b;
-	net_start();
-	memset(&ra, 0, sizeof(ra));
-	memset(&rb, 0, sizeof(rb));
-	keypair_generate(&kpa);
-	keypair_generate(&kpb);
-	A = client(&kpa, &ra, 1, 0);
-	B = client(&kpb, &rb, 1, 0);
-	ck_assert(run_until(attached, 5000));
-	mixclient_address(B, &addr_b);
+	start_pair(&addr_b);
 	send_seq(A, &addr_b, 100, 100, NULL);
 	ck_assert(run_until(a_quiet_b1, 5000));
 	/* 199 messages at once against a window of 32: most wait in the
@@ -1159,15 +1158,7 @@ START_TEST(test_blocks_as_needed)
 {
 	struct mix_addr addr_b;
 	struct mixclient_stats st;
-	net_start();
-	memset(&ra, 0, sizeof(ra));
-	memset(&rb, 0, sizeof(rb));
-	keypair_generate(&kpa);
-	keypair_generate(&kpb);
-	A = client(&kpa, &ra, 1, 0);
-	B = client(&kpb, &rb, 1, 0);
-	ck_assert(run_until(attached, 5000));
-	mixclient_address(B, &addr_b);
+	start_pair(&addr_b);
 	/* The first message learns B's epoch (everything sent before that
 	 * is refused once, and goes again with a fresh block). */
 	send_seq(A, &addr_b, 100, 100, NULL);
@@ -1221,15 +1212,7 @@ START_TEST(test_hello)
 {
 	struct mixclient_stats st;
 	struct mix_addr stranger;
-	net_start();
-	memset(&ra, 0, sizeof(ra));
-	memset(&rb, 0, sizeof(rb));
-	keypair_generate(&kpa);
-	keypair_generate(&kpb);
-	A = client(&kpa, &ra, 1, 0);
-	B = client(&kpb, &rb, 1, 0);
-	ck_assert(run_until(attached, 5000));
-	mixclient_address(B, &hello_b);
+	start_pair(&hello_b);
 	ck_assert_int_eq(mixclient_knows(A, &hello_b), 0);
 	ck_assert_int_eq(mixclient_hello(A, &hello_b), 0);
 	ck_assert(run_until(a_knows_b, 5000));
