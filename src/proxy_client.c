@@ -97,6 +97,21 @@ static struct ident *ident_new(struct client *c, const char **err)
 	return id;
 }
 
+/* The identity's counters the client reports, added to *t. */
+static void add_stats(struct mixclient_stats *t, const struct mixclient *mc)
+{
+	struct mixclient_stats st;
+	mixclient_get_stats(mc, &st);
+	t->sent += st.sent;
+	t->retransmitted += st.retransmitted;
+	t->lost_early += st.lost_early;
+	t->received += st.received;
+	t->duplicates += st.duplicates;
+	t->gave_up += st.gave_up;
+	t->packets_sent += st.packets_sent;
+	t->surbs_sent += st.surbs_sent;
+}
+
 /* Not from inside the identity's own mixnet callbacks (mixclient.h). */
 static void ident_free(struct ident *id)
 {
@@ -109,16 +124,7 @@ static void ident_free(struct ident *id)
 		id->next->prev = id->prev;
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
-	struct mixclient_stats st;
-	mixclient_get_stats(id->mc, &st);
-	c->mx.sent += st.sent;
-	c->mx.retransmitted += st.retransmitted;
-	c->mx.lost_early += st.lost_early;
-	c->mx.received += st.received;
-	c->mx.duplicates += st.duplicates;
-	c->mx.gave_up += st.gave_up;
-	c->mx.packets_sent += st.packets_sent;
-	c->mx.surbs_sent += st.surbs_sent;
+	add_stats(&c->mx, id->mc);
 	if (id->s)
 		session_free(id->s);
 	mixclient_free(id->mc);
@@ -342,20 +348,11 @@ static void on_term(struct ev *ev, int signo, void *ctx)
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct client *c = ctx;
-	struct mixclient_stats t = c->mx, st;
+	struct mixclient_stats t = c->mx;
 	(void)ev;
 	(void)signo;
-	for (struct ident *id = c->all; id; id = id->next) {
-		mixclient_get_stats(id->mc, &st);
-		t.sent += st.sent;
-		t.retransmitted += st.retransmitted;
-		t.lost_early += st.lost_early;
-		t.received += st.received;
-		t.duplicates += st.duplicates;
-		t.gave_up += st.gave_up;
-		t.packets_sent += st.packets_sent;
-		t.surbs_sent += st.surbs_sent;
-	}
+	for (struct ident *id = c->all; id; id = id->next)
+		add_stats(&t, id->mc);
 	log_info("counters: accepted=%llu refused=%llu sessions=%u closed=%llu reset=%llu "
 	         "identities=%u pool=%u made=%llu sent=%llu retransmitted=%llu lost_early=%llu "
 	         "received=%llu duplicates=%llu gave_up=%llu packets=%llu surbs=%llu",
