@@ -471,7 +471,7 @@ static void run_for(uint64_t ms)
 
 /* What one client's callbacks saw. */
 struct rec {
-	int answer;                 /* reply to every message with its bytes */
+	int answer;                 /* reply to every answer-th message with its bytes */
 	int got;
 	uint8_t seen[256];          /* deliveries by the message's first byte */
 	int pos[256];               /* ... and how many came before the first */
@@ -484,7 +484,8 @@ static int rec_msg(struct mixclient *mc, const struct mix_from *from, const uint
                    size_t len, void *ctx)
 {
 	struct rec *r = ctx;
-	if (r->answer && !from->reply && mixclient_reply(mc, from->tag, data, len, NULL))
+	if (r->answer && r->got % r->answer == 0 && !from->reply &&
+	    mixclient_reply(mc, from->tag, data, len, NULL))
 		return -1;
 	if (!r->seen[data[0]])
 		r->pos[data[0]] = r->got;
@@ -1149,6 +1150,11 @@ static int a_got_answers(void)
 	return ra.got == 60 && mixclient_quiet(A) && mixclient_quiet(B);
 }
 
+static int a_got_3_answers(void)
+{
+	return ra.got == 3 && rb.got == 60 && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
 static int b_got_60(void)
 {
 	return rb.got == 60 && mixclient_quiet(A);
@@ -1175,8 +1181,23 @@ START_TEST(test_blocks_as_needed)
 	ck_assert(run_until(b_got_60, 5000));
 	mixclient_get_stats(A, &st);
 	ck_assert_uint_lt(st.surbs_sent - before, 30 + st.retransmitted);
+	/* B answers one message in 20, as a proxy's receiving end does with
+	 * its credit: blocks for those answers and the acks, still not one
+	 * per message (that halved the one-way goodput of a proxy). */
 	before = st.surbs_sent;
 	uint64_t retried = st.retransmitted;
+	rb.answer = 20;
+	rb.got = 0;
+	for (int i = 0; i < 3; i++) {
+		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
+		run_for(100);
+	}
+	ck_assert(run_until(a_got_3_answers, 5000));
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_lt(st.surbs_sent - before, 30 + (st.retransmitted - retried));
+	before = st.surbs_sent;
+	retried = st.retransmitted;
+	ra.got = 0;
 	/* B answers every message: each answer takes a block, and A sends
 	 * one with every message, so no answer waits for blocks. */
 	rb.answer = 1;
