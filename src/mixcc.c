@@ -57,7 +57,7 @@ struct mixcc {
 	double round_min;
 	double queued;
 	uint64_t last_cut_us;
-	struct mixcc_waiter *wq_head, *wq_tail;
+	struct list wq;              /* waiters, round robin */
 	uint64_t t_run;
 	struct mixcc_stats st;
 };
@@ -72,6 +72,7 @@ struct mixcc *mixcc_new(struct ev *ev, int fast)
 	cc->min_cur = cc->min_prev = INFINITY;
 	cc->round_min = INFINITY;
 	cc->span_start_us = cc->round_start_us = now_us();
+	list_init(&cc->wq);
 	return cc;
 }
 
@@ -127,7 +128,7 @@ int mixcc_room(const struct mixcc *cc)
 {
 	if (!cc->fast)
 		return 1;
-	return (double)cc->inflight < limit(cc) && (!cc->wq_head || cc->in_turn);
+	return (double)cc->inflight < limit(cc) && (list_empty(&cc->wq) || cc->in_turn);
 }
 
 /* Turns, round robin, while there is room: one message each. */
@@ -136,7 +137,7 @@ static void run(struct ev *ev, void *ctx)
 	struct mixcc *cc = ctx;
 	(void)ev;
 	cc->t_run = 0;
-	for (int n = 0; cc->wq_head && (double)cc->inflight < limit(cc); n++) {
+	for (int n = 0; !list_empty(&cc->wq) && (double)cc->inflight < limit(cc); n++) {
 		/* A packet costs ten X25519: after a burst, let the loop read
 		 * what came in (acks) before the next. */
 		if (n == TURNS_PER_PASS) {
@@ -144,7 +145,7 @@ static void run(struct ev *ev, void *ctx)
 				cc->t_run = ev_timer_add(cc->ev, 0, run, cc);
 			return;
 		}
-		struct mixcc_waiter *w = cc->wq_head;
+		struct mixcc_waiter *w = list_entry(cc->wq.next, struct mixcc_waiter, wq);
 		mixcc_unwait(cc, w);
 		cc->in_turn = 1;
 		int more = w->turn(w->arg);
@@ -158,22 +159,15 @@ static void run(struct ev *ev, void *ctx)
  * timeout that made the room (its client is in the middle of work). */
 static void schedule(struct mixcc *cc)
 {
-	if (cc->wq_head && !cc->t_run && (double)cc->inflight < limit(cc))
+	if (!list_empty(&cc->wq) && !cc->t_run && (double)cc->inflight < limit(cc))
 		cc->t_run = ev_timer_add(cc->ev, 0, run, cc);
 }
 
 void mixcc_wait(struct mixcc *cc, struct mixcc_waiter *w)
 {
-	if (w->queued)
+	if (list_linked(&w->wq))
 		return;
-	w->queued = 1;
-	w->next = NULL;
-	w->prev = cc->wq_tail;
-	if (cc->wq_tail)
-		cc->wq_tail->next = w;
-	else
-		cc->wq_head = w;
-	cc->wq_tail = w;
+	list_push_back(&cc->wq, &w->wq);
 	cc->limited = 1;
 	cc->st.waits++;
 	schedule(cc);
@@ -181,18 +175,9 @@ void mixcc_wait(struct mixcc *cc, struct mixcc_waiter *w)
 
 void mixcc_unwait(struct mixcc *cc, struct mixcc_waiter *w)
 {
-	if (!w->queued)
-		return;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		cc->wq_head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		cc->wq_tail = w->prev;
-	w->queued = 0;
-	w->prev = w->next = NULL;
+	(void)cc;
+	if (list_linked(&w->wq))
+		list_remove(&w->wq);
 }
 
 void mixcc_sent(struct mixcc *cc)

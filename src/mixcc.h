@@ -24,13 +24,14 @@
 
 #include <stdint.h>
 
+#include "list.h"
+
 struct ev;
 struct mixcc;
 
 /* A client waiting for room: lives in the client. */
 struct mixcc_waiter {
-	struct mixcc_waiter *prev, *next;
-	int queued;
+	struct list wq;              /* in the group's queue (zeroed: not queued) */
 	/* Send one message: 1 when one went and more are ready, else 0. */
 	int (*turn)(void *arg);
 	void *arg;

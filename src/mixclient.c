@@ -74,6 +74,7 @@
 #include "ev.h"
 #include "htab.h"
 #include "link.h"
+#include "list.h"
 #include "log.h"
 #include "mixcc.h"
 #include "util.h"
@@ -163,7 +164,7 @@ struct peer_in {
 	uint64_t epoch;              /* this state's: random, never 0 */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
 	int announce;                /* a packet was refused: tell the sender our epoch */
-	struct peer_in *lru_prev, *lru_next; /* most recently used first */
+	struct list lru;             /* in mc->lru */
 };
 
 struct surb_rec {
@@ -183,8 +184,7 @@ struct health {
 
 struct outmsg {
 	struct mixclient *mc;
-	struct outmsg *prev, *next;  /* ready queue */
-	int queued;
+	struct list rq;              /* in the ready queue */
 	int kind;                    /* K_DATA or K_REPLY */
 	struct peer_out *po;
 	struct peer_in *pi;
@@ -197,8 +197,7 @@ struct outmsg {
 	int have_route;
 	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
 	uint64_t try_us[TRY_RING], try_fwd_us[TRY_RING]; /* the last tries, by try */
-	struct outmsg *fprev, *fnext; /* in flight: by the time of the last try */
-	int flying;
+	struct list fl;              /* in flight: by the time of the last try */
 	int bound;                   /* DATA: sent naming a non-zero epoch */
 	uint64_t deadline_us;        /* REPLY: given up if still waiting for a block then */
 	size_t len;
@@ -217,16 +216,16 @@ struct mixclient {
 	struct htab *ins;            /* tag -> peer_in */
 	struct htab *secrets;        /* tag -> surb_rec */
 	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
-	struct outmsg *rq_head, *rq_tail;
+	struct list rq;              /* the ready queue */
 	size_t nmsgs;
 	struct htab *health;         /* mix id -> struct health */
 	struct mixcc *cc;            /* round trips and (fast) the window */
 	int own_cc;
 	struct mixcc_waiter waiter;  /* in cc's queue for a turn */
-	struct outmsg *fl_head, *fl_tail; /* in flight, oldest try first */
+	struct list fl;              /* in flight, oldest try first */
 	uint64_t t_pump;
 	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
-	struct peer_in *lru_head, *lru_tail; /* every peer_in, most recently used first */
+	struct list lru;             /* every peer_in, most recently used first */
 	int rr_table;                /* send_acks resumes here: 0 outs, 1 ins, */
 	size_t rr_slot;              /* ... at this slot */
 	struct mixclient_stats st;
@@ -471,33 +470,13 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	return p;
 }
 
-static void lru_unlink(struct mixclient *mc, struct peer_in *p)
-{
-	if (p->lru_prev)
-		p->lru_prev->lru_next = p->lru_next;
-	else
-		mc->lru_head = p->lru_next;
-	if (p->lru_next)
-		p->lru_next->lru_prev = p->lru_prev;
-	else
-		mc->lru_tail = p->lru_prev;
-	p->lru_prev = p->lru_next = NULL;
-}
-
 /* The sender was active: first in line to be kept. */
 static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
 {
 	p->last_us = now_us();
-	if (mc->lru_head == p)
-		return;
-	if (p->lru_prev || p->lru_next || mc->lru_tail == p)
-		lru_unlink(mc, p);
-	p->lru_next = mc->lru_head;
-	if (mc->lru_head)
-		mc->lru_head->lru_prev = p;
-	mc->lru_head = p;
-	if (!mc->lru_tail)
-		mc->lru_tail = p;
+	if (list_linked(&p->lru))
+		list_remove(&p->lru);
+	list_push_front(&mc->lru, &p->lru);
 }
 
 static void peer_in_free(struct peer_in *p)
@@ -510,7 +489,7 @@ static void peer_in_free(struct peer_in *p)
 
 static void peer_in_forget(struct mixclient *mc, struct peer_in *p)
 {
-	lru_unlink(mc, p);
+	list_remove(&p->lru);
 	htab_del(mc->ins, p->tag);
 	peer_in_free(p);
 }
@@ -521,7 +500,8 @@ static void peer_in_forget(struct mixclient *mc, struct peer_in *p)
  * back, its owner meets a new epoch: see Epochs.)  0, or -1: none. */
 static int peer_in_evict(struct mixclient *mc)
 {
-	for (struct peer_in *p = mc->lru_tail; p; p = p->lru_prev) {
+	for (struct list *l = mc->lru.prev; l != &mc->lru; l = l->prev) {
+		struct peer_in *p = list_entry(l, struct peer_in, lru);
 		if (!p->inflight && !p->nacks) {
 			peer_in_forget(mc, p);
 			return 0;
@@ -614,39 +594,22 @@ static void flight_remove(struct mixclient *mc, struct outmsg *m);
 static void rq_push(struct mixclient *mc, struct outmsg *m)
 {
 	flight_remove(mc, m);
-	if (m->queued)
+	if (list_linked(&m->rq))
 		return;
-	m->queued = 1;
-	struct outmsg *at = NULL; /* insert before this one; NULL: at the tail */
+	struct list *at = &mc->rq; /* insert before this one; the head: at the tail */
 	if (m->tries > 0)
-		for (at = mc->rq_head; at && at->tries > 0 && at->id < m->id; at = at->next)
-			;
-	m->next = at;
-	m->prev = at ? at->prev : mc->rq_tail;
-	if (m->prev)
-		m->prev->next = m;
-	else
-		mc->rq_head = m;
-	if (at)
-		at->prev = m;
-	else
-		mc->rq_tail = m;
+		for (at = mc->rq.next; at != &mc->rq; at = at->next) {
+			struct outmsg *x = list_entry(at, struct outmsg, rq);
+			if (x->tries == 0 || x->id >= m->id)
+				break;
+		}
+	list_insert_before(at, &m->rq);
 }
 
-static void rq_remove(struct mixclient *mc, struct outmsg *m)
+static void rq_remove(struct outmsg *m)
 {
-	if (!m->queued)
-		return;
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		mc->rq_head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	else
-		mc->rq_tail = m->prev;
-	m->queued = 0;
-	m->prev = m->next = NULL;
+	if (list_linked(&m->rq))
+		list_remove(&m->rq);
 }
 
 static void kick(struct mixclient *mc);
@@ -655,33 +618,17 @@ static void kick(struct mixclient *mc);
 
 static void flight_add(struct mixclient *mc, struct outmsg *m)
 {
-	if (m->flying)
+	if (list_linked(&m->fl))
 		return;
-	m->flying = 1;
-	m->fnext = NULL;
-	m->fprev = mc->fl_tail;
-	if (mc->fl_tail)
-		mc->fl_tail->fnext = m;
-	else
-		mc->fl_head = m;
-	mc->fl_tail = m;
+	list_push_back(&mc->fl, &m->fl);
 	mixcc_sent(mc->cc);
 }
 
 static void flight_remove(struct mixclient *mc, struct outmsg *m)
 {
-	if (!m->flying)
+	if (!list_linked(&m->fl))
 		return;
-	if (m->fprev)
-		m->fprev->fnext = m->fnext;
-	else
-		mc->fl_head = m->fnext;
-	if (m->fnext)
-		m->fnext->fprev = m->fprev;
-	else
-		mc->fl_tail = m->fprev;
-	m->flying = 0;
-	m->fprev = m->fnext = NULL;
+	list_remove(&m->fl);
 	mixcc_left(mc->cc);
 }
 
@@ -690,9 +637,9 @@ static void msg_free(struct mixclient *mc, struct outmsg *m)
 	uint8_t key[16];
 	msg_key(key, m->po ? (void *)m->po : (void *)m->pi, m->id);
 	htab_del(mc->msgs, key);
-	if (m->queued && m->pi)
+	if (list_linked(&m->rq) && m->pi)
 		m->pi->waiting--;
-	rq_remove(mc, m);
+	rq_remove(m);
 	flight_remove(mc, m);
 	ev_timer_cancel(mc->ev, m->timer);
 	if (m->po)
@@ -742,8 +689,9 @@ static void lost_before(struct mixclient *mc, const void *peer, uint64_t edge_us
 	if (reo < RACK_MIN_US)
 		reo = RACK_MIN_US;
 	uint64_t now = now_us();
-	for (struct outmsg *x = mc->fl_head, *next; x; x = next) {
-		next = x->fnext; /* requeue unlinks x only */
+	for (struct list *l = mc->fl.next, *next; l != &mc->fl; l = next) {
+		struct outmsg *x = list_entry(l, struct outmsg, fl);
+		next = l->next; /* requeue unlinks x only */
 		if ((double)x->sent_us + reo >= (double)edge_us)
 			break;
 		/* Only messages to the peer whose acks these are: another
@@ -781,7 +729,7 @@ static void on_acked(struct mixclient *mc, void *peer, uint64_t ack, uint64_t *e
 	if (try >= 1 && try <= m->tries && m->tries - try < TRY_RING && m->tries < 255) {
 		uint64_t now = now_us(), t = m->try_us[try % TRY_RING] + m->try_fwd_us[try % TRY_RING];
 		mixcc_sample(mc->cc, m->try_us[try % TRY_RING], now > t ? (double)(now - t) : 0);
-		if (try == m->tries && m->flying && m->sent_us > *edge_us)
+		if (try == m->tries && list_linked(&m->fl) && m->sent_us > *edge_us)
 			*edge_us = m->sent_us;
 	}
 	mc->st.acked++;
@@ -856,7 +804,7 @@ static void on_timeout(struct ev *ev, void *ctx)
 	struct mixclient *mc = m->mc;
 	(void)ev;
 	m->timer = 0;
-	if (m->flying)
+	if (list_linked(&m->fl))
 		mixcc_timeout(mc->cc, m->sent_us);
 	m->early = 0;
 	if (++m->timeouts >= mc->cfg.max_tries) {
@@ -1105,7 +1053,8 @@ static int can_send(struct mixclient *mc)
 /* Send one queued message; 1 sent, 0 nothing sendable, -1 blocked. */
 static int send_one_message(struct mixclient *mc)
 {
-	for (struct outmsg *m = mc->rq_head; m; m = m->next) {
+	for (struct list *l = mc->rq.next; l != &mc->rq; l = l->next) {
+		struct outmsg *m = list_entry(l, struct outmsg, rq);
 		struct body b;
 		uint64_t dsum = 0;
 		if (m->kind == K_DATA) {
@@ -1173,7 +1122,7 @@ static int send_one_message(struct mixclient *mc)
 			 * timeout allows for mean delays. */
 			dsum = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
 		}
-		rq_remove(mc, m);
+		rq_remove(m);
 		if (++m->tries == 1)
 			mc->st.sent++;
 		m->sent_us = now_us();
@@ -1192,7 +1141,7 @@ static int send_one_message(struct mixclient *mc)
  * for (mixcc.h).  1 sent, 0 nothing sendable now, -1 blocked. */
 static int send_msg(struct mixclient *mc)
 {
-	if (!mc->rq_head)
+	if (list_empty(&mc->rq))
 		return 0;
 	if (!mixcc_room(mc->cc)) {
 		mixcc_wait(mc->cc, &mc->waiter);
@@ -1207,7 +1156,7 @@ static int cc_turn(void *arg)
 	struct mixclient *mc = arg;
 	if (!can_send(mc) || send_one_message(mc) != 1)
 		return 0; /* blocked: the link's drain kicks it again */
-	return mc->rq_head != NULL;
+	return !list_empty(&mc->rq);
 }
 
 /* An ack-only packet to an address (with reply blocks if it holds too
@@ -1556,7 +1505,7 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 	/* What went naming no epoch was refused: again, now. */
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		if (m->po == p && m->tries && !m->queued) {
+		if (m->po == p && m->tries && !list_linked(&m->rq)) {
 			ev_timer_cancel(mc->ev, m->timer);
 			m->timer = 0;
 			rq_push(mc, m);
@@ -1828,6 +1777,9 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		mc->cfg.delay_mean_ms = 0;
 	mc->gw = gw;
 	mc->backoff_ms = BACKOFF_MIN_MS;
+	list_init(&mc->rq);
+	list_init(&mc->fl);
+	list_init(&mc->lru);
 	mc->cc = cfg->cc;
 	if (!mc->cc) {
 		mc->cc = mixcc_new(ev, cfg->fast);

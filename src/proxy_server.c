@@ -345,6 +345,7 @@ int cmd_server(int argc, char **argv)
 	o->max_sessions = 4096;
 	sv->window = 1024;
 	sv->connect_timeout = 10;
+	session_waitq_init(&sv->q);
 	struct opt opts[] = {
 		{ "upstream-tcp-address", 'u', OPT_STR, "HOST:PORT", "the service to relay sessions to (required)", &sv->upstream_text, 0, 0, 0 },
 		{ "config-dir", 'c', OPT_STR, "DIR", "identity and address live here (required)", &sv->config_dir, 0, 0, 0 },

@@ -79,8 +79,7 @@ struct session {
 
 	int blocked;             /* the transport said EAGAIN: wait for on_room */
 	struct session_waitq *q;
-	struct session *qprev, *qnext;
-	int inq;
+	struct list qnode;       /* in q->sessions */
 };
 
 static void set_state(struct session *s, enum state st, const char *why)
@@ -96,32 +95,20 @@ static void set_state(struct session *s, enum state st, const char *why)
 
 static void q_remove(struct session *s)
 {
-	if (!s->inq)
-		return;
-	if (s->qprev)
-		s->qprev->qnext = s->qnext;
-	else
-		s->q->head = s->qnext;
-	if (s->qnext)
-		s->qnext->qprev = s->qprev;
-	else
-		s->q->tail = s->qprev;
-	s->qprev = s->qnext = NULL;
-	s->inq = 0;
+	if (list_linked(&s->qnode))
+		list_remove(&s->qnode);
 }
 
 static void q_append(struct session *s)
 {
-	if (!s->q || s->inq)
+	if (!s->q || list_linked(&s->qnode))
 		return;
-	s->qprev = s->q->tail;
-	s->qnext = NULL;
-	if (s->q->tail)
-		s->q->tail->qnext = s;
-	else
-		s->q->head = s;
-	s->q->tail = s;
-	s->inq = 1;
+	list_push_back(&s->q->sessions, &s->qnode);
+}
+
+void session_waitq_init(struct session_waitq *q)
+{
+	list_init(&q->sessions);
 }
 
 void session_waitq_run(struct session_waitq *q)
@@ -129,10 +116,10 @@ void session_waitq_run(struct session_waitq *q)
 	/* One pass over those waiting now: a session still blocked goes to
 	 * the back, so the next pass starts with the others. */
 	size_t n = 0;
-	for (struct session *s = q->head; s; s = s->qnext)
+	for (struct list *l = q->sessions.next; l != &q->sessions; l = l->next)
 		n++;
-	while (n-- > 0 && q->head) {
-		struct session *s = q->head;
+	while (n-- > 0 && !list_empty(&q->sessions)) {
+		struct session *s = list_entry(q->sessions.next, struct session, qnode);
 		q_remove(s);
 		session_on_room(s);
 		/* Refused again: the transport is full and has noted that it

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "proxymsg.h"
 
 #define SESSION_WINDOW 128  /* a power of two that divides 65536 */
@@ -49,9 +50,10 @@ struct session_cfg {
 };
 
 /* Sessions that wait for room in a shared transport (the server's one
- * mixnet client), served round robin by session_waitq_run. */
+ * mixnet client), served round robin by session_waitq_run.  Set up with
+ * session_waitq_init (a zeroed one is not an empty queue). */
 struct session_waitq {
-	struct session *head, *tail;
+	struct list sessions;
 };
 
 enum session_role { SESSION_CLIENT, SESSION_SERVER };
@@ -87,6 +89,7 @@ void session_release(struct session *s);
 /* Free now (teardown at exit; not from the session's own callbacks). */
 void session_free(struct session *s);
 
+void session_waitq_init(struct session_waitq *q);
 void session_waitq_run(struct session_waitq *q);
 
 const uint8_t *session_id(const struct session *s);
