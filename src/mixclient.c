@@ -68,6 +68,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "buf.h"
@@ -102,6 +103,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define BACKOFF_MAX_MS 5000
 #define ACK_DELAY_FAST_MS 2
 #define EXPLORE_ONE_IN 16        /* routes drawn at random, to find revived mixes */
+#define FAILS_TIER0 3            /* timeouts since its proof that a proven mix outlives */
 #define ID_MASK ((1ull << 56) - 1)
 #define BURST 32                 /* packets per loop pass in the fast profile */
 #define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
@@ -180,6 +182,7 @@ struct surb_rec {
  * chance failed: it ranks a mix low only among mixes not proven lately. */
 struct health {
 	uint64_t ok_us, fail_us;
+	unsigned fails;              /* timeouts since it was last proven */
 };
 
 struct outmsg {
@@ -370,9 +373,13 @@ static struct health *health_of(struct mixclient *mc, const uint8_t id[PKT_ID_BY
 static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries);
 
 /* 0: proven alive within the last few round trips (a live mix that
- * carries traffic is proven over and over; a dead one drops out of this
- * tier within that window, whatever noise the timeouts make); 1: nothing
- * known against it; 2: failed since it was last proven. */
+ * carries traffic is proven over and over, so a few timeouts since, which
+ * blame all three mixes of a route, do not count against it; a dead one
+ * leaves this tier after FAILS_TIER0 of them, or when the window ends);
+ * 1: nothing known against it; 2: failed since it was last proven, which
+ * pick_mix ranks by how often.  (A mix proven just before it died once
+ * stayed in tier 0 for the whole window, which grows with the round trip:
+ * under loss, tens of seconds of routes into it.) */
 static int tier(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
 {
 	struct health *h = health_of(mc, id, 0);
@@ -381,7 +388,7 @@ static int tier(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
 	uint64_t window = 8 * rto_ms(mc, 0, 1) * 1000;
 	if (window < 2000000)
 		window = 2000000;
-	if (h->ok_us && now_us() - h->ok_us < window)
+	if (h->ok_us && now_us() - h->ok_us < window && h->fails < FAILS_TIER0)
 		return 0;
 	return h->ok_us < h->fail_us ? 2 : 1;
 }
@@ -390,15 +397,25 @@ static void mark_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES
 {
 	for (int l = 0; l < 3; l++) {
 		struct health *h = health_of(mc, mixes[l], 1);
-		if (h)
-			*(ok ? &h->ok_us : &h->fail_us) = now_us();
+		if (!h)
+			continue;
+		*(ok ? &h->ok_us : &h->fail_us) = now_us();
+		h->fails = ok ? 0 : h->fails + (h->fails < UINT_MAX);
 	}
 }
 
 /* A random mix of a layer from the best tier there is (see tier()),
  * preferring within it mixes not in `avoid` (the previous route of a
- * message sent again).  One route in EXPLORE_ONE_IN is drawn from all
- * mixes, so a mix that comes back gets traffic, and so credit. */
+ * message sent again).  Where every mix of the layer failed since it was
+ * last proven, one that failed the fewest times since: a live mix shares
+ * the blame of the routes it was on with dead ones, but its count goes
+ * back to 0 with every route that gets through, and a dead one's only
+ * grows.  (A random pick there, avoiding the last route, alternated each
+ * layer between its two mixes; with one of the two dead in every layer,
+ * a message's tries could go through a dead mix for good.  The mix proven
+ * last could be the dead one, if it carried the traffic before it died.)
+ * One route in EXPLORE_ONE_IN is drawn from all mixes, so a mix that
+ * comes back gets traffic, and so credit. */
 static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid,
                                         int explore)
 {
@@ -406,18 +423,33 @@ static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const u
 	size_t n = t->nlayer[layer - 1];
 	/* One uniform pick per class (reservoir sampling), whatever the
 	 * size of the layer. */
-	const struct topo_node *pick[6] = { 0 };
-	uint32_t nc[6] = { 0 };
+	const struct topo_node *pick[4] = { 0 }, *least = NULL;
+	uint32_t nc[4] = { 0 }, nleast = 0;
+	unsigned least_fails = 0;
+	int least_av = 0;
 	if (!explore) {
 		for (size_t i = 0; i < n; i++) {
 			const struct topo_node *c = &t->nodes[t->layer[layer - 1][i]];
-			int k = tier(mc, c->id) * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
-			if (randombytes_uniform(++nc[k]) == 0)
-				pick[k] = c;
+			int tr = tier(mc, c->id), av = avoid && !memcmp(avoid, c->id, PKT_ID_BYTES);
+			if (tr < 2) {
+				int k = tr * 2 + av;
+				if (randombytes_uniform(++nc[k]) == 0)
+					pick[k] = c;
+				continue;
+			}
+			unsigned f = health_of(mc, c->id, 0)->fails; /* tier 2: it has a record */
+			if (!least || f < least_fails || (f == least_fails && av < least_av)) {
+				least = c, least_fails = f, least_av = av, nleast = 1;
+			} else if (f == least_fails && av == least_av &&
+			           randombytes_uniform(++nleast) == 0) {
+				least = c;
+			}
 		}
-		for (int k = 0; k < 6; k++)
+		for (int k = 0; k < 4; k++)
 			if (pick[k])
 				return pick[k];
+		if (least)
+			return least;
 	}
 	return &t->nodes[t->layer[layer - 1][randombytes_uniform((uint32_t)n)]];
 }
