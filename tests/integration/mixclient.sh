@@ -1,6 +1,9 @@
 #!/bin/sh
 # Integration test of the mixnet client (src/mixclient) over a real
 # localnet whose nodes drop 10% and duplicate 5% of what they receive.
+# Its checks stand load (they are about loss and dead nodes), so run.sh
+# runs it beside the proxy's volume tests:
+# integration-parallel
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixclient.XXXXXX)

@@ -8,9 +8,17 @@
 # A script passes with exit 0, is skipped with exit 77 (its last output
 # line should say why), and fails otherwise, or when it runs past
 # INTEGRATION_TIMEOUT seconds (default 300), or past its own bound if it
-# has a line "# integration-timeout: SECONDS" and that is longer.  Each script's output goes to
-# a log; a failed script's log tail is shown (INTEGRATION_VERBOSE=1 shows
-# everything as it runs).  The last line is the summary:
+# has a line "# integration-timeout: SECONDS" and that is longer.
+#
+# Scripts run one at a time, but those with a line "# integration-parallel"
+# run last, INTEGRATION_JOBS (default 2) at once: the long ones that stand
+# load (volume, loss), each on its own localnet.  A single one leaves a
+# core of a 2-core machine idle for minutes; the others (exact delays,
+# first answers within a round trip) run alone, before them.
+#
+# Each script's output goes to a log; a failed script's log tail is shown
+# (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
+# time).  The last line is the summary:
 #
 #   integration: N passed, M failed[, K skipped]
 #
@@ -21,6 +29,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 limit=${INTEGRATION_TIMEOUT:-300}
 verbose=${INTEGRATION_VERBOSE:-0}
+jobs=${INTEGRATION_JOBS:-2}
+[ "$verbose" = 1 ] && jobs=1
 cd "$root" || exit 1
 # The same sorted order of scripts on every machine.
 LC_COLLATE=C
@@ -41,32 +51,40 @@ wanted() {
 	return 1
 }
 
-passed=0 failed=0 skipped=0 failures=
-for t in "$here"/*.sh; do
-	[ -f "$t" ] || continue
-	[ "$(basename "$t")" = run.sh ] && continue
-	wanted "$@" || continue
-	name=$(basename "$t")
+# run_one SCRIPT: run it under its time bound; its exit status and
+# seconds go to $logs/NAME.rc and $logs/NAME.secs.
+run_one() {
+	name=$(basename "$1")
 	log=$logs/${name%.sh}.log
 	# The script's own #! decides between sh and bash.
 	interp='sh'
-	IFS= read -r first <"$t" || true
+	IFS= read -r first <"$1" || true
 	case $first in '#!'*bash*) interp=bash ;; esac
-	own=$(sed -n 's/^# integration-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	tlimit=$limit
-	[ -n "$own" ] && [ "$own" -gt "$limit" ] && tlimit=$own
 	start=$(date +%s)
 	if [ "$verbose" = 1 ]; then
 		echo "---- $name"
 		# POSIX sh has no pipefail: the status comes back through a file.
-		{ timeout -k 10 "$tlimit" "$interp" "$t" </dev/null 2>&1; echo $? >"$log.rc"; } |
+		{ timeout -k 10 "$(bound "$1")" "$interp" "$1" </dev/null 2>&1; echo $? >"$log.rc"; } |
 			tee "$log"
-		rc=$(cat "$log.rc")
 	else
-		timeout -k 10 "$tlimit" "$interp" "$t" </dev/null >"$log" 2>&1
-		rc=$?
+		timeout -k 10 "$(bound "$1")" "$interp" "$1" </dev/null >"$log" 2>&1
+		echo $? >"$log.rc"
 	fi
-	secs=$(( $(date +%s) - start ))
+	echo $(( $(date +%s) - start )) >"$log.secs"
+}
+
+bound() {
+	own=$(sed -n 's/^# integration-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	if [ -n "$own" ] && [ "$own" -gt "$limit" ]; then echo "$own"; else echo "$limit"; fi
+}
+
+passed=0 failed=0 skipped=0 failures=
+# report SCRIPT: count and print the outcome run_one left.
+report() {
+	name=$(basename "$1")
+	log=$logs/${name%.sh}.log
+	rc=$(cat "$log.rc")
+	secs=$(cat "$log.secs")
 	case $rc in
 	0)
 		passed=$((passed + 1))
@@ -81,7 +99,7 @@ for t in "$here"/*.sh; do
 		failed=$((failed + 1))
 		failures="$failures $name"
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-			echo "FAIL $name (timed out after ${tlimit}s)"
+			echo "FAIL $name (timed out after $(bound "$1")s)"
 		else
 			echo "FAIL $name (exit $rc, ${secs}s)"
 		fi
@@ -92,6 +110,48 @@ for t in "$here"/*.sh; do
 		fi
 		;;
 	esac
+}
+
+parallel=
+for t in "$here"/*.sh; do
+	[ -f "$t" ] || continue
+	[ "$(basename "$t")" = run.sh ] && continue
+	wanted "$@" || continue
+	if grep -q '^# integration-parallel' "$t"; then
+		parallel="$parallel
+$(bound "$t") $(basename "$t")"
+		continue
+	fi
+	run_one "$t"
+	report "$t"
+done
+
+# The parallel ones, the longest time bound first (the others fill the
+# slot that frees first): a slot frees when its script ends; outcomes
+# are reported as they come.
+running=
+for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
+	t=$here/$n
+	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do
+		sleep 1
+		still=
+		for r in $running; do
+			# run_one writes the seconds last: the script has ended.
+			if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ]; then
+				wait "${r%%:*}"
+				report "$here/${r#*:}"
+			else
+				still="$still $r"
+			fi
+		done
+		running=$still
+	done
+	run_one "$t" &
+	running="$running $!:$n"
+done
+for r in $running; do
+	wait "${r%%:*}"
+	report "$here/${r#*:}"
 done
 
 if [ $failed -eq 0 ]; then
