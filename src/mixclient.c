@@ -377,7 +377,7 @@ static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tri
  * blame all three mixes of a route, do not count against it; a dead one
  * leaves this tier after FAILS_TIER0 of them, or when the window ends);
  * 1: nothing known against it; 2: failed since it was last proven, which
- * pick_mix ranks by how often.  (A mix proven just before it died once
+ * pick_mix weighs by how often.  (A mix proven just before it died once
  * stayed in tier 0 for the whole window, which grows with the round trip:
  * under loss, tens of seconds of routes into it.) */
 static int tier(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
@@ -407,49 +407,49 @@ static void mark_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES
 /* A random mix of a layer from the best tier there is (see tier()),
  * preferring within it mixes not in `avoid` (the previous route of a
  * message sent again).  Where every mix of the layer failed since it was
- * last proven, one that failed the fewest times since: a live mix shares
- * the blame of the routes it was on with dead ones, but its count goes
- * back to 0 with every route that gets through, and a dead one's only
- * grows.  (A random pick there, avoiding the last route, alternated each
- * layer between its two mixes; with one of the two dead in every layer,
- * a message's tries could go through a dead mix for good.  The mix proven
- * last could be the dead one, if it carried the traffic before it died.)
- * One route in EXPLORE_ONE_IN is drawn from all mixes, so a mix that
- * comes back gets traffic, and so credit. */
+ * last proven, a random one weighted by 1 / (1 + its timeouts since)^2: a
+ * live mix shares the blame of the routes it was on with dead ones, but
+ * its count goes back to 0 with every route that gets through, and a dead
+ * one's only grows.  Not the fewest timeouts outright: a refusal also
+ * times out, and a message refused again and again (its sender does not
+ * know the receiver's epoch yet) blames the live mixes that carried it,
+ * so reply blocks went only through the dead ones and the receiver's
+ * answer never came.  Nor avoiding the last route there: that alternated
+ * each layer between its two mixes, and with the layers out of phase
+ * every try of a message had a dead mix in it.  One route in
+ * EXPLORE_ONE_IN is drawn from all mixes, so a mix that comes back gets
+ * traffic, and so credit. */
 static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid,
                                         int explore)
 {
 	const struct topology *t = mc->cfg.topo;
 	size_t n = t->nlayer[layer - 1];
 	/* One uniform pick per class (reservoir sampling), whatever the
-	 * size of the layer. */
-	const struct topo_node *pick[4] = { 0 }, *least = NULL;
-	uint32_t nc[4] = { 0 }, nleast = 0;
-	unsigned least_fails = 0;
-	int least_av = 0;
+	 * size of the layer; a weighted one in tier 2. */
+	const struct topo_node *pick[4] = { 0 }, *failed = NULL;
+	uint32_t nc[4] = { 0 };
+	double wsum = 0;
 	if (!explore) {
 		for (size_t i = 0; i < n; i++) {
 			const struct topo_node *c = &t->nodes[t->layer[layer - 1][i]];
-			int tr = tier(mc, c->id), av = avoid && !memcmp(avoid, c->id, PKT_ID_BYTES);
+			int tr = tier(mc, c->id);
 			if (tr < 2) {
-				int k = tr * 2 + av;
+				int k = tr * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
 				if (randombytes_uniform(++nc[k]) == 0)
 					pick[k] = c;
 				continue;
 			}
-			unsigned f = health_of(mc, c->id, 0)->fails; /* tier 2: it has a record */
-			if (!least || f < least_fails || (f == least_fails && av < least_av)) {
-				least = c, least_fails = f, least_av = av, nleast = 1;
-			} else if (f == least_fails && av == least_av &&
-			           randombytes_uniform(++nleast) == 0) {
-				least = c;
-			}
+			double f = 1.0 + health_of(mc, c->id, 0)->fails; /* tier 2 has a record */
+			double w = 1.0 / (f * f);
+			wsum += w;
+			if (randombytes_random() / 4294967296.0 < w / wsum)
+				failed = c;
 		}
 		for (int k = 0; k < 4; k++)
 			if (pick[k])
 				return pick[k];
-		if (least)
-			return least;
+		if (failed)
+			return failed;
 	}
 	return &t->nodes[t->layer[layer - 1][randombytes_uniform((uint32_t)n)]];
 }
