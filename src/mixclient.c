@@ -86,6 +86,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define MAX_SURBS_PER_PACKET 3
 #define WIN 1024                 /* duplicate-suppression window per peer */
 #define MAX_PENDING_ACKS 255
+#define ACK_ECHO 64              /* acks sent once that go again, room permitting */
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
 #define SURB_TARGET_MIN 4
 #define MAX_PEERS 65536          /* addresses we write to */
@@ -134,6 +135,8 @@ struct peer_out {
 	struct rxwin rx;             /* replies it sent us */
 	uint64_t acks[MAX_PENDING_ACKS];
 	unsigned nacks;
+	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
+	unsigned necho;
 	uint64_t last_us;
 	uint64_t heard_us;           /* last packet from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
@@ -159,6 +162,8 @@ struct peer_in {
 	struct rxwin rx;
 	uint64_t acks[MAX_PENDING_ACKS];
 	unsigned nacks;
+	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
+	unsigned necho;
 	unsigned waiting;            /* replies queued for want of a block */
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t last_us;
@@ -1015,11 +1020,16 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 	}
 }
 
-/* Acks, leaving `reserve` bytes for the message that follows them. */
+/* Acks, leaving `reserve` bytes for the message that follows them: the
+ * owed ones, then, in the room left, each ack sent once before and not
+ * yet again (try 0).  An ack is lost as often as any packet (at 5% loss a node,
+ * one in four over 5 hops), and the message it answered then went again
+ * for nothing: a third of the retransmissions under loss.  Its second
+ * copy costs bytes in a packet that goes anyway, never a packet. */
 static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, unsigned *n,
-                          size_t reserve)
+                          uint64_t *echo, unsigned *necho, size_t reserve)
 {
-	unsigned k = 0;
+	unsigned k = 0, j = 0;
 	while (k < *n && body_room(b) >= reserve + 8 && b->b[2] < 255) {
 		be32_put(b->b + b->off, (uint32_t)(acks[k] >> 32));
 		be32_put(b->b + b->off + 4, (uint32_t)acks[k]);
@@ -1027,6 +1037,27 @@ static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, 
 		b->b[2]++;
 		k++;
 	}
+	while (j < *necho && body_room(b) >= reserve + 8 && b->b[2] < 255) {
+		be32_put(b->b + b->off, (uint32_t)(echo[j] >> 32));
+		be32_put(b->b + b->off + 4, (uint32_t)echo[j]);
+		b->off += 8;
+		b->b[2]++;
+		j++;
+	}
+	/* The repeated ones are done; the new ones wait for their repeat
+	 * (the oldest give way, unrepeated, when there are too many). */
+	memmove(echo, echo + j, (*necho - j) * sizeof(*echo));
+	*necho -= j;
+	unsigned keep = k < ACK_ECHO ? k : ACK_ECHO;
+	if (*necho + keep > ACK_ECHO) {
+		unsigned drop = *necho + keep - ACK_ECHO;
+		memmove(echo, echo + drop, (*necho - drop) * sizeof(*echo));
+		*necho -= drop;
+	}
+	/* The repeat names no try (0): it may go a while after the first
+	 * copy, so it must not give a round trip, nor prove a route. */
+	for (unsigned i = k - keep; i < k; i++)
+		echo[(*necho)++] = acks[i] & ID_MASK;
 	memmove(acks, acks + k, (*n - k) * sizeof(*acks));
 	*n -= k;
 	mc->st.acks_sent += k;
@@ -1115,7 +1146,7 @@ static int send_one_message(struct mixclient *mc)
 			if (n > fit)
 				n = fit ? fit : 1;
 			body_add_surbs(mc, &b, p, n);
-			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
+			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
 			if (body_add_data(&b, m->data, m->len))
 				return -1;
 			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes,
@@ -1138,7 +1169,7 @@ static int send_one_message(struct mixclient *mc)
 			put64(b.b + 48, p->named);
 			b.b[3] = (uint8_t)peer_in_want(p);
 			b.b[6] = (uint8_t)(p->sn - 1);
-			body_add_acks(mc, &b, p->acks, &p->nacks, m->len);
+			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
 			body_add_data(&b, m->data, m->len);
 			if (send_via_surb(mc, surb, &b)) {
 				if (!can_send(mc))
@@ -1206,7 +1237,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p)
 	put_floor(b.b, floor_for(mc, p, p->next_id));
 	put64(b.b + 40, p->epoch);
 	body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
-	body_add_acks(mc, &b, p->acks, &p->nacks, 0);
+	body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
 	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
 		return -1;
 	return 1;
@@ -1233,10 +1264,11 @@ static int acks_in(struct mixclient *mc, struct peer_in *p)
 		put_floor(b.b, floor_for(mc, p, p->next_id));
 		put64(b.b + 40, p->epoch);
 		put64(b.b + 48, p->named);
-		unsigned nacks = p->nacks;
-		uint64_t acks[MAX_PENDING_ACKS];
+		unsigned nacks = p->nacks, necho = p->necho;
+		uint64_t acks[MAX_PENDING_ACKS], echo[ACK_ECHO];
 		memcpy(acks, p->acks, nacks * sizeof(*acks));
-		body_add_acks(mc, &b, p->acks, &p->nacks, 0);
+		memcpy(echo, p->echo, necho * sizeof(*echo));
+		body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
 		if (!send_via_surb(mc, stock_peek(p), &b)) {
 			stock_take(p);
 			p->announce = 0;
@@ -1246,6 +1278,8 @@ static int acks_in(struct mixclient *mc, struct peer_in *p)
 		mc->st.acks_sent -= nacks - p->nacks;
 		memcpy(p->acks, acks, nacks * sizeof(*acks));
 		p->nacks = nacks;
+		memcpy(p->echo, echo, necho * sizeof(*echo));
+		p->necho = necho;
 		if (!can_send(mc))
 			return -1;
 		stock_take(p); /* a block that cannot be used goes; try the next */
@@ -1531,7 +1565,7 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 		mc->st.peer_resets++;
 		memset(&p->rx, 0, sizeof(p->rx));
 		p->rx.base = 1;
-		p->nacks = 0;
+		p->nacks = p->necho = 0;
 		give_up_bound(mc, p, "the peer lost its state for us");
 	}
 	/* What went naming no epoch was refused: again, now. */

@@ -1143,6 +1143,58 @@ START_TEST(test_retry_first)
 }
 END_TEST
 
+/* ---- an ack lost goes again ---- */
+
+static int drop_to_a_armed;
+
+static int drop_one_to_a(const uint8_t dst[32], const uint8_t *dlv)
+{
+	(void)dlv;
+	if (drop_to_a_armed && !memcmp(dst, kpa.pk, 32)) {
+		drop_to_a_armed = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int b_got1_ack_lost(void)
+{
+	return rb.got == 1 && !drop_to_a_armed;
+}
+
+static int a_quiet_b2(void)
+{
+	return rb.got == 2 && mixclient_quiet(A);
+}
+
+START_TEST(test_ack_repeated)
+{
+	struct mix_addr addr_b;
+	struct mixclient_stats st;
+	start_pair(&addr_b);
+	send_seq(A, &addr_b, 100, 100, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+	mixclient_get_stats(A, &st);
+	uint64_t retried = st.retransmitted;
+	/* B's ack of message 1 is lost.  The packet with the ack of message
+	 * 2 repeats it, so A does not send 1 again (without the repeat, the
+	 * ack of 2 tells A that 1 was lost: it goes again at once). */
+	rb.got = 0;
+	drop_to_a_armed = 1;
+	net.filter = drop_one_to_a;
+	send_seq(A, &addr_b, 1, 1, NULL);
+	ck_assert(run_until(b_got1_ack_lost, 5000));
+	send_seq(A, &addr_b, 2, 2, NULL);
+	ck_assert(run_until(a_quiet_b2, 5000));
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.retransmitted - retried, 0);
+	ck_assert_uint_eq(st.gave_up, 0);
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 /* ---- reply blocks as the peer needs them ---- */
 
 static int a_got_answers(void)
@@ -1279,6 +1331,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_blocks_as_needed);
 	tcase_add_test(tn, test_hello);
 	tcase_add_test(tn, test_retry_first);
+	tcase_add_test(tn, test_ack_repeated);
 	suite_add_tcase(s, tn);
 	return s;
 }
