@@ -12,6 +12,14 @@ pids=()
 nets=()
 
 cleanup() {
+	# After a failed check, the last warnings of each proxy (their logs
+	# go with $dir).
+	if [ "$fail" -gt 0 ]; then
+		for f in "$dir"/*.log; do
+			[ -f "$f" ] || continue
+			grep -h "warning\|error" "$f" | tail -n 8 | sed "s|^|# $(basename "$f"): |"
+		done
+	fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for n in "${nets[@]}"; do tools/localnet stop "$n" >/dev/null 2>&1; done
