@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -211,10 +212,19 @@ ssize_t ring_write_fd(struct ring *r, int fd)
 		iov[1].iov_len = r->len - first;
 		cnt = 2;
 	}
+	/* MSG_NOSIGNAL: a peer gone is an error for the caller to handle,
+	 * not a SIGPIPE that ends whoever embeds this (tools/mpmix died of
+	 * one when its gateway was killed).  Not a socket (a pipe): writev. */
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
 	ssize_t put;
 	do
-		put = writev(fd, iov, cnt);
+		put = sendmsg(fd, &m, MSG_NOSIGNAL);
 	while (put < 0 && errno == EINTR);
+	if (put < 0 && errno == ENOTSOCK) {
+		do
+			put = writev(fd, iov, cnt);
+		while (put < 0 && errno == EINTR);
+	}
 	if (put > 0)
 		ring_drop(r, (size_t)put);
 	return put;

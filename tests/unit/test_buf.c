@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -327,6 +329,25 @@ START_TEST(ring_fd_write_wrap)
 }
 END_TEST
 
+START_TEST(ring_fd_write_peer_gone)
+{
+	struct ring r;
+	int fds[2];
+	/* A socket whose peer has gone: an error, not a SIGPIPE (which, left
+	 * at its default here, would end the test). */
+	signal(SIGPIPE, SIG_DFL);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	close(fds[1]);
+	ck_assert_int_eq(ring_init(&r, 16), 0);
+	ck_assert_uint_eq(ring_write(&r, "gone", 4), 4);
+	ck_assert_int_eq(ring_write_fd(&r, fds[0]), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(ring_len(&r), 4);
+	close(fds[0]);
+	ring_free(&r);
+}
+END_TEST
+
 START_TEST(ring_fd_write_eagain)
 {
 	struct ring r;
@@ -609,6 +630,7 @@ Suite *suite_buf(void)
 	tcase_add_test(tc, ring_fd_read_eof_eagain);
 	tcase_add_test(tc, ring_fd_write_wrap);
 	tcase_add_test(tc, ring_fd_write_eagain);
+	tcase_add_test(tc, ring_fd_write_peer_gone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cursor");
