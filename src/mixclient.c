@@ -89,6 +89,8 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define ACK_ECHO 64              /* acks sent once that go again, room permitting */
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
 #define SURB_TARGET_MIN 4
+#define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
+#define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
 #define MAX_PEERS 65536          /* addresses we write to */
 #define MAX_PEERS_IN 4096        /* anonymous senders we keep state for */
 #define MAX_SURB_SECRETS 65536
@@ -132,6 +134,7 @@ struct peer_out {
 	uint64_t next_id;
 	unsigned surbs_out;          /* reply blocks it may still hold */
 	unsigned target;             /* how many it asked to hold */
+	uint64_t answered_us;        /* last reply (with a message) from it */
 	struct rxwin rx;             /* replies it sent us */
 	uint64_t acks[MAX_PENDING_ACKS];
 	unsigned nacks;
@@ -1126,19 +1129,25 @@ static int send_one_message(struct mixclient *mc)
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			put_floor(b.b, floor_for(mc, p, p->next_id));
 			put64(b.b + 40, p->epoch);
-			/* Blocks while the peer holds fewer than it asked for:
-			 * each answer that comes in took one, so the count falls
-			 * and the next message replaces it.  Not one with every
-			 * message: a peer that only acknowledges, or answers now
-			 * and then, takes one per batch, and a block per message
-			 * cost the sender half its time building blocks that
-			 * then expired unused (a proxy's one-way goodput went
-			 * from 2.2 to 3.5 MB/s without them).  A retry carries a
-			 * fresh one anyway: the blocks the peer holds may lead
-			 * through mixes that died since, and the newest is the
-			 * one it uses first.  One always fits beside a message
-			 * of MIX_MSG_MAX bytes. */
-			unsigned n = p->target > p->surbs_out ? p->target - p->surbs_out : 0;
+			/* Blocks while the peer holds fewer than it asked for,
+			 * and SURB_CUSHION more if it answers: its count reaches
+			 * us a path late, and a burst of answers must not wait
+			 * for blocks (1,000 sessions under load gave replies up
+			 * for want of them).  Each answer that comes in took
+			 * one, so the count falls and the next message replaces
+			 * it.  Not one with every message: a peer that only
+			 * acknowledges, or answers now and then, takes one per
+			 * batch, and a block per message cost the sender half
+			 * its time building blocks that then expired unused (a
+			 * proxy's one-way goodput went from 2.2 to 3.5 MB/s
+			 * without them).  A retry carries a fresh one anyway:
+			 * the blocks the peer holds may lead through mixes that
+			 * died since, and the newest is the one it uses first.
+			 * One always fits beside a message of MIX_MSG_MAX bytes. */
+			unsigned goal = p->target;
+			if (now_us() - p->answered_us < ANSWERING_US)
+				goal = goal + SURB_CUSHION > STOCK_MAX ? STOCK_MAX : goal + SURB_CUSHION;
+			unsigned n = goal > p->surbs_out ? goal - p->surbs_out : 0;
 			size_t spare = body_room(&b) - m->len;
 			unsigned fit = (unsigned)(spare / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
@@ -1614,6 +1623,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	rx_floor(&p->rx, floor);
 	if (kind == K_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
+		p->answered_us = p->last_us;
 		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
 	}
 	kick(mc);
