@@ -89,6 +89,7 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define ACK_ECHO 64              /* acks sent once that go again, room permitting */
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
 #define SURB_TARGET_MIN 4
+#define ANNOUNCE_MAX 8           /* epoch announcements owed to one sender */
 #define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
 #define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
 #define MAX_PEERS 65536          /* addresses we write to */
@@ -173,7 +174,7 @@ struct peer_in {
 	unsigned inflight;
 	uint64_t epoch;              /* this state's: random, never 0 */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
-	int announce;                /* a packet was refused: tell the sender our epoch */
+	unsigned announce;           /* packets refused: tell the sender our epoch, once each */
 	struct list lru;             /* in mc->lru */
 };
 
@@ -1189,7 +1190,7 @@ static int send_one_message(struct mixclient *mc)
 			}
 			stock_take(p);
 			p->waiting--;
-			p->announce = 0;
+			p->announce -= p->announce > 0;
 			/* A reply block's route was chosen by its creator: the
 			 * timeout allows for mean delays. */
 			dsum = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
@@ -1280,7 +1281,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p)
 		body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
 		if (!send_via_surb(mc, stock_peek(p), &b)) {
 			stock_take(p);
-			p->announce = 0;
+			p->announce -= p->announce > 0;
 			return 1;
 		}
 		/* Not sent: the acks are still owed. */
@@ -1540,7 +1541,15 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		 * Epochs); the sender learns our epoch from the answer. */
 		if (named)
 			p->named = named;
-		p->announce = 1;
+		/* Once for each packet refused (up to ANNOUNCE_MAX at a time),
+		 * each time through another of its blocks: a sender that has
+		 * not heard from us yet knows nothing of the mixes, so its
+		 * blocks lead through dead ones as often as through live ones.
+		 * Once a burst, 30 answers to 105 refusals all died on their
+		 * way, with half the mixes down, and the sender never learned
+		 * the epoch (mixclient.sh, gateway restart). */
+		if (p->announce < ANNOUNCE_MAX)
+			p->announce++;
 		mc->st.stale++;
 		if (!mc->acks_since)
 			mc->acks_since = now_us();

@@ -877,6 +877,38 @@ static void busy_fake(int i)
 	fake_feed(solo, &net.fake[i], 1, 1);
 }
 
+static int fake0_served3(void)
+{
+	return net.fake[0].served >= 3;
+}
+
+/* A sender that does not know our epoch yet hears it once for each packet
+ * refused, each time through another of its blocks: blocks made before it
+ * heard from us lead through dead mixes as often as through live ones. */
+START_TEST(test_announce_each_refusal)
+{
+	struct keypair kp;
+	net_start();
+	memset(&rs, 0, sizeof(rs));
+	keypair_generate(&kp);
+	solo = client(&kp, &rs, 1, 0);
+	B = solo;
+	ck_assert(run_until(b_attached, 5000));
+	net.nfake = 1;
+	keypair_generate(&net.fake[0].kp);
+	randombytes_buf(net.fake[0].tag, MIX_TAG_BYTES);
+	net.fake[0].next_id = 1;
+	for (int i = 0; i < 3; i++)
+		fake_feed(solo, &net.fake[0], 3, 0);
+	ck_assert(run_until(fake0_served3, 5000));
+	run_for(100);
+	ck_assert_int_eq(net.fake[0].served, 3);
+	ck_assert_int_eq(rs.got, 0);
+	mixclient_free(solo);
+	net_stop();
+}
+END_TEST
+
 START_TEST(test_acks_round_robin)
 {
 	struct keypair kp;
@@ -1332,6 +1364,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_hello);
 	tcase_add_test(tn, test_retry_first);
 	tcase_add_test(tn, test_ack_repeated);
+	tcase_add_test(tn, test_announce_each_refusal);
 	suite_add_tcase(s, tn);
 	return s;
 }
