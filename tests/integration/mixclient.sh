@@ -1,9 +1,10 @@
 #!/bin/sh
 # Integration test of the mixnet client (src/mixclient) over a real
 # localnet whose nodes drop 10% and duplicate 5% of what they receive.
-# Its checks stand load (they are about loss and dead nodes), so run.sh
-# runs it beside the proxy's volume tests:
-# integration-parallel
+# Not run beside other scripts (integration-parallel): at 10% loss a
+# node with half the mixes dead, its checks are near the edge of what
+# 30 tries do, and load makes it worse (the dead-mix check failed 1 run
+# in 8 with 4 copies of this script running at once).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixclient.XXXXXX)
