@@ -1147,7 +1147,8 @@ static int send_one_message(struct mixclient *mc)
 			 * One always fits beside a message of MIX_MSG_MAX bytes. */
 			unsigned goal = p->target;
 			if (now_us() - p->answered_us < ANSWERING_US)
-				goal = goal + SURB_CUSHION > STOCK_MAX ? STOCK_MAX : goal + SURB_CUSHION;
+				goal = goal + SURB_CUSHION > STOCK_MAX - 1 ? STOCK_MAX - 1
+				                                          : goal + SURB_CUSHION;
 			unsigned n = goal > p->surbs_out ? goal - p->surbs_out : 0;
 			size_t spare = body_room(&b) - m->len;
 			unsigned fit = (unsigned)(spare / SURB_BYTES);
@@ -1556,6 +1557,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		kick(mc);
 		return;
 	}
+	p->announce = 0; /* it knows our epoch: the answers still owed are moot */
 	read_acks(mc, acks, na, p);
 	if (kind == K_DATA) {
 		struct mix_from from = { .reply = 0 };
@@ -1627,7 +1629,8 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	 * way are forgotten here instead of counted until they expire. */
 	p->surbs_out = b[6];
 	unsigned want = b[3];
-	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX ? STOCK_MAX : want;
+	/* It reports what it holds besides its reserve: STOCK_MAX - 1 at most. */
+	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX - 1 ? STOCK_MAX - 1 : want;
 	read_acks(mc, acks, na, p);
 	rx_floor(&p->rx, floor);
 	if (kind == K_REPLY) {
