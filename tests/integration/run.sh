@@ -130,6 +130,16 @@ done
 # slot that frees first): a slot frees when its script ends; outcomes
 # are reported as they come.
 running=
+# Interrupted: stop them.  They were started in the background, with
+# SIGINT ignored, which a script cannot trap again: TERM to each one's
+# timeout, which passes it on to the script (whose EXIT trap cleans up).
+stop_running() {
+	for r in $running; do
+		pkill -TERM -P "${r%%:*}" 2>/dev/null
+		kill "${r%%:*}" 2>/dev/null
+	done
+}
+trap 'stop_running; exit 130' INT TERM
 for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
 	t=$here/$n
 	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do
