@@ -1109,6 +1109,15 @@ static int a_quiet_b1(void)
 	return rb.got == 1 && mixclient_quiet(A);
 }
 
+/* start_pair, then one message (100) that teaches A B's epoch: what the
+ * test sends after it is taken, not refused once for want of it. */
+static void start_known_pair(struct mix_addr *addr_b)
+{
+	start_pair(addr_b);
+	send_seq(A, addr_b, 100, 100, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+}
+
 static int b_got_all(void)
 {
 	return rb.got == 40 && mixclient_quiet(A);
@@ -1118,11 +1127,9 @@ START_TEST(test_loss_found_early)
 {
 	struct mix_addr addr_b;
 	struct mixclient_stats st;
-	start_pair(&addr_b);
-	/* Learn B's epoch first, so that the drop below is of a message B
+	/* B's epoch known first, so that the drop below is of a message B
 	 * would take. */
-	send_seq(A, &addr_b, 100, 100, NULL);
-	ck_assert(run_until(a_quiet_b1, 5000));
+	start_known_pair(&addr_b);
 	dropped5 = 0;
 	net.filter = drop_seq5_once;
 	send_seq(A, &addr_b, 1, 39, NULL);
@@ -1154,9 +1161,7 @@ static int b_got_199(void)
 START_TEST(test_retry_first)
 {
 	struct mix_addr addr_b;
-	start_pair(&addr_b);
-	send_seq(A, &addr_b, 100, 100, NULL);
-	ck_assert(run_until(a_quiet_b1, 5000));
+	start_known_pair(&addr_b);
 	/* 199 messages at once against a window of 32: most wait in the
 	 * queue.  The first try of 5 is lost; its retry must not wait behind
 	 * them all (B delivers in order: everything after 5 would wait). */
@@ -1203,9 +1208,7 @@ START_TEST(test_ack_repeated)
 {
 	struct mix_addr addr_b;
 	struct mixclient_stats st;
-	start_pair(&addr_b);
-	send_seq(A, &addr_b, 100, 100, NULL);
-	ck_assert(run_until(a_quiet_b1, 5000));
+	start_known_pair(&addr_b);
 	mixclient_get_stats(A, &st);
 	uint64_t retried = st.retransmitted;
 	/* B's ack of message 1 is lost.  The packet with the ack of message
@@ -1229,6 +1232,15 @@ END_TEST
 
 /* ---- reply blocks as the peer needs them ---- */
 
+/* Messages 1..60 from A to B, in 3 batches of 20, pause_ms apart. */
+static void send_60(const struct mix_addr *addr_b, uint64_t pause_ms)
+{
+	for (int i = 0; i < 3; i++) {
+		send_seq(A, addr_b, 20 * i + 1, 20 * i + 20, NULL);
+		run_for(pause_ms);
+	}
+}
+
 static int a_got_answers(void)
 {
 	return ra.got == 60 && mixclient_quiet(A) && mixclient_quiet(B);
@@ -1248,20 +1260,15 @@ START_TEST(test_blocks_as_needed)
 {
 	struct mix_addr addr_b;
 	struct mixclient_stats st;
-	start_pair(&addr_b);
-	/* The first message learns B's epoch (everything sent before that
-	 * is refused once, and goes again with a fresh block). */
-	send_seq(A, &addr_b, 100, 100, NULL);
-	ck_assert(run_until(a_quiet_b1, 5000));
+	/* B's epoch known first (everything sent before that is refused
+	 * once, and goes again with a fresh block). */
+	start_known_pair(&addr_b);
 	mixclient_get_stats(A, &st);
 	uint64_t before = st.surbs_sent;
 	/* B only acknowledges: it needs a block per batch of acks, not one
 	 * per message. */
 	rb.got = 0;
-	for (int i = 0; i < 3; i++) {
-		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
-		run_for(100);
-	}
+	send_60(&addr_b, 100);
 	ck_assert(run_until(b_got_60, 5000));
 	mixclient_get_stats(A, &st);
 	ck_assert_uint_lt(st.surbs_sent - before, 30 + st.retransmitted);
@@ -1272,10 +1279,7 @@ START_TEST(test_blocks_as_needed)
 	uint64_t retried = st.retransmitted;
 	rb.answer = 20;
 	rb.got = 0;
-	for (int i = 0; i < 3; i++) {
-		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
-		run_for(100);
-	}
+	send_60(&addr_b, 100);
 	ck_assert(run_until(a_got_3_answers, 5000));
 	mixclient_get_stats(A, &st);
 	ck_assert_uint_lt(st.surbs_sent - before, 30 + (st.retransmitted - retried));
@@ -1286,10 +1290,7 @@ START_TEST(test_blocks_as_needed)
 	 * one with every message, so no answer waits for blocks. */
 	rb.answer = 1;
 	rb.got = 0;
-	for (int i = 0; i < 3; i++) {
-		send_seq(A, &addr_b, 20 * i + 1, 20 * i + 20, NULL);
-		run_for(200);
-	}
+	send_60(&addr_b, 200);
 	ck_assert(run_until(a_got_answers, 10000));
 	mixclient_get_stats(A, &st);
 	ck_assert_uint_ge(st.surbs_sent - before + (st.retransmitted - retried), 60);
