@@ -1024,6 +1024,20 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 	}
 }
 
+/* As many of the n acks as fit, leaving `reserve` bytes; how many. */
+static unsigned put_acks(struct body *b, const uint64_t *a, unsigned n, size_t reserve)
+{
+	unsigned k = 0;
+	while (k < n && body_room(b) >= reserve + 8 && b->b[2] < 255) {
+		be32_put(b->b + b->off, (uint32_t)(a[k] >> 32));
+		be32_put(b->b + b->off + 4, (uint32_t)a[k]);
+		b->off += 8;
+		b->b[2]++;
+		k++;
+	}
+	return k;
+}
+
 /* Acks, leaving `reserve` bytes for the message that follows them: the
  * owed ones, then, in the room left, each ack sent once before and not
  * yet again (try 0).  An ack is lost as often as any packet (at 5% loss a node,
@@ -1033,21 +1047,8 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, unsigned *n,
                           uint64_t *echo, unsigned *necho, size_t reserve)
 {
-	unsigned k = 0, j = 0;
-	while (k < *n && body_room(b) >= reserve + 8 && b->b[2] < 255) {
-		be32_put(b->b + b->off, (uint32_t)(acks[k] >> 32));
-		be32_put(b->b + b->off + 4, (uint32_t)acks[k]);
-		b->off += 8;
-		b->b[2]++;
-		k++;
-	}
-	while (j < *necho && body_room(b) >= reserve + 8 && b->b[2] < 255) {
-		be32_put(b->b + b->off, (uint32_t)(echo[j] >> 32));
-		be32_put(b->b + b->off + 4, (uint32_t)echo[j]);
-		b->off += 8;
-		b->b[2]++;
-		j++;
-	}
+	unsigned k = put_acks(b, acks, *n, reserve);
+	unsigned j = put_acks(b, echo, *necho, reserve);
 	/* The repeated ones are done; the new ones wait for their repeat
 	 * (the oldest give way, unrepeated, when there are too many). */
 	memmove(echo, echo + j, (*necho - j) * sizeof(*echo));
