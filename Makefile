@@ -20,10 +20,13 @@ FUZZCC    ?= clang
 CFLAGS    ?= -O2 -g
 WARN       = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat=2 -Wvla -Wcast-align -Wundef -Wwrite-strings
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium libxxhash 2>/dev/null)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libsodium libxxhash 2>/dev/null)
-CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
-CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# The libraries' flags are asked of pkg-config when a recipe uses them, not
+# when this file is read: `make demo` and `make check` install what is
+# missing (tools/deps) before the first compile of the same run.
+DEPS_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libsodium libxxhash 2>/dev/null)
+DEPS_LIBS    = $(shell $(PKG_CONFIG) --libs libsodium libxxhash 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 ifeq ($(SANITIZE),1)
 SANFLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -59,7 +62,12 @@ tools/%: tools/%.c src/libmixproxy.a .build-flags
 # Objects remember the build flags: switching SANITIZE or CFLAGS rebuilds
 # everything instead of linking sanitized and plain objects together.
 BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+# It is also where a plain `make` without the libraries stops with the
+# command that installs them, instead of failing to link.
 .build-flags: FORCE
+	@$(PKG_CONFIG) --exists libsodium libxxhash 2>/dev/null || { \
+	  echo "make: $(PKG_CONFIG) finds no libsodium or libxxhash: run 'make deps' (tools/deps) first" >&2; \
+	  exit 1; }
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 %.o: %.c .build-flags
@@ -79,6 +87,9 @@ tests/unit/suites.h: $(filter-out tests/unit/check_main.c,$(TEST_SRC))
 tests/unit/check_main.o: tests/unit/suites.h
 
 tests/unit/check_mixproxy: $(TEST_OBJ) src/libmixproxy.a
+	@$(PKG_CONFIG) --exists check 2>/dev/null || { \
+	  echo "make: $(PKG_CONFIG) finds no check (the unit test library): run 'make deps' (tools/deps) first" >&2; \
+	  exit 1; }
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) src/libmixproxy.a $(CHECK_LIBS) $(DEPS_LIBS) -lm
 
 deps:
@@ -96,14 +107,19 @@ check: deps
 # Fuzz harnesses compile every library source with clang and libFuzzer.
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -DMIXPROXY_VERSION=\"$(VERSION)\" -g -O1 \
              -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) -Isrc
-fuzz: $(FUZZ_BIN)
+fuzz: deps
+	$(MAKE) $(FUZZ_BIN)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/*.h)
 	$(FUZZCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DEPS_LIBS) -lm
 
-demo: deps all
+# deps first, then a make of its own: with -j, nothing may compile before
+# tools/deps has installed what is missing.
+demo: deps
+	$(MAKE) all
 	bash tools/demo
 
-bench: all
+bench: deps
+	$(MAKE) all
 	tools/bench all
 
 lint:
