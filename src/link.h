@@ -41,6 +41,7 @@ enum link_frame_type {
 	LF_PACKET = 3,  /* node -> node: a packet for the receiver to process */
 	LF_SEND = 4,    /* client -> gateway: id = first mix, packet to forward */
 	LF_DELIVER = 5, /* gateway -> client: a delivery */
+	LF_STATUS = 6,  /* gateway -> client: the mixes it cannot link to (route.h) */
 };
 
 enum link_state {

@@ -78,6 +78,7 @@
 #include "list.h"
 #include "log.h"
 #include "mixcc.h"
+#include "route.h"
 #include "util.h"
 
 enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
@@ -101,13 +102,11 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define PEER_IN_IDLE_US (20ull * 60 * 1000000)
 #define REPLY_WAIT_MAX_MS (3600ull * 1000) /* bound of a reply's wait for blocks */
 #define HELLO_FRESH_US (30ull * 1000000) /* a hello's epoch, unused, is trusted */
-#define REPLY_WAIT_PER_TRY_MS 2000ull /* at least this per try (a minute for 30) */
+#define REPLY_WAIT_PER_TRY_MS 2000ull /* with a try limit: at least this per try */
 #define SWEEP_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define ACK_DELAY_FAST_MS 2
-#define EXPLORE_ONE_IN 16        /* routes drawn at random, to find revived mixes */
-#define FAILS_TIER0 3            /* timeouts since its proof that a proven mix outlives */
 #define ID_MASK ((1ull << 56) - 1)
 #define BURST 32                 /* packets per loop pass in the fast profile */
 #define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
@@ -175,6 +174,7 @@ struct peer_in {
 	uint64_t epoch;              /* this state's: random, never 0 */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
 	unsigned announce;           /* packets refused: tell the sender our epoch, once each */
+	uint64_t heard_us;           /* last packet from it */
 	struct list lru;             /* in mc->lru */
 };
 
@@ -183,15 +183,6 @@ struct surb_rec {
 	struct peer_out *peer;
 	uint64_t t_us;
 	uint8_t mixes[3][PKT_ID_BYTES]; /* its route: credited when it comes back */
-};
-
-/* What this client has seen of a mix: an ack proves every mix of the
- * message's route (of the try it answers) and of the reply block that
- * carried it.  A timeout says only that one of six mixes, or a link, or
- * chance failed: it ranks a mix low only among mixes not proven lately. */
-struct health {
-	uint64_t ok_us, fail_us;
-	unsigned fails;              /* timeouts since it was last proven */
 };
 
 struct outmsg {
@@ -207,6 +198,10 @@ struct outmsg {
 	unsigned early;              /* found lost early since the last timeout */
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
+	int blames;                  /* its failure is evidence against the route:
+	                              * it named the peer's epoch (one naming none
+	                              * is refused wherever it arrives) */
+	uint64_t first_us;           /* queued: the unheard peer's clock starts */
 	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
 	uint64_t try_us[TRY_RING], try_fwd_us[TRY_RING]; /* the last tries, by try */
 	struct list fl;              /* in flight: by the time of the last try */
@@ -230,7 +225,8 @@ struct mixclient {
 	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
 	struct list rq;              /* the ready queue */
 	size_t nmsgs;
-	struct htab *health;         /* mix id -> struct health */
+	struct routes *routes;       /* mix health, maybe shared (route.h) */
+	int own_routes;
 	struct mixcc *cc;            /* round trips and (fast) the window */
 	int own_cc;
 	struct mixcc_waiter waiter;  /* in cc's queue for a turn */
@@ -364,114 +360,25 @@ static void msg_key(uint8_t key[16], const void *peer, uint64_t id)
 	memcpy(key + 8, &id, 8);
 }
 
-/* ---- route choice ---- */
-
-static struct health *health_of(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES], int create)
-{
-	struct health *h = htab_get(mc->health, id);
-	if (!h && create) {
-		h = xcalloc(1, sizeof(*h));
-		if (htab_put(mc->health, id, h)) {
-			free(h);
-			return NULL;
-		}
-	}
-	return h;
-}
-
-static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries);
-
-/* 0: proven alive within the last few round trips (a live mix that
- * carries traffic is proven over and over, so a few timeouts since, which
- * blame all three mixes of a route, do not count against it; a dead one
- * leaves this tier after FAILS_TIER0 of them, or when the window ends);
- * 1: nothing known against it; 2: failed since it was last proven, which
- * pick_mix weighs by how often.  (A mix proven just before it died once
- * stayed in tier 0 for the whole window, which grows with the round trip:
- * under loss, tens of seconds of routes into it.) */
-static int tier(struct mixclient *mc, const uint8_t id[PKT_ID_BYTES])
-{
-	struct health *h = health_of(mc, id, 0);
-	if (!h)
-		return 1;
-	uint64_t window = 8 * rto_ms(mc, 0, 1) * 1000;
-	if (window < 2000000)
-		window = 2000000;
-	if (h->ok_us && now_us() - h->ok_us < window && h->fails < FAILS_TIER0)
-		return 0;
-	return h->ok_us < h->fail_us ? 2 : 1;
-}
+/* ---- route choice (route.h) ---- */
 
 static void mark_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES], int ok)
 {
-	for (int l = 0; l < 3; l++) {
-		struct health *h = health_of(mc, mixes[l], 1);
-		if (!h)
-			continue;
-		*(ok ? &h->ok_us : &h->fail_us) = now_us();
-		h->fails = ok ? 0 : h->fails + (h->fails < UINT_MAX);
-	}
-}
-
-/* A random mix of a layer from the best tier there is (see tier()),
- * preferring within it mixes not in `avoid` (the previous route of a
- * message sent again).  Where every mix of the layer failed since it was
- * last proven, a random one weighted by 1 / (1 + its timeouts since)^2: a
- * live mix shares the blame of the routes it was on with dead ones, but
- * its count goes back to 0 with every route that gets through, and a dead
- * one's only grows.  Not the fewest timeouts outright: a refusal also
- * times out, and a message refused again and again (its sender does not
- * know the receiver's epoch yet) blames the live mixes that carried it,
- * so reply blocks went only through the dead ones and the receiver's
- * answer never came.  Nor avoiding the last route there: that alternated
- * each layer between its two mixes, and with the layers out of phase
- * every try of a message had a dead mix in it.  One route in
- * EXPLORE_ONE_IN is drawn from all mixes, so a mix that comes back gets
- * traffic, and so credit. */
-static const struct topo_node *pick_mix(struct mixclient *mc, int layer, const uint8_t *avoid,
-                                        int explore)
-{
-	const struct topology *t = mc->cfg.topo;
-	size_t n = t->nlayer[layer - 1];
-	/* One uniform pick per class (reservoir sampling), whatever the
-	 * size of the layer; a weighted one in tier 2. */
-	const struct topo_node *pick[4] = { 0 }, *failed = NULL;
-	uint32_t nc[4] = { 0 };
-	double wsum = 0;
-	if (!explore) {
-		for (size_t i = 0; i < n; i++) {
-			const struct topo_node *c = &t->nodes[t->layer[layer - 1][i]];
-			int tr = tier(mc, c->id);
-			if (tr < 2) {
-				int k = tr * 2 + (avoid && !memcmp(avoid, c->id, PKT_ID_BYTES));
-				if (randombytes_uniform(++nc[k]) == 0)
-					pick[k] = c;
-				continue;
-			}
-			double f = 1.0 + health_of(mc, c->id, 0)->fails; /* tier 2 has a record */
-			double w = 1.0 / (f * f);
-			wsum += w;
-			if (randombytes_random() / 4294967296.0 < w / wsum)
-				failed = c;
-		}
-		for (int k = 0; k < 4; k++)
-			if (pick[k])
-				return pick[k];
-		if (failed)
-			return failed;
-	}
-	return &t->nodes[t->layer[layer - 1][randombytes_uniform((uint32_t)n)]];
+	if (ok)
+		routes_proven(mc->routes, mixes, now_us());
+	else
+		routes_failed(mc->routes, mixes);
 }
 
 static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
-                       struct pkt_hop route[PKT_HOPS], const uint8_t (*avoid)[PKT_ID_BYTES])
+                       struct pkt_hop route[PKT_HOPS])
 {
-	int explore = randombytes_uniform(EXPLORE_ONE_IN) == 0;
-	for (int l = 1; l <= 3; l++) {
-		const struct topo_node *m = pick_mix(mc, l, avoid ? avoid[l - 1] : NULL, explore);
-		memcpy(route[l - 1].id, m->id, PKT_ID_BYTES);
-		memcpy(route[l - 1].pk, m->pk, PKT_KEY_BYTES);
-		route[l - 1].delay_us = delay_us(mc);
+	const struct topo_node *m[3];
+	routes_pick(mc->routes, m);
+	for (int l = 0; l < 3; l++) {
+		memcpy(route[l].id, m[l]->id, PKT_ID_BYTES);
+		memcpy(route[l].pk, m[l]->pk, PKT_KEY_BYTES);
+		route[l].delay_us = delay_us(mc);
 	}
 	memcpy(route[3].id, exit_gw->id, PKT_ID_BYTES);
 	memcpy(route[3].pk, exit_gw->pk, PKT_KEY_BYTES);
@@ -702,7 +609,7 @@ static void wait_for_block(struct mixclient *mc, struct outmsg *m);
 /* A try found lost: the message goes again (a reply once it has a block). */
 static void requeue(struct mixclient *mc, struct outmsg *m)
 {
-	if (m->have_route)
+	if (m->have_route && m->blames)
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 	flight_remove(mc, m);
 	mc->st.retransmitted++;
@@ -790,35 +697,91 @@ static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
 		memcpy(to.tag, m->pi->tag, MIX_TAG_BYTES);
 	}
 	mc->st.gave_up++;
-	log_warn("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
-	         m->tries, why);
+	log_debug("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
+	          m->tries, why);
 	msg_free(mc, m);
 	if (mc->cfg.cbs->on_giveup)
-		mc->cfg.cbs->on_giveup(mc, &to, id, mc->cfg.ctx);
+		mc->cfg.cbs->on_giveup(mc, &to, id, why, mc->cfg.ctx);
 }
 
-/* Give up the messages to a peer sent naming an epoch (see Epochs).  By
- * id, looked up again one at a time: on_giveup may queue messages
- * meanwhile, which can rehash the table under an iteration. */
-static void give_up_bound(struct mixclient *mc, struct peer_out *peer, const char *why)
+/* Why no route can carry m: nothing has come from its peer for
+ * peer_timeout since it was queued (or since the peer was last heard,
+ * if later), and the reason that shows (our gateway down, a layer with
+ * no mix that carried anything in that time, else the peer's side).
+ * NULL while a route may still carry it: it is sent again, however many
+ * tries that takes. */
+static const char *unreachable(struct mixclient *mc, const struct outmsg *m, char *buf,
+                               size_t n)
+{
+	uint64_t now = now_us(), t = mc->cfg.peer_timeout_ms * 1000;
+	uint64_t heard = m->po ? m->po->heard_us : m->pi->heard_us;
+	uint64_t since = heard > m->first_us ? heard : m->first_us;
+	int layer;
+	if (!t || now - since < t)
+		return NULL;
+	unsigned secs = (unsigned)((now - since) / 1000000);
+	if (!mc->up) {
+		snprintf(buf, n, "our gateway %s unreachable; nothing heard for %u s", mc->gw->name,
+		         secs);
+	} else if ((layer = routes_dead_layer(mc->routes, now - t)) != 0) {
+		snprintf(buf, n, "no mix of layer %d carried anything for %u s", layer, secs);
+	} else if (m->po) {
+		char a[MIX_ADDR_CHARS];
+		snprintf(buf, n, "nothing heard from %s for %u s: its gateway %s, or the way to it, "
+		         "is down", mix_addr_format(&m->po->addr, a, sizeof(a)), secs,
+		         m->po->gw->name);
+	} else {
+		snprintf(buf, n, "nothing heard from the sender for %u s", secs);
+	}
+	return buf;
+}
+
+/* Give up the messages for which match() says why, as it says.  By id,
+ * looked up again one at a time: on_giveup may queue messages meanwhile,
+ * which can rehash the table under an iteration. */
+static void give_up_matching(struct mixclient *mc,
+                             const char *(*match)(struct mixclient *mc, const struct outmsg *m,
+                                                  void *arg, char *buf, size_t n),
+                             void *arg)
 {
 	size_t n = 0, it = 0;
 	const void *k;
 	void *v;
-	uint64_t *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
+	struct { const void *peer; uint64_t id; } *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
+	char why[160];
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		if (m->po == peer && m->bound && n <= mc->nmsgs)
-			ids[n++] = m->id;
+		if (n <= mc->nmsgs && match(mc, m, arg, why, sizeof(why))) {
+			ids[n].peer = m->po ? (const void *)m->po : (const void *)m->pi;
+			ids[n++].id = m->id;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[16];
-		msg_key(key, peer, ids[i]);
+		msg_key(key, ids[i].peer, ids[i].id);
 		struct outmsg *m = htab_get(mc->msgs, key);
-		if (m)
-			give_up(mc, m, why);
+		const char *w;
+		if (m && (w = match(mc, m, arg, why, sizeof(why))) != NULL)
+			give_up(mc, m, w);
 	}
 	free(ids);
+}
+
+/* The messages to a peer sent naming an epoch (see Epochs). */
+static const char *bound_to(struct mixclient *mc, const struct outmsg *m, void *peer, char *buf,
+                            size_t n)
+{
+	(void)mc;
+	(void)buf;
+	(void)n;
+	return m->po == peer && m->bound ? "the peer lost its state for us" : NULL;
+}
+
+static const char *unreachable_match(struct mixclient *mc, const struct outmsg *m, void *arg,
+                                     char *buf, size_t n)
+{
+	(void)arg;
+	return unreachable(mc, m, buf, n);
 }
 
 static void on_deadline(struct ev *ev, void *ctx)
@@ -848,14 +811,17 @@ static void on_timeout(struct ev *ev, void *ctx)
 	if (list_linked(&m->fl))
 		mixcc_timeout(mc->cc, m->sent_us);
 	m->early = 0;
-	if (++m->timeouts >= mc->cfg.max_tries) {
-		if (m->have_route)
+	m->timeouts++;
+	char buf[160];
+	const char *why = unreachable(mc, m, buf, sizeof(buf));
+	if (!why && mc->cfg.max_tries && m->timeouts >= mc->cfg.max_tries)
+		why = "no acknowledgement after the tries it was allowed";
+	if (!why && m->pi && now_us() >= m->deadline_us)
+		why = "out of time";
+	if (why) {
+		if (m->have_route && m->blames)
 			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
-		give_up(mc, m, "no acknowledgement");
-		return;
-	}
-	if (m->pi && now_us() >= m->deadline_us) {
-		give_up(mc, m, "out of time");
+		give_up(mc, m, why);
 		return;
 	}
 	requeue(mc, m);
@@ -1006,7 +972,7 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 	       htab_count(mc->secrets) < MAX_SURB_SECRETS) {
 		struct pkt_hop route[PKT_HOPS];
 		struct surb_rec *r = xcalloc(1, sizeof(*r));
-		make_route(mc, mc->gw, route, NULL);
+		make_route(mc, mc->gw, route);
 		if (surb_create(b->b + b->off, &r->sec, route, mc->cfg.kp->pk, now_min()) != PKT_OK ||
 		    htab_put(mc->secrets, r->sec.tag, r)) {
 			free(r);
@@ -1082,12 +1048,11 @@ static int body_add_data(struct body *b, const uint8_t *data, size_t len)
 /* Send a body to an address (forward packet); fills route mixes. */
 static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
                         const uint8_t dst_pk[32], const struct body *b,
-                        uint8_t (*mixes)[PKT_ID_BYTES], const uint8_t (*avoid)[PKT_ID_BYTES],
-                        uint64_t *delay_sum)
+                        uint8_t (*mixes)[PKT_ID_BYTES], uint64_t *delay_sum)
 {
 	struct pkt_hop route[PKT_HOPS];
 	uint8_t pkt[PKT_BYTES];
-	make_route(mc, dst_gw, route, avoid);
+	make_route(mc, dst_gw, route);
 	if (pkt_create(pkt, route, dst_pk, b->b, sizeof(b->b), now_min()) != PKT_OK)
 		return -1;
 	if (link_send(mc->link, LF_SEND, route[0].id, pkt))
@@ -1161,11 +1126,10 @@ static int send_one_message(struct mixclient *mc)
 			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
 			if (body_add_data(&b, m->data, m->len))
 				return -1;
-			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes,
-			                 m->have_route ? (const uint8_t (*)[PKT_ID_BYTES])m->mixes : NULL,
-			                 &dsum))
+			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes, &dsum))
 				return -1;
 			m->have_route = 1;
+			m->blames = p->epoch != 0;
 			if (p->epoch)
 				m->bound = 1;
 		} else {
@@ -1250,7 +1214,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p)
 	put64(b.b + 40, p->epoch);
 	body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
 	body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
-	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL, NULL))
+	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL))
 		return -1;
 	return 1;
 }
@@ -1332,7 +1296,7 @@ static int send_to_self(struct mixclient *mc, int kind)
 	struct body b;
 	body_init(&b, kind, 0, NULL);
 	randombytes_buf(b.b + HDR, sizeof(b.b) - HDR);
-	if (send_forward(mc, mc->gw, mc->cfg.kp->pk, &b, NULL, NULL, NULL))
+	if (send_forward(mc, mc->gw, mc->cfg.kp->pk, &b, NULL, NULL))
 		return -1;
 	if (kind == K_LOOP)
 		mc->st.loop_sent++;
@@ -1524,6 +1488,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	peer_in_touch(mc, p);
+	p->heard_us = now_us();
 	for (unsigned i = 0; i < ns; i++) {
 		/* A block must lead to a layer-1 mix we know, or it would sit
 		 * at the head of the stock and block every reply behind it. */
@@ -1587,7 +1552,7 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 		memset(&p->rx, 0, sizeof(p->rx));
 		p->rx.base = 1;
 		p->nacks = p->necho = 0;
-		give_up_bound(mc, p, "the peer lost its state for us");
+		give_up_matching(mc, bound_to, p);
 	}
 	/* What went naming no epoch was refused: again, now. */
 	while (htab_next(mc->msgs, &it, &k, &v)) {
@@ -1648,10 +1613,20 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 	struct mixclient *mc = ctx;
 	uint8_t tag[PKT_TAG_BYTES], body[PKT_BODY_BYTES];
 	(void)l;
-	(void)t;
 	(void)id;
 	if (!mc)
 		return;
+	if (t == LF_STATUS) {
+		const char *why;
+		unsigned unknown;
+		if (routes_apply_status(mc->routes, pkt, PKT_BYTES, &unknown, &why))
+			log_warn("mixclient: gateway %s: bad report of its links dropped: %s",
+			         mc->gw->name, why);
+		else if (unknown)
+			log_debug("mixclient: gateway %s reports %u mixes not in our topology",
+			          mc->gw->name, unknown);
+		return;
+	}
 	mc->st.packets_received++;
 	pkt_delivery_tag(pkt, PKT_BYTES, tag);
 	struct surb_rec *r = htab_get(mc->secrets, tag);
@@ -1820,6 +1795,8 @@ static void sweep(struct ev *ev, void *ctx)
 			free(p);
 		}
 	}
+	/* Last: on_giveup may queue messages, but not free a peer. */
+	give_up_matching(mc, unreachable_match, NULL);
 }
 
 /* ---- the API ---- */
@@ -1831,7 +1808,7 @@ void mixclient_cfg_defaults(struct mixclient_cfg *cfg)
 	cfg->loop_mean_ms = 200;
 	cfg->delay_mean_ms = 15;
 	cfg->window = 256;
-	cfg->max_tries = 30;
+	cfg->peer_timeout_ms = 60000;
 }
 
 struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, const char **err)
@@ -1854,7 +1831,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		*err = "a shared congestion state of the other profile";
 		return NULL;
 	}
-	if (cfg->window < 1 || cfg->max_tries < 1 ||
+	if (cfg->window < 1 ||
 	    (!cfg->fast && (cfg->send_mean_ms <= 0 || cfg->loop_mean_ms <= 0))) {
 		*err = "window, tries and send rates must be positive";
 		return NULL;
@@ -1880,7 +1857,11 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS_IN);
 	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
 	mc->msgs = htab_new(16, cfg->window + 1);
-	mc->health = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
+	mc->routes = cfg->routes;
+	if (!mc->routes) {
+		mc->routes = routes_new(cfg->topo);
+		mc->own_routes = 1;
+	}
 	attach(mc);
 	if (!mc->cfg.fast) {
 		mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
@@ -1940,10 +1921,8 @@ void mixclient_free(struct mixclient *mc)
 	htab_free(mc->secrets);
 	htab_free(mc->ins);
 	htab_free(mc->outs);
-	it = 0;
-	while (htab_next(mc->health, &it, &k, &v))
-		free(v);
-	htab_free(mc->health);
+	if (mc->own_routes)
+		routes_free(mc->routes);
 	if (mc->own_cc)
 		mixcc_free(mc->cc);
 	free(mc);
@@ -1984,6 +1963,7 @@ static int msg_enqueue(struct mixclient *mc, struct outmsg *m, void *peer, uint6
 		wait_for_block(mc, m);
 	}
 	mc->nmsgs++;
+	m->first_us = now_us();
 	if (id)
 		*id = m->id;
 	rq_push(mc, m);
@@ -2015,14 +1995,18 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	return msg_enqueue(mc, m, p, id);
 }
 
-/* How long a reply may wait for reply blocks in all: what max_tries sends
- * of it would take, timeouts growing as they do, and at least 2 s a try
- * (a minute for the default 30):
- * waiting costs nothing on the wire, and where round trips are short
- * (fast profile) the sum is some 25 s, less than mixes found dead take
- * to be routed around by the blocks the sender makes. */
+/* How long a reply may wait for reply blocks in all, while its sender is
+ * heard from (a silent one is unreachable after peer_timeout, like any
+ * peer): ten times that, so a sender that writes and leaves no blocks
+ * cannot hold replies for good; with a try limit (tests), what those
+ * tries would take, and at least 2 s a try.  Waiting costs nothing on
+ * the wire. */
 static uint64_t reply_budget_ms(struct mixclient *mc)
 {
+	if (!mc->cfg.max_tries) {
+		uint64_t ms = 10 * mc->cfg.peer_timeout_ms;
+		return ms && ms < REPLY_WAIT_MAX_MS ? ms : REPLY_WAIT_MAX_MS;
+	}
 	uint64_t d = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), ms = 0;
 	for (unsigned i = 1; i <= mc->cfg.max_tries && ms < REPLY_WAIT_MAX_MS; i++)
 		ms += rto_ms(mc, d, i);

@@ -16,9 +16,11 @@
  *     more when it runs low; the sender tops it up to what it asked.
  *   - reliability: every message is acknowledged (acks ride inside packets
  *     that go anyway, or in a packet of their own); an unacknowledged one
- *     is sent again on a new route, avoiding the mixes of the failed one,
- *     after a timeout derived from the delays it was given; duplicates are
- *     dropped with bounded memory (a window per peer).  The receiver's
+ *     is sent again on a new route (route.h: what failed weighs less)
+ *     after a timeout derived from the delays it was given, as often as it
+ *     takes, and given up only when no route can carry it: nothing heard
+ *     from its peer for peer_timeout_ms; duplicates are dropped with
+ *     bounded memory (a window per peer).  The receiver's
  *     state for a sender has a random epoch that the sender's messages
  *     must name, so a receiver that restarted or forgot the sender never
  *     takes a message its former state may have taken: the sender gives
@@ -69,6 +71,7 @@ struct mix_from {
 
 struct mixclient;
 struct mixcc;
+struct routes;
 struct ev;
 
 struct mixclient_cbs {
@@ -78,16 +81,18 @@ struct mixclient_cbs {
 	                  const uint8_t *data, size_t len, void *ctx);
 	/* The send window has room again after mixclient_send said EAGAIN. */
 	void (*on_writable)(struct mixclient *mc, void *ctx);
-	/* A message was given up (optional): max_tries sends timed out
-	 * unacknowledged (tries found lost early, before their timeout, do
-	 * not count); or a reply waited for reply blocks longer than
-	 * max_tries sends would take; or the peer lost the state it had for
-	 * us (it restarted, or forgot us) while the message was out, so it
-	 * may or may not have been delivered, and it is not sent again.
-	 * `to` names the peer as on_message's `from` does (struct mix_from);
-	 * msg_id is the id mixclient_send or mixclient_reply gave. */
+	/* A message was given up (optional), `why` says in a phrase: no
+	 * route can carry it (nothing heard from its peer for
+	 * peer_timeout_ms since it was queued: our gateway down, a layer
+	 * with no mix that carries anything, or the peer's side gone); or a
+	 * reply waited for reply blocks longer than its budget; or the peer
+	 * lost the state it had for us (it restarted, or forgot us) while the
+	 * message was out, so it may or may not have been delivered, and it
+	 * is not sent again; or (tests) max_tries timed out.  `to` names the
+	 * peer as on_message's `from` does (struct mix_from); msg_id is the
+	 * id mixclient_send or mixclient_reply gave. */
 	void (*on_giveup)(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
-	                  void *ctx);
+	                  const char *why, void *ctx);
 	/* Attached to / detached from the gateway (optional). */
 	void (*on_link)(struct mixclient *mc, int up, void *ctx);
 };
@@ -101,9 +106,15 @@ struct mixclient_cfg {
 	double loop_mean_ms;          /* 200 */
 	double delay_mean_ms;         /* 15 */
 	unsigned window;              /* messages in flight + queued (256) */
-	unsigned max_tries;           /* timeouts of one message before giving up (30) */
+	uint64_t peer_timeout_ms;     /* nothing heard from a peer this long while
+	                               * a message to it waits: no route carries
+	                               * it, it is given up (60000; 0: never) */
+	unsigned max_tries;           /* for tests: timeouts of one message before
+	                               * giving it up (0: no limit, the default) */
 	struct mixcc *cc;             /* shared with the process's other clients
 	                               * (mixcc.h; same profile), or NULL: its own */
+	struct routes *routes;        /* mix health (route.h), shared likewise, or
+	                               * NULL: its own */
 	const struct mixclient_cbs *cbs;
 	void *ctx;
 };
@@ -139,8 +150,9 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
  * (EINVAL: a sender not known, or forgotten: idle for 20 minutes, or,
  * when 4096 senders are known and a new one comes, the least recently
  * active one with no reply out and no ack owed); a reply waits (in the
- * window) while no reply block is at hand, at most as long as max_tries
- * sends would take, and is then given up (on_giveup). */
+ * window) while no reply block is at hand, at most ten times
+ * peer_timeout_ms while the sender is heard from, and is then given up
+ * (on_giveup). */
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
                     const uint8_t *data, size_t len, uint64_t *id);
 /* Make acquaintance with an address before writing to it: send it reply

@@ -26,12 +26,15 @@
 #include "log.h"
 #include "packet.h"
 #include "replay.h"
+#include "route.h"
 #include "topology.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define SWEEP_MS 5000
+#define MONITOR_MS 1000          /* a gateway's links to every mix: retried this often */
+#define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
 
 struct node_opts {
 	char *config, *topology, *key_file, *role, *listen;
@@ -62,6 +65,7 @@ struct peer {
 	int was_up;
 	unsigned backoff_ms;
 	uint64_t next_try_us;
+	int unreachable;     /* its last link failed or dropped, none up since */
 };
 
 struct mail {
@@ -77,6 +81,7 @@ struct client {
 	struct link *link;
 	struct mail *head, *tail;
 	size_t nmail;
+	int status_due;      /* the report of our links has changed since it last went */
 };
 
 /* An incoming link (from a node or a client). */
@@ -110,7 +115,7 @@ struct node {
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct held *held_list;
 	uint64_t held, mail_total;
-	uint64_t sweep_timer;
+	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct counters c;
 };
 
@@ -125,6 +130,21 @@ static const char *role_name(const struct topo_node *t, char *buf, size_t n)
 
 /* ---- sending to other nodes ---- */
 
+static void status_changed(struct node *n);
+
+/* A gateway tells its clients which mixes it cannot link to (route.h):
+ * a mix that crashed is avoided at once, not after routes through it
+ * have timed out. */
+static void peer_reachable(struct peer *p, int yes)
+{
+	const struct topo_node *tn = topo_by_id(p->n->topo, p->id);
+	if (p->unreachable == !yes)
+		return;
+	p->unreachable = !yes;
+	if (tn && tn->role == TOPO_MIX)
+		status_changed(p->n);
+}
+
 static void peer_down(struct link *l, const char *why, void *ctx)
 {
 	struct peer *p = ctx;
@@ -135,13 +155,20 @@ static void peer_down(struct link *l, const char *why, void *ctx)
 		p->backoff_ms = BACKOFF_MIN_MS;
 	} else {
 		n->c.links_failed++;
-		log_warn("link %llu to %s: failed: %s (retry in %u ms)", (unsigned long long)id,
-		         (char *)p->id, why, p->backoff_ms);
+		/* Once per outage: a gateway retries the links to dead mixes
+		 * for as long as they are down. */
+		if (!p->unreachable)
+			log_warn("link %llu to %s: failed: %s (retry in %u ms)", (unsigned long long)id,
+			         (char *)p->id, why, p->backoff_ms);
+		else
+			log_debug("link %llu to %s: failed again: %s (retry in %u ms)",
+			          (unsigned long long)id, (char *)p->id, why, p->backoff_ms);
 		p->next_try_us = now_us() + (uint64_t)p->backoff_ms * 1000u;
 		p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 	}
 	p->out = NULL;
 	p->was_up = 0;
+	peer_reachable(p, 0);
 }
 
 static void peer_up(struct link *l, void *ctx)
@@ -149,6 +176,7 @@ static void peer_up(struct link *l, void *ctx)
 	struct peer *p = ctx;
 	p->was_up = 1;
 	p->backoff_ms = BACKOFF_MIN_MS;
+	peer_reachable(p, 1);
 	log_info("link %llu to %s (%s): up", (unsigned long long)link_id(l), (char *)p->id,
 	         link_peer_addr(l));
 }
@@ -174,6 +202,18 @@ static struct peer *peer_get(struct node *n, const uint8_t id[PKT_ID_BYTES])
 	return p;
 }
 
+/* Open the link to a peer unless its backoff says wait.  0, or -1. */
+static int peer_connect(struct node *n, struct peer *p, const struct topo_node *tn)
+{
+	if (now_us() < p->next_try_us)
+		return -1;
+	n->c.links_opened++;
+	log_debug("connecting to %s at %s", tn->name, tn->addr_text);
+	p->out = link_connect(n->ev, (const struct sockaddr *)&tn->addr, tn->addrlen, &n->kp,
+	                      tn->pk, LINK_NODE, n->o.link_queue, &peer_cbs, p);
+	return p->out ? 0 : -1;
+}
+
 static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const uint8_t *pkt)
 {
 	const struct topo_node *tn = topo_by_id(n->topo, id);
@@ -186,19 +226,9 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 		n->c.drop_route++;
 		return;
 	}
-	if (!p->out) {
-		if (now_us() < p->next_try_us) {
-			n->c.drop_link_down++;
-			return;
-		}
-		n->c.links_opened++;
-		log_debug("connecting to %s at %s", tn->name, tn->addr_text);
-		p->out = link_connect(n->ev, (const struct sockaddr *)&tn->addr, tn->addrlen,
-		                      &n->kp, tn->pk, LINK_NODE, n->o.link_queue, &peer_cbs, p);
-		if (!p->out) {
-			n->c.drop_link_down++;
-			return;
-		}
+	if (!p->out && peer_connect(n, p, tn)) {
+		n->c.drop_link_down++;
+		return;
 	}
 	if (link_send(p->out, LF_PACKET, NULL, pkt)) {
 		n->c.drop_queue++;
@@ -314,6 +344,71 @@ static void sweep(struct ev *ev, void *ctx)
 			n->c.drop_mailbox_age++;
 		}
 		client_maybe_forget(n, c);
+	}
+}
+
+/* ---- the gateway's report of its links (route.h) ---- */
+
+static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
+{
+	uint8_t ids[ROUTE_STATUS_MAX][PKT_ID_BYTES];
+	size_t k = 0, it = 0;
+	const void *key;
+	void *v;
+	while (htab_next(n->peers, &it, &key, &v)) {
+		const struct peer *p = v;
+		const struct topo_node *tn = topo_by_id(n->topo, p->id);
+		if (p->unreachable && tn && tn->role == TOPO_MIX && k < ROUTE_STATUS_MAX)
+			memcpy(ids[k++], p->id, PKT_ID_BYTES);
+	}
+	route_status_encode(pkt, (const uint8_t (*)[PKT_ID_BYTES])ids, k);
+}
+
+/* Send the report to a client that is due one, if its link has room (a
+ * full link sends it when it drains). */
+static void status_flush(struct node *n, struct client *c)
+{
+	uint8_t pkt[PKT_BYTES];
+	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link))
+		return;
+	status_build(n, pkt);
+	if (link_send(c->link, LF_STATUS, NULL, pkt) == 0)
+		c->status_due = 0;
+}
+
+static void status_send_all(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	size_t it = 0;
+	const void *k;
+	void *v;
+	(void)ev;
+	n->status_timer = 0;
+	while (htab_next(n->clients, &it, &k, &v)) {
+		struct client *c = v;
+		c->status_due = 1;
+		status_flush(n, c);
+	}
+}
+
+static void status_changed(struct node *n)
+{
+	if (n->self->role == TOPO_GATEWAY && !n->status_timer)
+		n->status_timer = ev_timer_add(n->ev, STATUS_COALESCE_MS, status_send_all, n);
+}
+
+/* A gateway keeps a link to every mix, so that it knows, and can tell
+ * its clients, which ones it cannot reach; links that failed are tried
+ * again after their backoff. */
+static void monitor(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	n->monitor_timer = ev_timer_add(ev, MONITOR_MS, monitor, n);
+	for (size_t i = 0; i < n->topo->n; i++) {
+		const struct topo_node *tn = &n->topo->nodes[i];
+		struct peer *p;
+		if (tn->role == TOPO_MIX && (p = peer_get(n, tn->id)) != NULL && !p->out)
+			peer_connect(n, p, tn);
 	}
 }
 
@@ -514,6 +609,8 @@ static void in_up(struct link *l, void *ctx)
 	il->client = c;
 	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->nmail);
+	c->status_due = 1;
+	status_flush(n, c);
 	mailbox_flush(n, c);
 }
 
@@ -521,8 +618,10 @@ static void in_drain(struct link *l, void *ctx)
 {
 	struct inlink *il = ctx;
 	(void)l;
-	if (il->client)
+	if (il->client) {
+		status_flush(il->n, il->client);
 		mailbox_flush(il->n, il->client);
+	}
 }
 
 static void in_down(struct link *l, const char *why, void *ctx)
@@ -859,8 +958,10 @@ int cmd_node(int argc, char **argv)
 	ev_signal(n->ev, SIGHUP, on_hup, n);
 	ev_signal(n->ev, SIGUSR1, on_usr1, n);
 	signal(SIGPIPE, SIG_IGN);
-	if (n->self->role == TOPO_GATEWAY)
+	if (n->self->role == TOPO_GATEWAY) {
 		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, sweep, n);
+		n->monitor_timer = ev_timer_add(n->ev, 0, monitor, n);
+	}
 	char la[64];
 	sockaddr_str((struct sockaddr *)&ls, la, sizeof(la));
 	log_info("node %s (%s) listening on %s, key %s, replay window %u min in %zu KiB",

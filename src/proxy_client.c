@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mixcc.h"
 #include "mixclient.h"
+#include "route.h"
 #include "proxy_common.h"
 #include "session.h"
 #include "topology.h"
@@ -58,6 +59,7 @@ struct client {
 	struct topology *topo;
 	struct mixclient_cfg mcfg;
 	struct mixcc *cc;            /* shared by every identity (mixcc.h) */
+	struct routes *routes;       /* likewise: what one learns of the mixes (route.h) */
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
 	int lfd;
@@ -229,14 +231,17 @@ static void on_writable(struct mixclient *mc, void *ctx)
 		session_on_room(id->s);
 }
 
-static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id, void *ctx)
+static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
+                      const char *why, void *ctx)
 {
 	struct ident *id = ctx;
+	char reason[256];
 	(void)mc;
 	(void)to;
 	(void)msg_id;
+	snprintf(reason, sizeof(reason), "a message to the server could not be delivered: %s", why);
 	if (id->s)
-		session_abort(id->s, "a message to the server could not be delivered", 0);
+		session_abort(id->s, reason, 0);
 }
 
 static void on_link(struct mixclient *mc, int up, void *ctx)
@@ -487,6 +492,8 @@ int cmd_client(int argc, char **argv)
 	c->mcfg.topo = c->topo;
 	c->cc = mixcc_new(c->ev, o->fast);
 	c->mcfg.cc = c->cc;
+	c->routes = routes_new(c->topo);
+	c->mcfg.routes = c->routes;
 	proxy_session_cfg(o, &c->scfg);
 	ev_signal(c->ev, SIGTERM, on_term, c);
 	ev_signal(c->ev, SIGINT, on_term, c);
@@ -507,6 +514,7 @@ int cmd_client(int argc, char **argv)
 	while (c->all)
 		ident_free(c->all);
 	mixcc_free(c->cc);
+	routes_free(c->routes);
 	ev_free(c->ev);
 out:
 	if (c->lfd >= 0)

@@ -15,6 +15,7 @@ void proxy_opts_defaults(struct proxy_opts *o)
 	o->delay_mean = 15;
 	o->idle_timeout = 300;
 	o->close_timeout = 60;
+	o->peer_timeout = 60;
 }
 
 int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz)
@@ -37,6 +38,7 @@ void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg)
 	cfg->loop_mean_ms = o->loop_mean;
 	cfg->delay_mean_ms = o->delay_mean;
 	cfg->gateway = o->gateway;
+	cfg->peer_timeout_ms = o->peer_timeout * 1000;
 }
 
 void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc)

@@ -15,7 +15,7 @@ struct proxy_opts {
 	char *config, *topology, *gateway;
 	int foreground, verbose, fast;
 	double send_mean, loop_mean, delay_mean;
-	uint64_t idle_timeout, close_timeout, max_sessions;
+	uint64_t idle_timeout, close_timeout, peer_timeout, max_sessions;
 };
 
 /* The option table entries both commands take (conf.h), for o. */
@@ -28,6 +28,7 @@ struct proxy_opts {
 	{ "loop-mean", 0, OPT_DBL, "MS", "mean interval of loop cover packets (200)", &(o)->loop_mean, 0.01, 600000, 0 }, \
 	{ "delay-mean", 0, OPT_DBL, "MS", "mean delay chosen for each hop (15)", &(o)->delay_mean, 0, 10000, 0 }, \
 	{ "idle-timeout", 0, OPT_U64, "SECS", "reset a session whose peer is silent this long (300; 0: never)", &(o)->idle_timeout, 0, 86400 * 7, 0 }, \
+	{ "peer-timeout", 0, OPT_U64, "SECS", "reset a session whose messages have found no route this long (60; 0: never)", &(o)->peer_timeout, 0, 86400, 0 }, \
 	{ "close-timeout", 0, OPT_U64, "SECS", "after a close, reset a session without progress this long (60)", &(o)->close_timeout, 1, 86400, 0 }, \
 	{ "max-sessions", 0, OPT_U64, "N", "sessions at once", &(o)->max_sessions, 1, 1000000, 0 }, \
 	{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &(o)->foreground, 0, 0, 0 }, \

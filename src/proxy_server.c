@@ -231,9 +231,11 @@ static void on_writable(struct mixclient *mc, void *ctx)
 	session_waitq_run(&sv->q);
 }
 
-static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id, void *ctx)
+static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
+                      const char *why, void *ctx)
 {
 	struct server *sv = ctx;
+	char reason[256];
 	size_t it = 0;
 	const void *k;
 	void *v;
@@ -243,10 +245,11 @@ static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t 
 		return;
 	/* A reply that cannot reach its sender dooms every session of that
 	 * sender (our clients use one sender per session). */
+	snprintf(reason, sizeof(reason), "a message to the client could not be delivered: %s", why);
 	while (htab_next(sv->sessions, &it, &k, &v)) {
 		struct ssess *ss = v;
 		if (!memcmp(ss->tag, to->tag, MIX_TAG_BYTES))
-			session_abort(ss->s, "a message to the client could not be delivered", 0);
+			session_abort(ss->s, reason, 0);
 	}
 }
 

@@ -32,10 +32,11 @@ static int on_message(struct mixclient *mc, const struct mix_from *from, const u
 	return 0;
 }
 
-static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id, void *ctx)
+static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id,
+                      const char *why, void *ctx)
 {
 	(void)mc, (void)to, (void)ctx;
-	fprintf(stderr, "mpjunk: message %llu given up\n", (unsigned long long)id);
+	fprintf(stderr, "mpjunk: message %llu given up: %s\n", (unsigned long long)id, why);
 	failed = 1;
 }
 

@@ -134,20 +134,22 @@ static void on_writable(struct mixclient *mc, void *ctx)
 
 /* A message given up must name its peer as on_message would: B's address
  * for A's messages, an anonymous tag (never A's key) for B's replies. */
-static void on_giveup_a(struct mixclient *mc, const struct mix_from *to, uint64_t id, void *ctx)
+static void on_giveup_a(struct mixclient *mc, const struct mix_from *to, uint64_t id,
+                        const char *why, void *ctx)
 {
 	(void)mc;
-	(void)id;
 	(void)ctx;
+	fprintf(stderr, "mpmix: A's message %llu given up: %s\n", (unsigned long long)id, why);
 	if (!to->reply || memcmp(&to->addr, &addr_b, sizeof(addr_b)))
 		bad++;
 }
 
-static void on_giveup_b(struct mixclient *mc, const struct mix_from *to, uint64_t id, void *ctx)
+static void on_giveup_b(struct mixclient *mc, const struct mix_from *to, uint64_t id,
+                        const char *why, void *ctx)
 {
 	(void)mc;
-	(void)id;
 	(void)ctx;
+	fprintf(stderr, "mpmix: B's reply %llu given up: %s\n", (unsigned long long)id, why);
 	if (to->reply)
 		bad++;
 	if (memmem(to, sizeof(*to), kpa.pk, 8))

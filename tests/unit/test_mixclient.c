@@ -476,6 +476,7 @@ struct rec {
 	uint8_t seen[256];          /* deliveries by the message's first byte */
 	int pos[256];               /* ... and how many came before the first */
 	int giveups;
+	char why[160];              /* the last give-up's reason */
 	struct mix_from gto[64];
 	uint64_t gid[64];
 };
@@ -494,10 +495,12 @@ static int rec_msg(struct mixclient *mc, const struct mix_from *from, const uint
 	return 0;
 }
 
-static void rec_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id, void *ctx)
+static void rec_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id,
+                       const char *why, void *ctx)
 {
 	struct rec *r = ctx;
 	(void)mc;
+	snprintf(r->why, sizeof(r->why), "%s", why);
 	if (r->giveups < 64) {
 		r->gto[r->giveups] = *to;
 		r->gid[r->giveups] = id;

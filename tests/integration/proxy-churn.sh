@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Integration test of the TCP proxy while nodes die and come back: a
+# session must cost only time, never bytes, and never be reset while a
+# route can carry it; when none can, it fails loudly and says why.
+#   1. fast profile: 64 MiB downloaded through one session (the server
+#      answers through the client's reply blocks) while a mix of each
+#      layer is SIGKILLed and restarted, one after another;
+#   2. default profile (Poisson sending, delays, cover; the send rate
+#      raised so that the volume fits the suite's time): the same;
+#   3. the client's and the server's gateways SIGKILLed and restarted in
+#      the middle of a session;
+#   4. every mix of layer 2 killed for good: the session is reset after
+#      --peer-timeout, and both logs name the cause.
+# Smaller: PROXY_CHURN_MIB.
+# integration-timeout: 600
+# integration-parallel
+set -u
+. "$(dirname "$0")/lib/proxy.sh"
+mib=${PROXY_CHURN_MIB:-64}
+bytes=$((mib * 1048576))
+
+# churn NET: in the background, kill and restart one mix after another
+# (layers 1, 2, 3, then the other mix of each) until stopped; sets $churn.
+churn() {
+	local n=$1
+	(
+		trap 'exit 0' TERM
+		while :; do
+			for m in mix1a mix2a mix3a mix1b mix2b mix3b; do
+				sleep 1.5
+				tools/localnet kill "$n" $m KILL
+				sleep 1
+				tools/localnet restart "$n" $m >/dev/null
+				echo "$m" >>"$n/churned"
+			done
+		done
+	) &
+	churn=$!
+}
+end_churn() {
+	kill "$churn" 2>/dev/null
+	wait "$churn" 2>/dev/null
+	churned=$(cat "$1/churned" 2>/dev/null | wc -l)
+}
+
+# 1 and 2: a download under churn, in each profile.
+download() { # download NAME PROFILE-ARGS...
+	local name=$1
+	shift
+	net "$name"
+	upstream source --bytes "$bytes" --seed 11
+	server "s$name" "$up" "$topo" "$@"
+	client "c$name" "$saddr" "$topo" "$@"
+	churn "$dir/$name"
+	out=$("$mptcp" recv "127.0.0.1:$cport" --bytes "$bytes" --seed 11 --timeout 300 2>"$dir/err")
+	rc=$?
+	end_churn "$dir/$name"
+	stop "$cpid" "$spid"
+	# recv checks every byte and fails on a reset.
+	if [ $rc = 0 ]; then
+		ok "$mib MiB through one session ($name), byte-exact, no reset, while $churned mixes were killed and restarted ($out)"
+	else
+		not_ok "$name: $out $(tail -n 2 "$dir/err")"
+	fi
+}
+download fast --fast
+download default --send-mean 0.5 --loop-mean 50
+
+# 3. Gateways restart mid-session: the client attaches to gw1, the server
+#    to gw2; each is killed and restarted while an echo of 8 MiB runs.
+net gws
+upstream echo
+server sg "$up" "$topo" --fast -g gw2
+client cg "$saddr" "$topo" --fast -g gw1
+"$mptcp" bulk "127.0.0.1:$cport" --bytes $((8 * 1048576)) --timeout 120 >"$dir/gw.out" 2>&1 &
+bp=$!
+sleep 1
+tools/localnet kill "$dir/gws" gw1 KILL
+sleep 1
+tools/localnet restart "$dir/gws" gw1 >/dev/null
+sleep 1
+tools/localnet kill "$dir/gws" gw2 KILL
+sleep 1
+tools/localnet restart "$dir/gws" gw2 >/dev/null
+if wait $bp && [ "$(grep -c 'gateway link down' "$dir/sg.log")" -ge 1 ]; then
+	ok "both gateways restarted in the middle of a session: it costs only time ($(cat "$dir/gw.out"))"
+else
+	not_ok "gateway restarts: $(cat "$dir/gw.out")"
+fi
+stop "$cpid" "$spid"
+
+# 4. No route: every layer-2 mix dies for good.  The session is reset
+#    (RST to the local socket) once its messages found no route for the
+#    peer timeout, and each side's log says why.
+net dead
+upstream echo
+server sd "$up" "$topo" --fast --peer-timeout 5
+client cd "$saddr" "$topo" --fast --peer-timeout 5
+"$mptcp" bulk "127.0.0.1:$cport" --bytes $((64 * 1048576)) --timeout 60 >"$dir/dead.out" 2>&1 &
+bp=$!
+sleep 1
+tools/localnet kill "$dir/dead" mix2a KILL
+tools/localnet kill "$dir/dead" mix2b KILL
+t0=$(date +%s)
+wait $bp
+rc=$?
+t=$(($(date +%s) - t0))
+sleep 0.5
+if [ $rc != 0 ] && grep -q 'reset\|Connection reset' "$dir/dead.out" &&
+	grep -q 'could not be delivered: no mix of layer 2' "$dir/cd.log" && [ $t -le 30 ]; then
+	ok "no live mix in layer 2: the session is reset after ${t} s; the client logs \"$(grep -o 'could not be delivered: no mix[^"]*' "$dir/cd.log" | head -n 1)\""
+else
+	not_ok "no route: rc=$rc after ${t} s: $(cat "$dir/dead.out"); client: $(grep -i 'reset\|deliver' "$dir/cd.log" | tail -n 2)"
+fi
+stop "$cpid" "$spid"
+
+finish proxy-churn
