@@ -18,6 +18,8 @@ CC        ?= cc
 FUZZCC    ?= clang
 
 CFLAGS    ?= -O2 -g
+# make check builds and tests this many at a time (its sub-makes take -j).
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 WARN       = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat=2 -Wvla -Wcast-align -Wundef -Wwrite-strings
 # The libraries' flags are asked of pkg-config when a recipe uses them, not
@@ -96,21 +98,26 @@ deps:
 	@sh tools/deps
 
 check: deps
-	$(MAKE) all tests/unit/check_mixproxy
-	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy
+	$(MAKE) -j$(JOBS) all tests/unit/check_mixproxy
+	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy -j $(JOBS)
 	sh tests/integration/run.sh
 	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' | \
 	    $(FUZZCC) -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1; then \
-	  $(MAKE) fuzz && sh tests/fuzz/smoke.sh; \
+	  $(MAKE) -j$(JOBS) $(FUZZ_BIN) && FUZZ_JOBS=$(JOBS) sh tests/fuzz/smoke.sh; \
 	else echo "fuzz smoke: skipped, $(FUZZCC) with libFuzzer not installed (tools/deps)"; fi
 
-# Fuzz harnesses compile every library source with clang and libFuzzer.
+# Fuzz harnesses link every library source, compiled once with clang for
+# libFuzzer and the sanitizers (tests/fuzz/lib/).
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -DMIXPROXY_VERSION=\"$(VERSION)\" -g -O1 \
-             -fsanitize=fuzzer,address,undefined $(DEPS_CFLAGS) -Isrc
+             -fsanitize=fuzzer-no-link,address,undefined $(DEPS_CFLAGS) -Isrc
+FUZZ_LIB_OBJ = $(patsubst src/%.c,tests/fuzz/lib/%.o,$(LIB_SRC))
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)
-tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/*.h)
-	$(FUZZCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DEPS_LIBS) -lm
+tests/fuzz/lib/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p tests/fuzz/lib
+	$(FUZZCC) $(FUZZ_FLAGS) -c -o $@ $<
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	$(FUZZCC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(DEPS_LIBS) -lm
 
 # deps first, then a make of its own: with -j, nothing may compile before
 # tools/deps has installed what is missing.
@@ -136,6 +143,7 @@ install: src/mixproxy
 clean:
 	rm -f .build-flags src/*.o src/*.d src/libmixproxy.a src/mixproxy tests/unit/*.o \
 	    tests/unit/*.d tests/unit/suites.h tests/unit/check_mixproxy $(FUZZ_BIN) $(TOOL_BIN)
+	rm -rf tests/fuzz/lib
 
 FORCE:
 .PHONY: all deps check fuzz demo bench lint install clean FORCE
