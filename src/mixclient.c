@@ -1034,6 +1034,29 @@ static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, 
 	mc->st.acks_sent += k;
 }
 
+/* How many reply blocks to send p with the next packet: while it holds
+ * fewer than it asked for, and SURB_CUSHION more if it answers: its count
+ * reaches us a path late, and a burst of answers must not wait for
+ * blocks.  Each answer it sends takes one, so the count falls and the
+ * next packet replaces it; a peer that only acknowledges, or answers now
+ * and then, takes one per batch, not one per message (blocks cost the
+ * sender as much as the packet itself, and unused ones expire). */
+static unsigned surbs_wanted(const struct peer_out *p)
+{
+	unsigned goal = p->target;
+	if (now_us() - p->answered_us < ANSWERING_US)
+		goal = goal + SURB_CUSHION > STOCK_MAX - 1 ? STOCK_MAX - 1 : goal + SURB_CUSHION;
+	return goal > p->surbs_out ? goal - p->surbs_out : 0;
+}
+
+/* A packet of acks or blocks is owed: it goes before messages once it
+ * has waited a send slot (acks_due). */
+static void owe_control(struct mixclient *mc)
+{
+	if (!mc->acks_since)
+		mc->acks_since = now_us();
+}
+
 /* The message goes last. */
 static int body_add_data(struct body *b, const uint8_t *data, size_t len)
 {
@@ -1096,33 +1119,25 @@ static int send_one_message(struct mixclient *mc)
 			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			put_floor(b.b, floor_for(mc, p, p->next_id));
 			put64(b.b + 40, p->epoch);
-			/* Blocks while the peer holds fewer than it asked for,
-			 * and SURB_CUSHION more if it answers: its count reaches
-			 * us a path late, and a burst of answers must not wait
-			 * for blocks (1,000 sessions under load gave replies up
-			 * for want of them).  Each answer that comes in took
-			 * one, so the count falls and the next message replaces
-			 * it.  Not one with every message: a peer that only
-			 * acknowledges, or answers now and then, takes one per
-			 * batch, and a block per message cost the sender half
-			 * its time building blocks that then expired unused (a
-			 * proxy's one-way goodput went from 2.2 to 3.5 MB/s
-			 * without them).  A retry carries a fresh one anyway:
-			 * the blocks the peer holds may lead through mixes that
-			 * died since, and the newest is the one it uses first.
-			 * One always fits beside a message of MIX_MSG_MAX bytes. */
-			unsigned goal = p->target;
-			if (now_us() - p->answered_us < ANSWERING_US)
-				goal = goal + SURB_CUSHION > STOCK_MAX - 1 ? STOCK_MAX - 1
-				                                          : goal + SURB_CUSHION;
-			unsigned n = goal > p->surbs_out ? goal - p->surbs_out : 0;
-			size_t spare = body_room(&b) - m->len;
-			unsigned fit = (unsigned)(spare / SURB_BYTES);
+			/* A retry carries a fresh block: the blocks the peer
+			 * holds may lead through mixes that died since (the newest
+			 * is the one it uses first), or be used up while its last
+			 * count still says otherwise; then it could not even
+			 * acknowledge.  Blocks that do not fit beside the message
+			 * go in an ACK packet of their own, soon (acks_out); for
+			 * a retry, a few, at most once a round trip. */
+			unsigned n = surbs_wanted(p), fit = (unsigned)((body_room(&b) - m->len) / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
 				n = 1;
-			if (n > fit)
-				n = fit ? fit : 1;
-			body_add_surbs(mc, &b, p, n);
+			if (n > fit) {
+				uint64_t now = now_us();
+				if (m->tries > 0 && now - p->supplied_us > rto_ms(mc, 0, 1) * 1000) {
+					p->resupply = 1;
+					p->supplied_us = now;
+				}
+				owe_control(mc);
+			}
+			body_add_surbs(mc, &b, p, n < fit ? n : fit);
 			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
 			if (body_add_data(&b, m->data, m->len))
 				return -1;
@@ -2070,6 +2085,15 @@ int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to)
 	memcpy(key + 32, to->gw, 32);
 	const struct peer_out *p = htab_get(mc->outs, key);
 	return p && p->epoch;
+}
+
+size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to)
+{
+	uint8_t key[64];
+	memcpy(key, to->pk, 32);
+	memcpy(key + 32, to->gw, 32);
+	const struct peer_out *p = htab_get(mc->outs, key);
+	return !p || surbs_wanted(p) ? MIX_MSG_SURB : MIX_MSG_MAX;
 }
 
 size_t mixclient_room(const struct mixclient *mc)

@@ -41,7 +41,12 @@
 #include "packet.h"
 #include "topology.h"
 
-#define MIX_MSG_MAX 1368
+/* A message is one packet's body less its header (56 bytes) and room for
+ * six acknowledgements: 1928 bytes.  A reply block (560 bytes) rides
+ * along only beside a message of at most MIX_MSG_SURB; a longer one
+ * leaves the blocks its peer needs to a packet of their own. */
+#define MIX_MSG_MAX 1928
+#define MIX_MSG_SURB 1368
 #define MIX_TAG_BYTES 16
 #define MIX_ADDR_CHARS (B58_KEY_CHARS + PKT_ID_BYTES + 1)
 
@@ -166,6 +171,12 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 int mixclient_hello(struct mixclient *mc, const struct mix_addr *to);
 /* 1 when the epoch of the address's state for us is known. */
 int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to);
+/* The longest message to `to` that leaves room for the reply blocks it
+ * should get now: MIX_MSG_SURB while it holds fewer than it needs (or is
+ * new), else MIX_MSG_MAX.  A caller that cuts a stream into messages
+ * asks before each one, so that blocks ride along instead of costing
+ * packets of their own. */
+size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to);
 /* Room in the send window (messages). */
 size_t mixclient_room(const struct mixclient *mc);
 /* Messages sent and not yet acknowledged or given up. */

@@ -290,8 +290,17 @@ static void io_done(struct session *s, int clean, void *ctx)
 	id->t_linger = ev_timer_add(c->ev, 0, linger_check, id);
 }
 
+/* Messages leave room for reply blocks while the server needs them. */
+static size_t io_msg_max(struct session *s, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)s;
+	return mixclient_msg_max(id->mc, &id->c->server);
+}
+
 static const struct session_io client_io = {
 	.send = io_send,
+	.msg_max = io_msg_max,
 	.done = io_done,
 };
 

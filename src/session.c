@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -480,13 +481,18 @@ static void on_readable(struct ev *ev, int fd, void *ctx)
 	struct session *s = ctx;
 	(void)ev;
 	uint8_t buf[PMSG_DATA_MAX];
+	int failed = 0;
 	for (int i = 0; i < READS_PER_EVENT && can_read(s); i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		size_t max = s->io->msg_max ? s->io->msg_max(s, s->ctx) : PMSG_MAX;
+		if (max <= PMSG_HDR || max > PMSG_MAX)
+			max = PMSG_MAX;
+		ssize_t n = recv(fd, buf, max - PMSG_HDR, 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
 			socket_failed(s, "reading from");
-			return;
+			failed = 1;
+			break;
 		}
 		s->progress_us = ev_now_us(s->ev);
 		if (n == 0) {
@@ -496,10 +502,14 @@ static void on_readable(struct ev *ev, int fd, void *ctx)
 		s->stats.bytes_out += (uint64_t)n;
 		if (make_seq(s, PMSG_DATA, buf, (size_t)n) < 0) {
 			session_abort(s, "the mixnet client refused a message", 0);
-			return;
+			failed = 1;
+			break;
 		}
 	}
-	settle(s);
+	/* The stream's bytes do not outlive their message. */
+	sodium_memzero(buf, sizeof(buf));
+	if (!failed)
+		settle(s);
 }
 
 static void on_writable(struct ev *ev, int fd, void *ctx)

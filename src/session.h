@@ -36,6 +36,10 @@ struct session_io {
 	 * EAGAIN when there is no room now (the owner calls session_on_room
 	 * when there is); any other error aborts the session. */
 	int (*send)(struct session *s, const uint8_t *msg, size_t len, void *ctx);
+	/* The longest message the next send may take (optional; default
+	 * PMSG_MAX): the transport may want room beside it for something of
+	 * its own (the mixnet client's reply blocks). */
+	size_t (*msg_max)(struct session *s, void *ctx);
 	/* The session has ended (clean: both directions closed in order;
 	 * otherwise reset or timed out), its socket is closed and it will
 	 * call nothing more.  The owner forgets it and calls session_release;
