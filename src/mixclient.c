@@ -116,7 +116,8 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define RTO_BACKOFF_CAP_MS 1000.0 /* backed-off timeouts reach at least this */
 #define EARLY_MAX 3              /* tries found lost early, per timeout */
 #define TRY_RING 4               /* tries whose send times are kept */
-#define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */       /* reordering allowed between routes (fast) */
+#define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */
+#define SUPPLY_GAP_MAX_US 8000000ull /* ... and supplied at least this often */
 
 struct rxwin {
 	uint64_t base;               /* every id below base was delivered */
@@ -1668,14 +1669,17 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 
 /* A peer we are talking to (we sent it a message: a hello is not
  * talking) that has gone quiet may have run out of reply blocks (its
- * requests lost too): send it some unasked.  Not only when
- * the estimate says it is short: blocks lost on the way still count as
- * held there, and a peer with none left cannot say so.  Not while
- * messages to it are out (each try carries a fresh block), and backing
- * off, the wait doubling per supply it leaves unanswered, for at most
- * 60 s after we last wrote to it: a peer quiet because the network is
- * loaded must not be sent more (1,000 identities supplying every round
- * trip kept a machine busy building blocks and nothing else). */
+ * requests lost too): send it some unasked.  Not only when the estimate
+ * says it is short: blocks lost on the way still count as held there,
+ * and a peer with none left cannot say so, nor send what it owes us.
+ * Not while messages to it are out (their retries bring blocks), and
+ * backing off, the wait doubling per supply it leaves unanswered up to
+ * SUPPLY_GAP_MAX_US, for 60 s after we last wrote to it or heard from
+ * it: a peer quiet because the network is loaded must not be sent a
+ * flood (1,000 identities supplying every round trip kept a machine busy
+ * building blocks and nothing else), and one whose last reply is stuck
+ * for want of blocks must get enough chances before it gives that reply
+ * up (it waits the peer timeout, 60 s, for a sign of us). */
 static void supply(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
@@ -1694,7 +1698,7 @@ static void supply(struct ev *ev, void *ctx)
 		    now - p->heard_us > gap && now - p->supplied_us > gap) {
 			p->resupply = 1;
 			p->supplied_us = now;
-			p->supply_gap_us = 2 * gap;
+			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
 			any = 1;
 		}
 	}

@@ -12,12 +12,13 @@ pids=()
 nets=()
 
 cleanup() {
-	# After a failed check, the last warnings of each proxy (their logs
-	# go with $dir).
+	# After a failed check, the last warnings of each proxy and the
+	# sessions it reset, with why (their logs go with $dir).
 	if [ "$fail" -gt 0 ]; then
 		for f in "$dir"/*.log; do
 			[ -f "$f" ] || continue
-			grep -h "warning\|error" "$f" | tail -n 8 | sed "s|^|# $(basename "$f"): |"
+			grep -h "warning\|error\|: reset" "$f" | grep -v 'FAST PROFILE' | tail -n 8 |
+				sed "s|^|# $(basename "$f"): |"
 		done
 	fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
