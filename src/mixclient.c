@@ -839,6 +839,8 @@ static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tri
 {
 	double fixed = mc->cfg.fast ? RTO_FAST_MIN_MS
 	                            : 3 * mc->cfg.delay_mean_ms + 4 * mc->cfg.send_mean_ms + 250;
+	if (fixed < (double)mc->cfg.rto_min_ms)
+		fixed = (double)mc->cfg.rto_min_ms;
 	double measured = (mixcc_srtt_us(mc->cc) + 4 * mixcc_rttvar_us(mc->cc)) / 1000.0;
 	double base = (double)fwd_delay_us / 1000.0 + (measured > fixed ? measured : fixed);
 	/* Backs off to 4x (or 1 s, if more) only: loss in a mixnet is mostly

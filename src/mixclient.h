@@ -116,6 +116,8 @@ struct mixclient_cfg {
 	                               * it, it is given up (60000; 0: never) */
 	unsigned max_tries;           /* for tests: timeouts of one message before
 	                               * giving it up (0: no limit, the default) */
+	uint64_t rto_min_ms;          /* for tests: the least retransmission
+	                               * timeout (0: the profile's) */
 	struct mixcc *cc;             /* shared with the process's other clients
 	                               * (mixcc.h; same profile), or NULL: its own */
 	struct routes *routes;        /* mix health (route.h), shared likewise, or
