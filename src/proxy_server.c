@@ -388,6 +388,11 @@ int cmd_server(int argc, char **argv)
 		        sv->upstream_text, why);
 		goto out;
 	}
+	if (o->check_config) {
+		printf("mixproxy server: %s: ok\n", o->config ? o->config : "options");
+		rc = 0;
+		goto out;
+	}
 	sv->topo = topo_load(o->topology, err, sizeof(err));
 	if (!sv->topo) {
 		fprintf(stderr, "mixproxy server: %s\n", err);
