@@ -866,6 +866,15 @@ int cmd_node(int argc, char **argv)
 	};
 	const size_t nopts = ARRAY_LEN(opts);
 
+	/* SIGHUP asks for a reload (systemctl reload, procd), and may come
+	 * at any time after the start: until the loop takes it, hold it
+	 * instead of dying of its default action.  The loop's signalfd then
+	 * reads it, so a topology changed during the start is not missed. */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
+
 	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
 	case 1:
 		conf_usage(opts, nopts, "mixproxy node -t TOPOLOGY -k KEYFILE [options]");

@@ -428,6 +428,9 @@ int cmd_client(int argc, char **argv)
 	};
 	const size_t nopts = ARRAY_LEN(opts);
 
+	/* SIGHUP is documented as ignored: from the start, not only once the
+	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
+	signal(SIGHUP, SIG_IGN);
 	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
 	case 1:
 		conf_usage(opts, nopts, "mixproxy client -s ADDRESS -t TOPOLOGY [options]");
@@ -517,7 +520,6 @@ int cmd_client(int argc, char **argv)
 	ev_signal(c->ev, SIGINT, on_term, c);
 	ev_signal(c->ev, SIGUSR1, on_usr1, c);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);

@@ -1,0 +1,107 @@
+#!/bin/sh
+# The three daemons as a service manager runs them (systemd, procd): in
+# the foreground (-d) with a config file (-f), on loopback.  SIGHUP and
+# SIGTERM do what mixproxy(8), SIGNALS, says: the node reloads its
+# topology and the client and server ignore SIGHUP; SIGTERM stops each
+# with exit status 0 (a manager counts anything else as a failure).  A
+# few seconds, no network.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tools/ports.sh
+. tests/integration/lib/tap.sh
+BIN=${MIXPROXY:-src/mixproxy}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mixproxy-daemons.XXXXXX") || exit 1
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+wait_log() { # wait_log FILE PATTERN: until a line matches (10 s at most)
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	grep -q "$2" "$1"
+}
+# start NAME COMMAND ARGS...: run the binary in the background, logging to
+# $dir/NAME.log; its pid in $pid.
+start() {
+	name=$1
+	shift
+	"$BIN" "$@" >"$dir/$name.log" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+}
+# stops NAME PID: SIGTERM stops it with exit status 0 within 10 s.
+stops() {
+	kill -TERM "$2"
+	i=0
+	while kill -0 "$2" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$2" 2>/dev/null; then
+		not_ok "$1: still running 10 s after SIGTERM"
+		return
+	fi
+	wait "$2"
+	rc=$?
+	[ "$rc" = 0 ] && ok "$1: SIGTERM stops it with exit status 0" ||
+		not_ok "$1: exit status $rc after SIGTERM: $(tail -n 2 "$dir/$1.log")"
+}
+# survives_hup NAME PID: alive a moment after SIGHUP.
+survives_hup() {
+	kill -HUP "$2"
+	sleep 0.3
+	kill -0 "$2" 2>/dev/null && ok "$1: SIGHUP leaves it running" ||
+		not_ok "$1: SIGHUP stopped it: $(tail -n 2 "$dir/$1.log")"
+}
+
+# A topology whose gateway runs; the mixes need not.
+gwport=$(pick_port) || exit 1
+"$BIN" keygen --id gw1 --role gateway --address "127.0.0.1:$gwport" "$dir/gw1.key" >"$dir/topology"
+for l in 1 2 3; do
+	"$BIN" keygen --id "mix$l" --role mix --layer $l --address "127.0.0.1:$(pick_port)" \
+		"$dir/mix$l.key" >>"$dir/topology"
+done
+
+# --- node ---------------------------------------------------------------------
+printf 'topology = %s\nkey-file = %s\n' "$dir/topology" "$dir/gw1.key" >"$dir/gw1.conf"
+start gw1 node -d -f "$dir/gw1.conf"
+gw=$pid
+wait_log "$dir/gw1.log" "listening on" && ok "node: starts with -d -f" ||
+	not_ok "node: did not start: $(tail -n 2 "$dir/gw1.log")"
+survives_hup gw1 $gw
+wait_log "$dir/gw1.log" "topology reloaded" && ok "node: SIGHUP reloads the topology" ||
+	not_ok "node: no reload logged after SIGHUP"
+# A bad topology on SIGHUP is refused, and the node goes on.
+cp "$dir/topology" "$dir/topology.good"
+echo "garbage" >>"$dir/topology"
+kill -HUP $gw
+wait_log "$dir/gw1.log" "reload failed" && kill -0 $gw 2>/dev/null &&
+	ok "node: a bad topology on SIGHUP is refused and the node runs on" ||
+	not_ok "node: bad reload: $(tail -n 2 "$dir/gw1.log")"
+cp "$dir/topology.good" "$dir/topology"
+
+# --- server -------------------------------------------------------------------
+upport=$(pick_port) || exit 1
+printf 'topology = %s\nconfig-dir = %s\nupstream-tcp-address = 127.0.0.1:%s\n' \
+	"$dir/topology" "$dir/srv" "$upport" >"$dir/srv.conf"
+start srv server -d -f "$dir/srv.conf"
+srv=$pid
+wait_log "$dir/srv.log" "server address" && ok "server: starts with -d -f" ||
+	not_ok "server: did not start: $(tail -n 2 "$dir/srv.log")"
+survives_hup srv $srv
+stops srv $srv
+
+# --- client -------------------------------------------------------------------
+cport=$(pick_port) || exit 1
+printf 'topology = %s\nserver-address = %s\nlisten-port = %s\n' \
+	"$dir/topology" "$(cat "$dir/srv/address")" "$cport" >"$dir/cl.conf"
+start cl client -d -f "$dir/cl.conf"
+cl=$pid
+wait_log "$dir/cl.log" "client listening" && ok "client: starts with -d -f" ||
+	not_ok "client: did not start: $(tail -n 2 "$dir/cl.log")"
+survives_hup cl $cl
+stops cl $cl
+stops gw1 $gw
+
+finish daemons
