@@ -3,8 +3,9 @@
 # the foreground (-d) with a config file (-f), on loopback.  SIGHUP and
 # SIGTERM do what mixproxy(8), SIGNALS, says: the node reloads its
 # topology and the client and server ignore SIGHUP; SIGTERM stops each
-# with exit status 0 (a manager counts anything else as a failure).  A
-# few seconds, no network.
+# with exit status 0 (a manager counts anything else as a failure).  The
+# server refuses a config directory that others may get into or that it
+# cannot write, in one line naming it.  A few seconds, no network.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tools/ports.sh
@@ -103,5 +104,41 @@ wait_log "$dir/cl.log" "client listening" && ok "client: starts with -d -f" ||
 survives_hup cl $cl
 stops cl $cl
 stops gw1 $gw
+
+# --- the server's config directory ----------------------------------------------
+# refused DESC DIR WANT: the server refuses DIR with exit 73, in one line
+# naming it and saying WANT.
+refused() {
+	"$BIN" server -d -t "$dir/topology" -c "$2" -u "127.0.0.1:$upport" >"$dir/out" 2>&1
+	rc=$?
+	if [ $rc = 73 ] && [ "$(wc -l <"$dir/out")" = 1 ] && grep -qF "$2" "$dir/out" &&
+	   grep -qF "$3" "$dir/out"; then
+		ok "server: $1 is refused: $(cat "$dir/out")"
+	else
+		not_ok "server: $1: exit $rc, $(cat "$dir/out")"
+	fi
+}
+chmod 750 "$dir/srv"
+refused "a config dir the group may read" "$dir/srv" "run chmod 700"
+chmod 500 "$dir/srv"
+refused "a config dir without write permission" "$dir/srv" "not writable"
+chmod 700 "$dir/srv"
+# As under systemd's ProtectSystem=strict: a read-only mount, where root
+# too is refused.  Needs a mount namespace (root, and a kernel that lets
+# us have one).
+if unshare -m true 2>/dev/null; then
+	unshare -m sh -c '
+		mount --bind -o ro "$1" "$1" || exit 2
+		"$2" server -d -t "$3" -c "$1" -u "127.0.0.1:$4"' \
+		sh "$dir/srv" "$BIN" "$dir/topology" "$upport" >"$dir/out" 2>&1
+	rc=$?
+	if [ $rc = 73 ] && grep -qF "$dir/srv: directory is not writable: Read-only" "$dir/out"; then
+		ok "server: a config dir on a read-only mount is refused: $(cat "$dir/out")"
+	else
+		not_ok "server: read-only config dir: exit $rc, $(cat "$dir/out")"
+	fi
+else
+	ok "server: a config dir on a read-only mount not tried # skip: no mount namespace (unshare -m)"
+fi
 
 finish daemons
