@@ -30,7 +30,7 @@ for role in node client server; do
 	# The keys the example sets, commented out or not.
 	sed -n 's/^#\{0,1\}\([a-z][a-z0-9-]*\) *=.*/\1/p' "$ex" >"$tmp/keys"
 
-	missing= extra= dup= bare= uncommented=
+	missing='' extra='' dup=''
 	for f in $(cat "$tmp/flags"); do
 		case " $CLI_ONLY " in *" $f "*) continue ;; esac
 		n=$(grep -cx -- "$f" "$tmp/keys")
@@ -94,7 +94,7 @@ for role in node client server; do
 
 	# Every key documented: mixproxy.conf(5) lists it (.It Ic KEY), and
 	# mixproxy(8) describes its flag (Fl \-KEY).
-	undoc5= undoc8=
+	undoc5='' undoc8=''
 	for k in $(cat "$tmp/keys"); do
 		grep -q "^\.It Ic $k " man/mixproxy.conf.5 || undoc5="$undoc5 $k"
 		grep -q "Fl \\\\-$k\( \|$\)" man/mixproxy.8 || undoc8="$undoc8 $k"
