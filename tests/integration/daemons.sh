@@ -25,14 +25,18 @@ wait_log() { # wait_log FILE PATTERN: until a line matches (10 s at most)
 	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 	grep -q "$2" "$1"
 }
-# start NAME COMMAND ARGS...: run the binary in the background, logging to
-# $dir/NAME.log; its pid in $pid.
+# start NAME PATTERN COMMAND ARGS...: run the binary in the background,
+# logging to $dir/NAME.log, its pid in $pid; it has started when a line
+# of its log matches PATTERN.
 start() {
 	name=$1
-	shift
+	pattern=$2
+	shift 2
 	"$BIN" "$@" >"$dir/$name.log" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
+	wait_log "$dir/$name.log" "$pattern" && ok "$name: $1 starts with $2 $3" ||
+		not_ok "$name: $1 did not start: $(tail -n 2 "$dir/$name.log")"
 }
 # stops NAME PID: SIGTERM stops it with exit status 0 within 10 s.
 stops() {
@@ -66,10 +70,8 @@ done
 
 # --- node ---------------------------------------------------------------------
 printf 'topology = %s\nkey-file = %s\n' "$dir/topology" "$dir/gw1.key" >"$dir/gw1.conf"
-start gw1 node -d -f "$dir/gw1.conf"
+start gw1 "listening on" node -d -f "$dir/gw1.conf"
 gw=$pid
-wait_log "$dir/gw1.log" "listening on" && ok "node: starts with -d -f" ||
-	not_ok "node: did not start: $(tail -n 2 "$dir/gw1.log")"
 survives_hup gw1 $gw
 wait_log "$dir/gw1.log" "topology reloaded" && ok "node: SIGHUP reloads the topology" ||
 	not_ok "node: no reload logged after SIGHUP"
@@ -86,23 +88,17 @@ cp "$dir/topology.good" "$dir/topology"
 upport=$(pick_port) || exit 1
 printf 'topology = %s\nconfig-dir = %s\nupstream-tcp-address = 127.0.0.1:%s\n' \
 	"$dir/topology" "$dir/srv" "$upport" >"$dir/srv.conf"
-start srv server -d -f "$dir/srv.conf"
-srv=$pid
-wait_log "$dir/srv.log" "server address" && ok "server: starts with -d -f" ||
-	not_ok "server: did not start: $(tail -n 2 "$dir/srv.log")"
-survives_hup srv $srv
-stops srv $srv
+start srv "server address" server -d -f "$dir/srv.conf"
+survives_hup srv $pid
+stops srv $pid
 
 # --- client -------------------------------------------------------------------
 cport=$(pick_port) || exit 1
 printf 'topology = %s\nserver-address = %s\nlisten-port = %s\n' \
 	"$dir/topology" "$(cat "$dir/srv/address")" "$cport" >"$dir/cl.conf"
-start cl client -d -f "$dir/cl.conf"
-cl=$pid
-wait_log "$dir/cl.log" "client listening" && ok "client: starts with -d -f" ||
-	not_ok "client: did not start: $(tail -n 2 "$dir/cl.log")"
-survives_hup cl $cl
-stops cl $cl
+start cl "client listening" client -d -f "$dir/cl.conf"
+survives_hup cl $pid
+stops cl $pid
 stops gw1 $gw
 
 # --- the server's config directory ----------------------------------------------
