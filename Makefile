@@ -7,12 +7,21 @@
 #   make fuzz       build the libFuzzer harnesses (clang)
 #   make demo       run the real thing on a local mixnet on loopback
 #   make bench      benchmarks (tools/bench)
-#   make install    install binary and man pages under $(DESTDIR)$(PREFIX)
+#   make install    install binary, man pages, systemd units and example
+#                   configs under $(DESTDIR)$(PREFIX); make uninstall
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/mixproxy
+# The units read $(SYSCONFDIR)/mixproxy/NAME.conf.  /etc whatever the
+# PREFIX, as wg-quick reads /etc/wireguard: a /usr/local install is
+# still configured where the box's other daemons are.
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/local/lib/systemd/system as well as
+# /usr/lib/systemd/system, so both usual prefixes work as they are.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 PKG_CONFIG ?= pkg-config
 CC        ?= cc
 FUZZCC    ?= clang
@@ -132,13 +141,42 @@ bench: deps
 lint:
 	mandoc -T lint -W warning man/*.[1-9]
 
+# What install puts where (uninstall removes exactly these).  The units
+# are written from tools/systemd/*.in at install time, with the paths of
+# this install in them.
+UNITS    = $(notdir $(basename $(wildcard tools/systemd/*.service.in)))
+EXAMPLES = $(wildcard tools/examples/*.conf)
+MAN5     = $(wildcard man/*.5)
+MAN7     = $(wildcard man/*.7)
+MAN8     = $(wildcard man/*.8)
+INSTALLED = $(BINDIR)/mixproxy \
+            $(addprefix $(MANDIR)/man5/,$(notdir $(MAN5))) \
+            $(addprefix $(MANDIR)/man7/,$(notdir $(MAN7))) \
+            $(addprefix $(MANDIR)/man8/,$(notdir $(MAN8))) \
+            $(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
+            $(addprefix $(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+
 install: src/mixproxy
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 src/mixproxy $(DESTDIR)$(BINDIR)/mixproxy
-	for f in man/*.5; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done; true
-	for f in man/*.7; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7/; done; true
-	for f in man/*.8; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done; true
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man7" \
+	    "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(DOCDIR)/examples"
+	install -m 0755 src/mixproxy "$(DESTDIR)$(BINDIR)/mixproxy"
+	install -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/"
+	install -m 0644 $(MAN7) "$(DESTDIR)$(MANDIR)/man7/"
+	install -m 0644 $(MAN8) "$(DESTDIR)$(MANDIR)/man8/"
+	install -m 0644 $(EXAMPLES) "$(DESTDIR)$(DOCDIR)/examples/"
+	for u in $(UNITS); do \
+	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      -e 's|@DOCDIR@|$(DOCDIR)|g' tools/systemd/$$u.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/$$u" && \
+	    chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/$$u" || exit 1; \
+	done
+
+# The directories of this package go too, unless something else was put
+# there; the shared ones (bin, man8, ...) stay.
+uninstall:
+	for f in $(INSTALLED); do rm -f "$(DESTDIR)$$f" || exit 1; done
+	for d in "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(DOCDIR)"; do \
+	  [ ! -d "$$d" ] || rmdir "$$d" 2>/dev/null || echo "uninstall: $$d is not empty: left"; \
+	done
 
 clean:
 	rm -f .build-flags src/*.o src/*.d src/libmixproxy.a src/mixproxy tests/unit/*.o \
@@ -146,5 +184,5 @@ clean:
 	rm -rf tests/fuzz/lib
 
 FORCE:
-.PHONY: all deps check fuzz demo bench lint install clean FORCE
+.PHONY: all deps check fuzz demo bench lint install uninstall clean FORCE
 -include $(wildcard src/*.d tests/unit/*.d)

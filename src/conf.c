@@ -177,8 +177,9 @@ int conf_set(struct opt *opts, size_t nopts, const char *key, const char *val,
 		snprintf(err, errsz, "unknown key '%s'", key);
 		return -1;
 	}
-	if (!strcmp(key, "config")) {
-		snprintf(err, errsz, "key 'config' is not allowed inside a config file");
+	/* Options about the reading of the file itself, not settings. */
+	if (!strcmp(key, "config") || !strcmp(key, "check-config")) {
+		snprintf(err, errsz, "key '%s' is not allowed inside a config file", key);
 		return -1;
 	}
 	if (o->cli_set)

@@ -40,7 +40,8 @@ int conf_parse_argv(struct opt *opts, size_t nopts, int argc, char **argv,
                     char **pos, int maxpos, int *npos, char *err, size_t errsz);
 
 /* Apply one key = value (from a file); options set on the command line
- * are left alone.  0 or -1 + err. */
+ * are left alone.  The keys "config" and "check-config" are refused: they
+ * are about reading the file, not settings.  0 or -1 + err. */
 int conf_set(struct opt *opts, size_t nopts, const char *key, const char *val,
              char *err, size_t errsz);
 

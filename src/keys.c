@@ -124,3 +124,36 @@ int keyfile_read(const char *path, struct keypair *kp, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, why);
 	return rc;
 }
+
+int keydir_check(const char *dir, char *err, size_t errsz)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a directory", dir);
+		return -1;
+	}
+	/* The key file in it is 0600 whatever the directory says; but who
+	 * may list, add or swap its files may also plant a key or read what
+	 * is written next to it: as for key files, only the owner. */
+	if (st.st_mode & 077) {
+		snprintf(err, errsz, "%s: directory is accessible by group or others "
+		         "(mode %03o); run chmod 700 %s", dir, (unsigned)(st.st_mode & 0777), dir);
+		return -1;
+	}
+	/* Root writes whatever the mode says: the mode is checked too, so that
+	 * a directory made read-only on purpose is refused for root as well. */
+	if (!(st.st_mode & S_IWUSR)) {
+		snprintf(err, errsz, "%s: directory is not writable (mode %03o)", dir,
+		         (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(err, errsz, "%s: directory is not writable: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -32,6 +32,12 @@ int key_from_str(const char *s, uint8_t key[32]);
 int keyfile_write(const char *path, const struct keypair *kp, char *err, size_t errsz);
 /* Read a key file; refuses group/other-readable files.  0 or -1 + err. */
 int keyfile_read(const char *path, struct keypair *kp, char *err, size_t errsz);
+/* A directory where a daemon makes and keeps its keys and state (the
+ * server's --config-dir): refused when group or others may access it
+ * (mode bits 077), or when it is not writable (mode or file system: a
+ * read-only mount under systemd's ProtectSystem=).  0, or -1 with a
+ * one-line reason naming dir in err. */
+int keydir_check(const char *dir, char *err, size_t errsz);
 /* Parse a key file's contents (push API: the fuzzer and tests feed it
  * bytes).  0 or -1 + err. */
 int keyfile_parse(const char *text, size_t len, struct keypair *kp, char *err, size_t errsz);

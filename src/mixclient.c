@@ -2185,15 +2185,12 @@ uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MI
 int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz)
 {
 	char path[4096];
-	struct stat st;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "%s: cannot create directory: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errsz, "%s: not a directory", dir);
+	if (keydir_check(dir, err, errsz))
 		return -1;
-	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/identity.key", dir) >= sizeof(path)) {
 		snprintf(err, errsz, "%s: path too long", dir);
 		return -1;

@@ -139,7 +139,9 @@ struct mixclient_stats {
 
 /* A persistent identity: DIR/identity.key, created (0600, in a directory
  * made 0700 if missing) on first use and read after that; a key file that
- * others can read is refused.  0, or -1 with a reason in err. */
+ * others can read is refused, and so is a directory that others may
+ * access or that is not writable (keydir_check).  0, or -1 with a reason
+ * in err. */
 int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz);
 
 /* NULL with *err set on a bad configuration (unknown gateway ...). */

@@ -39,7 +39,7 @@
 struct node_opts {
 	char *config, *topology, *key_file, *role, *listen;
 	uint64_t layer;
-	int foreground, verbose;
+	int foreground, verbose, check_config;
 	uint64_t link_queue, max_held, max_delay_ms, max_links;
 	uint64_t mailbox_max, mailbox_total, mailbox_age, max_clients;
 	uint64_t replay_window, replay_memory;
@@ -850,6 +850,7 @@ int cmd_node(int argc, char **argv)
 		{ "listen", 'L', OPT_STR, "HOST:PORT", "listen address (default: the topology's)", &o->listen, 0, 0, 0 },
 		{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &o->foreground, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &o->verbose, 0, 0, 0 },
+		{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &o->check_config, 0, 0, 0 },
 		{ "link-queue", 0, OPT_U64, "N", "frames queued per link (1024)", &o->link_queue, 2, 1000000, 0 },
 		{ "max-held", 0, OPT_U64, "N", "packets held for their delay at once (50000)", &o->max_held, 1, 10000000, 0 },
 		{ "max-delay", 0, OPT_U64, "MS", "longest per-hop delay accepted (10000)", &o->max_delay_ms, 0, 4294967, 0 },
@@ -864,6 +865,15 @@ int cmd_node(int argc, char **argv)
 		{ "test-duplicate", 0, OPT_DBL, "P", "TESTING ONLY: duplicate received packets with probability P", &o->test_duplicate, 0, 1, 0 },
 	};
 	const size_t nopts = ARRAY_LEN(opts);
+
+	/* SIGHUP asks for a reload (systemctl reload, procd), and may come
+	 * at any time after the start: until the loop takes it, hold it
+	 * instead of dying of its default action.  The loop's signalfd then
+	 * reads it, so a topology changed during the start is not missed. */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
 
 	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
 	case 1:
@@ -886,6 +896,18 @@ int cmd_node(int argc, char **argv)
 	}
 	if (o->role && strcmp(o->role, "mix") && strcmp(o->role, "gateway")) {
 		fprintf(stderr, "mixproxy node: --role '%s': expected mix or gateway\n", o->role);
+		goto out;
+	}
+	struct sockaddr_storage ls;
+	socklen_t lsl;
+	const char *why;
+	if (o->listen && parse_hostport(o->listen, &ls, &lsl, &why)) {
+		fprintf(stderr, "mixproxy node: --listen '%s': %s\n", o->listen, why);
+		goto out;
+	}
+	if (o->check_config) {
+		printf("mixproxy node: %s: ok\n", o->config ? o->config : "options");
+		rc = 0;
 		goto out;
 	}
 	log_init("mixproxy-node", o->foreground, o->verbose);
@@ -929,15 +951,7 @@ int cmd_node(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	struct sockaddr_storage ls;
-	socklen_t lsl;
-	const char *why;
-	if (o->listen) {
-		if (parse_hostport(o->listen, &ls, &lsl, &why)) {
-			fprintf(stderr, "mixproxy node: --listen '%s': %s\n", o->listen, why);
-			goto out;
-		}
-	} else {
+	if (!o->listen) {
 		ls = n->self->addr;
 		lsl = n->self->addrlen;
 	}

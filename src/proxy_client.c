@@ -381,28 +381,34 @@ static void on_usr1(struct ev *ev, int signo, void *ctx)
 	proxy_log_cc(c->cc);
 }
 
-static int listen_local(struct client *c, char *err, size_t errsz)
+/* --listen-address and --listen-port as one address; its text (for the
+ * messages) in text.  0, or -1 with a reason in err. */
+static int listen_parse(const struct client *c, struct sockaddr_storage *ss, socklen_t *sl,
+                        char *text, size_t textsz, char *err, size_t errsz)
 {
-	char text[128];
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	const char *why;
 	if (strchr(c->listen_addr, ':') && c->listen_addr[0] != '[')
-		snprintf(text, sizeof(text), "[%s]:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+		snprintf(text, textsz, "[%s]:%llu", c->listen_addr, (unsigned long long)c->listen_port);
 	else
-		snprintf(text, sizeof(text), "%s:%llu", c->listen_addr, (unsigned long long)c->listen_port);
-	if (parse_hostport(text, &ss, &sl, &why)) {
+		snprintf(text, textsz, "%s:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+	if (parse_hostport(text, ss, sl, &why)) {
 		snprintf(err, errsz, "--listen-address '%s': %s", c->listen_addr, why);
 		return -1;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return 0;
+}
+
+static int listen_local(struct client *c, const struct sockaddr_storage *ss, socklen_t sl,
+                        const char *text, char *err, size_t errsz)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0) {
 		snprintf(err, errsz, "socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0) {
+	if (bind(fd, (const struct sockaddr *)ss, sl) < 0 || listen(fd, 512) < 0) {
 		snprintf(err, errsz, "cannot listen on %s: %s", text, strerror(errno));
 		close(fd);
 		return -1;
@@ -431,6 +437,9 @@ int cmd_client(int argc, char **argv)
 	};
 	const size_t nopts = ARRAY_LEN(opts);
 
+	/* SIGHUP is documented as ignored: from the start, not only once the
+	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
+	signal(SIGHUP, SIG_IGN);
 	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
 	case 1:
 		conf_usage(opts, nopts, "mixproxy client -s ADDRESS -t TOPOLOGY [options]");
@@ -461,6 +470,18 @@ int cmd_client(int argc, char **argv)
 	}
 	if (!c->listen_addr)
 		c->listen_addr = xstrdup("127.0.0.1");
+	struct sockaddr_storage ls;
+	socklen_t lsl;
+	char ltext[128];
+	if (listen_parse(c, &ls, &lsl, ltext, sizeof(ltext), err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		goto out;
+	}
+	if (o->check_config) {
+		printf("mixproxy client: %s: ok\n", o->config ? o->config : "options");
+		rc = 0;
+		goto out;
+	}
 	c->topo = topo_load(o->topology, err, sizeof(err));
 	if (!c->topo) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
@@ -483,7 +504,7 @@ int cmd_client(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (listen_local(c, err, sizeof(err))) {
+	if (listen_local(c, &ls, lsl, ltext, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
 		rc = EXIT_OSERR;
 		goto out;
@@ -508,7 +529,6 @@ int cmd_client(int argc, char **argv)
 	ev_signal(c->ev, SIGINT, on_term, c);
 	ev_signal(c->ev, SIGUSR1, on_usr1, c);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);

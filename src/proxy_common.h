@@ -13,7 +13,7 @@
 
 struct proxy_opts {
 	char *config, *topology, *gateway;
-	int foreground, verbose, fast;
+	int foreground, verbose, fast, check_config;
 	double send_mean, loop_mean, delay_mean;
 	uint64_t idle_timeout, close_timeout, peer_timeout, max_sessions;
 };
@@ -32,7 +32,8 @@ struct proxy_opts {
 	{ "close-timeout", 0, OPT_U64, "SECS", "after a close, reset a session without progress this long (60)", &(o)->close_timeout, 1, 86400, 0 }, \
 	{ "max-sessions", 0, OPT_U64, "N", "sessions at once", &(o)->max_sessions, 1, 1000000, 0 }, \
 	{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &(o)->foreground, 0, 0, 0 }, \
-	{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &(o)->verbose, 0, 0, 0 }
+	{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &(o)->verbose, 0, 0, 0 }, \
+	{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &(o)->check_config, 0, 0, 0 }
 
 void proxy_opts_defaults(struct proxy_opts *o);
 /* Checks across options.  0, or -1 with a reason in err. */

@@ -358,6 +358,9 @@ int cmd_server(int argc, char **argv)
 	};
 	const size_t nopts = ARRAY_LEN(opts);
 
+	/* SIGHUP is documented as ignored: from the start, not only once the
+	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
+	signal(SIGHUP, SIG_IGN);
 	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
 	case 1:
 		conf_usage(opts, nopts, "mixproxy server -u HOST:PORT -c DIR -t TOPOLOGY [options]");
@@ -386,6 +389,11 @@ int cmd_server(int argc, char **argv)
 	if (parse_hostport(sv->upstream_text, &sv->up, &sv->uplen, &why)) {
 		fprintf(stderr, "mixproxy server: --upstream-tcp-address '%s': %s\n",
 		        sv->upstream_text, why);
+		goto out;
+	}
+	if (o->check_config) {
+		printf("mixproxy server: %s: ok\n", o->config ? o->config : "options");
+		rc = 0;
 		goto out;
 	}
 	sv->topo = topo_load(o->topology, err, sizeof(err));
@@ -465,7 +473,6 @@ int cmd_server(int argc, char **argv)
 	ev_signal(sv->ev, SIGINT, on_term, sv);
 	ev_signal(sv->ev, SIGUSR1, on_usr1, sv);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	log_info("server address %s (written to %s/address), upstream %s", atext,
 	         sv->config_dir, sv->upstream_text);
 	proxy_log_profile(o);

@@ -242,6 +242,34 @@ run server -t "$tmp/topo" -c "$tmp/sd" -u "127.0.0.1:80" -g nogw
 t "server: an unknown gateway is a config error" rc_is 78
 run server -h
 t "server -h exits 0 and lists the upstream option" out_has "--upstream-tcp-address"
+run client -t "$tmp/topo" -s "$srvkey@gw1" --listen-address localhost
+t "client: a host name as listen address is a usage error" rc_is 64
+t "client: ... naming the option" err_has "--listen-address 'localhost'"
+
+# --- --check-config: parse, check, exit; read no other file -------------------
+printf 'listen-port = 8080\nverbose = 2\n' >"$tmp/ok.conf"
+run client -f "$tmp/ok.conf" -t "$tmp/none" -s "$srvkey@nogw" --check-config
+t "client --check-config: exits 0 without reading the topology" rc_is 0
+t "client --check-config: says the file is ok" out_has "mixproxy client: $tmp/ok.conf: ok"
+run client -f "$tmp/c.conf" -t "$tmp/topo" -s "$srvkey@gw1" --check-config
+t "client --check-config: a bad key is a config error" rc_is 78
+t "client --check-config: ... naming the file and line" err_has "c.conf: line 2"
+t "client --check-config: ... in one line" err_one_line
+run client -t "$tmp/topo" --check-config
+t "client --check-config: a missing -s is a usage error" rc_is 64
+run node -t "$tmp/none" -k "$tmp/none.key" -L 127.0.0.1 --check-config
+t "node --check-config: a bad --listen is a usage error" rc_is 64
+run node -t "$tmp/none" -k "$tmp/none.key" --check-config
+t "node --check-config: exits 0 without reading the key" rc_is 0
+t "node --check-config: says so" out_has "mixproxy node: options: ok"
+run server -t "$tmp/topo" -c "$tmp/cc" -u 127.0.0.1:80 --check-config
+t "server --check-config: exits 0" rc_is 0
+t "server --check-config: makes no config dir" absent "$tmp/cc"
+printf 'check-config = yes\n' >"$tmp/cc.conf"
+run server -f "$tmp/cc.conf" -t "$tmp/topo" -c "$tmp/cc" -u 127.0.0.1:80
+t "check-config inside a file is a config error" rc_is 78
+t "... saying it is not allowed there" err_has "'check-config' is not allowed"
+t "... and making no config dir" absent "$tmp/cc"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

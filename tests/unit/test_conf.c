@@ -15,7 +15,8 @@
 #include "conf.h"
 #include "util.h"
 
-/* One option of each type, and 'config' (which the file may not set). */
+/* One option of each type, and 'config' and 'check-config' (which the file
+ * may not set). */
 struct vals {
 	char *name;
 	uint64_t port;
@@ -23,9 +24,10 @@ struct vals {
 	int daemon;
 	int verbose;
 	char *config;
+	int check;
 };
 
-enum { O_NAME, O_PORT, O_RATIO, O_DAEMON, O_VERBOSE, O_CONFIG, O_N };
+enum { O_NAME, O_PORT, O_RATIO, O_DAEMON, O_VERBOSE, O_CONFIG, O_CHECK, O_N };
 
 static struct vals v;
 static struct opt opts[O_N];
@@ -40,6 +42,7 @@ static void opts_setup(void)
 		{ "daemon", 'd', OPT_FLAG, NULL, "a flag", &v.daemon, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "a counter", &v.verbose, 0, 0, 0 },
 		{ "config", 'c', OPT_STR, "FILE", "the config file", &v.config, 0, 0, 0 },
+		{ "check-config", 0, OPT_FLAG, NULL, "check and exit", &v.check, 0, 0, 0 },
 	};
 	memcpy(opts, init, sizeof(opts));
 }
@@ -83,7 +86,7 @@ START_TEST(argv_long)
 	ck_assert_int_eq(v.daemon, 1);
 	ck_assert_int_eq(v.verbose, 2);
 	for (int i = 0; i < O_N; i++)
-		ck_assert_int_eq(opts[i].cli_set, i != O_CONFIG);
+		ck_assert_int_eq(opts[i].cli_set, i != O_CONFIG && i != O_CHECK);
 }
 END_TEST
 
@@ -351,6 +354,11 @@ START_TEST(set_unknown_and_config)
 	ck_assert_int_eq(ARGS("--config", "/etc/a.conf"), 0);
 	ck_assert_int_eq(conf_set(opts, O_N, "config", "/etc/b.conf", err, sizeof(err)), -1);
 	ck_assert_str_eq(v.config, "/etc/a.conf");
+	/* A file that says "check-config = yes" would keep a daemon from ever
+	 * starting: only the command line may ask for the check. */
+	ck_assert_int_eq(conf_set(opts, O_N, "check-config", "yes", err, sizeof(err)), -1);
+	ck_assert_has(err, "'check-config' is not allowed");
+	ck_assert_int_eq(v.check, 0);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /* Unit tests for keys: key files are created 0600 and never overwritten or
  * followed through symlinks, refused when others may read them, and parsed
- * strictly (one Base58 line); public key text round trips. */
+ * strictly (one Base58 line); key directories are refused when others may
+ * get in or they are not writable; public key text round trips. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -208,6 +209,56 @@ START_TEST(read_refuses_loose_modes)
 	ck_assert_int_eq(chmod(p, 0400), 0);
 	ck_assert_int_eq(keyfile_read(p, &got, err, sizeof(err)), 0);
 	ck_assert_mem_eq(got.pk, kp.pk, 32);
+}
+END_TEST
+
+/* A key directory: only its owner may get in, and it must be writable. */
+START_TEST(keydir_accepts_0700)
+{
+	char err[256] = "";
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_msg(keydir_check(dir, err, sizeof(err)) == 0, "keydir_check: %s", err);
+}
+END_TEST
+
+static const mode_t bad_dir_modes[] = { 0750, 0705, 0755, 0770, 0707, 0777, 0710, 0701 };
+
+START_TEST(keydir_refuses_loose_modes)
+{
+	char err[256] = "", want[16];
+	ck_assert_int_eq(chmod(dir, bad_dir_modes[_i]), 0);
+	ck_assert_int_eq(keydir_check(dir, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, dir) != NULL, "err does not name the directory: %s", err);
+	snprintf(want, sizeof(want), "%03o", (unsigned)bad_dir_modes[_i]);
+	ck_assert_msg(strstr(err, want) != NULL, "err does not name mode %s: %s", want, err);
+	ck_assert_msg(strstr(err, "chmod 700") != NULL, "err does not say what to do: %s", err);
+	ck_assert_msg(strchr(err, '\n') == NULL, "err is not one line: %s", err);
+	chmod(dir, 0700);
+}
+END_TEST
+
+START_TEST(keydir_refuses_unwritable)
+{
+	char err[256] = "";
+	/* Refused by its mode even for root, whom the kernel lets write. */
+	ck_assert_int_eq(chmod(dir, 0500), 0);
+	ck_assert_int_eq(keydir_check(dir, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, dir) != NULL, "err does not name the directory: %s", err);
+	ck_assert_msg(strstr(err, "not writable") != NULL, "err: %s", err);
+	ck_assert_msg(strstr(err, "500") != NULL, "err does not name the mode: %s", err);
+	chmod(dir, 0700);
+}
+END_TEST
+
+START_TEST(keydir_refuses_missing_and_files)
+{
+	char p[128], err[256];
+	path_in("none", p, sizeof(p));
+	ck_assert_int_eq(keydir_check(p, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, p) != NULL && strstr(err, strerror(ENOENT)) != NULL, "err: %s", err);
+	file_put(p, "", 0600);
+	ck_assert_int_eq(keydir_check(p, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, p) != NULL && strstr(err, "not a directory") != NULL, "err: %s", err);
 }
 END_TEST
 
@@ -440,6 +491,10 @@ Suite *suite_keys(void)
 	tcase_add_test(tc, read_back);
 	tcase_add_loop_test(tc, read_refuses_loose_modes, 0, (int)ARRAY_LEN(bad_modes));
 	tcase_add_test(tc, read_errors);
+	tcase_add_test(tc, keydir_accepts_0700);
+	tcase_add_loop_test(tc, keydir_refuses_loose_modes, 0, (int)ARRAY_LEN(bad_dir_modes));
+	tcase_add_test(tc, keydir_refuses_unwritable);
+	tcase_add_test(tc, keydir_refuses_missing_and_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse");

@@ -255,6 +255,15 @@ START_TEST(test_identity)
 	ck_assert_ptr_nonnull(strstr(err, "group or others"));
 	ck_assert_int_eq(mixclient_identity_load(path, &b, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	/* The directory too: one that others may list is refused, naming it. */
+	chmod(path, 0600);
+	chmod(sub, 0755);
+	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, sub));
+	ck_assert_ptr_nonnull(strstr(err, "chmod 700"));
+	chmod(sub, 0700);
+	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), 0);
+	ck_assert_mem_eq(a.pk, b.pk, 32);
 	unlink(path);
 	rmdir(sub);
 	rmdir(dir);
