@@ -1,5 +1,4 @@
 /* proxy_common — see proxy_common.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -81,25 +80,4 @@ uint64_t proxy_raise_nofile(void)
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return (uint64_t)rl.rlim_cur;
-}
-
-void ratelog_warn(struct ratelog *r, const char *fmt, ...)
-{
-	uint64_t now = now_us();
-	if (r->last_us && now - r->last_us < 1000000u) {
-		r->skipped++;
-		return;
-	}
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (r->skipped)
-		log_warn("%s (and %llu more like it in the last second)", line,
-		         (unsigned long long)r->skipped);
-	else
-		log_warn("%s", line);
-	r->last_us = now;
-	r->skipped = 0;
 }

@@ -1,6 +1,7 @@
 /* proxy_common — what `mixproxy client` and `mixproxy server` share:
- * the timing options of their mixnet clients, the session timeouts, the
- * file-descriptor limit, and a log line that does not flood. */
+ * the timing options of their mixnet clients, the session timeouts and
+ * the file-descriptor limit (log.h has the log line that does not flood,
+ * which they include through this header). */
 #ifndef MIXPROXY_PROXY_COMMON_H
 #define MIXPROXY_PROXY_COMMON_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "log.h"
 #include "mixclient.h"
 #include "session.h"
 
@@ -47,13 +49,5 @@ void proxy_log_profile(const struct proxy_opts *o);
 /* Raise the soft limit on open files to the hard one: every session
  * holds sockets.  Returns the limit now in force. */
 uint64_t proxy_raise_nofile(void);
-
-/* A warning that may come once per packet from the network: logged at
- * most once a second, with the count of those left out. */
-struct ratelog {
-	uint64_t last_us;
-	uint64_t skipped;
-};
-void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
