@@ -186,8 +186,9 @@ const char *ctl_duration(uint64_t s, char *buf, size_t n)
 void ctl_stats_log(struct ctl_buf *b, const struct ctl_stat *s, const double *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int first = i == 0;
-		int opens = s[i].group && (first || !s[i - 1].group || strcmp(s[i - 1].group, s[i].group));
+		int first = i == 0 && b->len == 0;
+		int opens = s[i].group && (i == 0 || !s[i - 1].group ||
+		                           strcmp(s[i - 1].group, s[i].group));
 		int closes = s[i].group && (i + 1 == n || !s[i + 1].group ||
 		                            strcmp(s[i + 1].group, s[i].group));
 		if (opens)

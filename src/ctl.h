@@ -106,7 +106,8 @@ struct ctl_stat {
 	const char *help;    /* the family's # HELP (its first member's counts) */
 };
 
-/* "a=1 b=2 drop{mac=0 replay=1}": the SIGUSR1 log line's body. */
+/* "a=1 b=2 drop{mac=0 replay=1}": the SIGUSR1 log line's body (after
+ * what b holds already, with a space: tables may follow each other). */
 void ctl_stats_log(struct ctl_buf *b, const struct ctl_stat *s, const double *v, size_t n);
 /* `show`: "  a: 1" a line, and "  drop: mac 0, replay 1" a group. */
 void ctl_stats_show(struct ctl_buf *b, const struct ctl_stat *s, const double *v, size_t n);

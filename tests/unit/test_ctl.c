@@ -185,10 +185,13 @@ START_TEST(test_stats_log)
 	ctl_stats_log(&b, tab, vals, ARRAY_LEN(tab));
 	ck_assert_str_eq(b.p, "in=12 drop{mac=0 replay=3} rtt_ms=1.50 late{replay2=7}");
 	ctl_buf_free(&b);
-	/* A group first and last. */
+	/* A group first and last; a second table goes on the same line. */
 	ctl_buf_init(&b, 4096);
 	ctl_stats_log(&b, tab + 1, vals + 1, 2);
 	ck_assert_str_eq(b.p, "drop{mac=0 replay=3}");
+	ctl_stats_log(&b, tab, vals, 1);
+	ctl_stats_log(&b, tab + 1, vals + 1, 1);
+	ck_assert_str_eq(b.p, "drop{mac=0 replay=3} in=12 drop{mac=0}");
 	ctl_buf_free(&b);
 }
 END_TEST
