@@ -71,7 +71,7 @@ struct client {
 	struct proxy_sessions ended;  /* bytes of the sessions that ended */
 	struct ctl *ctl;
 	char name[256];               /* the instance (ctl_name) */
-	uint64_t started_us;
+	struct proxy_reporter rep;
 };
 
 static const struct mixclient_cbs ident_cbs;
@@ -347,6 +347,8 @@ enum {
 	CS_N
 };
 
+_Static_assert(CS_N <= PROXY_OWN_MAX, "a proxy_report holds the figures");
+
 static const struct ctl_stat client_stats[CS_N] = {
 	[CS_ACCEPTED] = { NULL, "accepted", "connections_accepted_total", NULL, CTL_COUNTER, 0, "Local connections accepted." },
 	[CS_REFUSED] = { NULL, "refused", "connections_refused_total", NULL, CTL_COUNTER, 0, "Local connections refused: --max-sessions, or no identity." },
@@ -358,42 +360,31 @@ static const struct ctl_stat client_stats[CS_N] = {
 	[CS_MADE] = { NULL, "made", "identities_made_total", NULL, CTL_COUNTER, 0, "Identities made." },
 };
 
-/* Gather every figure into r (proxy_report_free after). */
-static void client_report(struct client *c, struct proxy_report *r, double v[CS_N])
+static void client_gather(void *ctx, struct proxy_report *r)
 {
+	struct client *c = ctx;
 	proxy_report_init(r, c->topo, c->cc, c->routes, &c->mx, &c->ended);
 	for (struct ident *id = c->all; id; id = id->next) {
 		proxy_report_add_client(r, id->mc);
 		if (id->s)
 			proxy_report_add_session(r, id->s);
 	}
-	v[CS_ACCEPTED] = (double)c->accepted;
-	v[CS_REFUSED] = (double)c->refused;
-	v[CS_SESSIONS] = c->nsessions;
-	v[CS_CLOSED] = (double)c->clean;
-	v[CS_RESET] = (double)c->reset;
-	v[CS_IDENTITIES] = c->nidents;
-	v[CS_POOL] = c->npool;
-	v[CS_MADE] = (double)c->idents_made;
 	r->own = client_stats;
-	r->own_v = v;
 	r->own_n = CS_N;
+	r->own_v[CS_ACCEPTED] = (double)c->accepted;
+	r->own_v[CS_REFUSED] = (double)c->refused;
+	r->own_v[CS_SESSIONS] = c->nsessions;
+	r->own_v[CS_CLOSED] = (double)c->clean;
+	r->own_v[CS_RESET] = (double)c->reset;
+	r->own_v[CS_IDENTITIES] = c->nidents;
+	r->own_v[CS_POOL] = c->npool;
+	r->own_v[CS_MADE] = (double)c->idents_made;
 }
 
-static void client_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
+static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 {
 	struct client *c = ctx;
-	struct proxy_report r;
-	double v[CS_N];
-	char sa[MIX_ADDR_CHARS + 8], age[32], labels[CTL_LABELS_MAX];
-	uint64_t up_s = (now_us() - c->started_us) / 1000000u;
-	client_report(c, &r, v);
-	if (req == CTL_REQ_METRICS) {
-		ctl_labels(labels, sizeof(labels), "client", c->name);
-		proxy_report_metrics(b, labels, c->o.fast ? "fast" : "default", up_s, &r);
-		proxy_report_free(&r);
-		return;
-	}
+	char sa[MIX_ADDR_CHARS + 8], age[32];
 	unsigned serving = 0;
 	for (struct ident *id = c->all; id; id = id->next)
 		serving += id->s != NULL;
@@ -406,20 +397,14 @@ static void client_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
 	ctl_printf(b, "  identities: %u (%u ready in the pool of %llu, %u serving a session, "
 	           "%u finishing)\n", c->nidents, c->npool, (unsigned long long)c->pool_reserve,
 	           serving, c->nidents - c->npool - serving);
-	proxy_report_show(b, &r);
-	proxy_report_free(&r);
 }
 
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct client *c = ctx;
-	struct proxy_report r;
-	double v[CS_N];
 	(void)ev;
 	(void)signo;
-	client_report(c, &r, v);
-	proxy_report_log(&r);
-	proxy_report_free(&r);
+	proxy_report_log(&c->rep);
 }
 
 static int listen_local(struct client *c, char *err, size_t errsz)
@@ -544,7 +529,8 @@ int cmd_client(int argc, char **argv)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
 	c->ev = ev_new();
-	c->started_us = now_us();
+	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
+	                                  client_head, c };
 	proxy_mixcfg(o, &c->mcfg);
 	c->mcfg.topo = c->topo;
 	c->cc = mixcc_new(c->ev, o->fast);
@@ -561,7 +547,7 @@ int cmd_client(int argc, char **argv)
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);
 	if (c->ctl)
-		ctl_serve(c->ctl, c->ev, client_answer, c);
+		ctl_serve(c->ctl, c->ev, proxy_report_answer, &c->rep);
 	char sa[MIX_ADDR_CHARS + 8];
 	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",
 	         c->listen_addr, (unsigned long long)c->listen_port,

@@ -262,15 +262,18 @@ static void log_line(const char *what, const struct ctl_stat *s, const double *v
 	ctl_buf_free(&b);
 }
 
-void proxy_report_log(const struct proxy_report *r)
+void proxy_report_log(const struct proxy_reporter *p)
 {
+	struct proxy_report r;
 	double px[PX_N], cc[CC_N], rs[RS_N];
-	px_values(r, px);
-	log_line("counters", r->own, r->own_v, r->own_n, px_stats, px, PX_N);
-	cc_values(r->cc, cc);
+	p->gather(p->ctx, &r);
+	px_values(&r, px);
+	log_line("counters", r.own, r.own_v, r.own_n, px_stats, px, PX_N);
+	cc_values(r.cc, cc);
 	log_line("congestion", cc_stats, cc, CC_N, NULL, NULL, 0);
-	route_values(r->routes, rs);
+	route_values(r.routes, rs);
 	log_line("routes", route_stats, rs, RS_N, NULL, NULL, 0);
+	proxy_report_free(&r);
 }
 
 /* Every mix of the topology by layer, at most CTL_LIST_MAX: fn(mix). */
@@ -308,7 +311,7 @@ static void metric_mix(const struct topo_node *m, void *arg)
 	ctl_metric(a->b, a->metric, a->labels, extra, a->value(a->r, m->id), 3);
 }
 
-void proxy_report_show(struct ctl_buf *b, const struct proxy_report *r)
+static void report_show(struct ctl_buf *b, const struct proxy_report *r)
 {
 	char age[32];
 	double px[PX_N], cc[CC_N], rs[RS_N];
@@ -362,8 +365,8 @@ void proxy_report_show(struct ctl_buf *b, const struct proxy_report *r)
 	ctl_stats_show(b, route_stats, rs, RS_N);
 }
 
-void proxy_report_metrics(struct ctl_buf *b, const char *labels, const char *profile,
-                          uint64_t uptime_s, const struct proxy_report *r)
+static void report_metrics(struct ctl_buf *b, const char *labels, const char *profile,
+                           uint64_t uptime_s, const struct proxy_report *r)
 {
 	double px[PX_N], cc[CC_N], rs[RS_N];
 	char gw[64];
@@ -397,4 +400,21 @@ void proxy_report_metrics(struct ctl_buf *b, const char *labels, const char *pro
 	a.value = routes_dead_belief;
 	ctl_metric_head(b, a.metric, CTL_GAUGE, "The belief that a mix is dead, by mix.");
 	each_mix(r->topo, metric_mix, &a);
+}
+
+void proxy_report_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
+{
+	const struct proxy_reporter *p = ctx;
+	struct proxy_report r;
+	char labels[CTL_LABELS_MAX];
+	uint64_t up_s = (now_us() - p->started_us) / 1000000u;
+	p->gather(p->ctx, &r);
+	if (req == CTL_REQ_METRICS) {
+		ctl_labels(labels, sizeof(labels), p->role, p->name);
+		report_metrics(b, labels, p->o->fast ? "fast" : "default", up_s, &r);
+	} else {
+		p->head(p->ctx, b, up_s);
+		report_show(b, &r);
+	}
+	proxy_report_free(&r);
 }

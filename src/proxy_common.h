@@ -68,12 +68,14 @@ void proxy_session_ended(struct proxy_sessions *t, const struct session *s);
  * clients it freed). */
 void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc);
 
+#define PROXY_OWN_MAX 16
+
 /* Everything a proxy process reports, gathered once per SIGUSR1 or
- * request: init, add every mixnet client and open session, then log,
- * show or write metrics, and free. */
+ * request: init, add every mixnet client and open session and the
+ * command's own figures, then log, show or write metrics, and free. */
 struct proxy_report {
 	const struct ctl_stat *own;     /* the command's own table, set by it */
-	const double *own_v;
+	double own_v[PROXY_OWN_MAX];
 	size_t own_n;
 	const struct topology *topo;
 	const struct mixcc *cc;
@@ -90,13 +92,24 @@ void proxy_report_init(struct proxy_report *r, const struct topology *t, const s
 void proxy_report_add_client(struct proxy_report *r, const struct mixclient *mc);
 void proxy_report_add_session(struct proxy_report *r, const struct session *s);
 void proxy_report_free(struct proxy_report *r);
+
+/* A command's part in what it reports. */
+struct proxy_reporter {
+	const char *role;               /* "client", "server": the role label */
+	const char *name;               /* the instance (ctl_name): the id label */
+	const struct proxy_opts *o;
+	uint64_t started_us;
+	/* Fill r with everything, from proxy_report_init on. */
+	void (*gather)(void *ctx, struct proxy_report *r);
+	/* The first lines of show, down to the profile. */
+	void (*head)(void *ctx, struct ctl_buf *b, uint64_t up_s);
+	void *ctx;
+};
 /* SIGUSR1: "counters: ...", "congestion: ...", "routes: ...". */
-void proxy_report_log(const struct proxy_report *r);
-/* `show` after the command's own head: gateway links, sessions, queues,
+void proxy_report_log(const struct proxy_reporter *p);
+/* The control socket's answer (ctl_answer_cb); ctx is a struct
+ * proxy_reporter.  show: the head, then gateway links, sessions, queues,
  * mix health, counters. */
-void proxy_report_show(struct ctl_buf *b, const struct proxy_report *r);
-/* `metrics` (labels as ctl_labels makes them). */
-void proxy_report_metrics(struct ctl_buf *b, const char *labels, const char *profile,
-                          uint64_t uptime_s, const struct proxy_report *r);
+void proxy_report_answer(enum ctl_req req, struct ctl_buf *b, void *ctx);
 
 #endif

@@ -67,7 +67,7 @@ struct server {
 	struct ctl *ctl;
 	char name[256];                 /* the instance (ctl_name) */
 	char atext[MIX_ADDR_CHARS + 8];
-	uint64_t started_us;
+	struct proxy_reporter rep;
 };
 
 /* ---- ended sessions ---- */
@@ -333,6 +333,8 @@ enum {
 	SS_SESSIONS, SS_OPENED, SS_CLOSED, SS_RESET, SS_REFUSED, SS_UPSTREAM_FAILED, SS_BAD, SS_N
 };
 
+_Static_assert(SS_N <= PROXY_OWN_MAX, "a proxy_report holds the figures");
+
 static const struct ctl_stat server_stats[SS_N] = {
 	[SS_SESSIONS] = { NULL, "sessions", "sessions", NULL, CTL_GAUGE, 0, "Sessions open." },
 	[SS_OPENED] = { NULL, "opened", "sessions_opened_total", NULL, CTL_COUNTER, 0, "Sessions opened." },
@@ -343,9 +345,9 @@ static const struct ctl_stat server_stats[SS_N] = {
 	[SS_BAD] = { NULL, "bad", "messages_bad_total", NULL, CTL_COUNTER, 0, "Messages dropped: malformed, or for a session not theirs." },
 };
 
-/* Gather every figure into r (proxy_report_free after). */
-static void server_report(struct server *sv, struct proxy_report *r, double v[SS_N])
+static void server_gather(void *ctx, struct proxy_report *r)
 {
+	struct server *sv = ctx;
 	size_t it = 0;
 	const void *k;
 	void *ss;
@@ -353,51 +355,35 @@ static void server_report(struct server *sv, struct proxy_report *r, double v[SS
 	proxy_report_add_client(r, sv->mc);
 	while (htab_next(sv->sessions, &it, &k, &ss))
 		proxy_report_add_session(r, ((struct ssess *)ss)->s);
-	v[SS_SESSIONS] = (double)htab_count(sv->sessions);
-	v[SS_OPENED] = (double)sv->opened;
-	v[SS_CLOSED] = (double)sv->clean;
-	v[SS_RESET] = (double)sv->reset;
-	v[SS_REFUSED] = (double)sv->refused_full;
-	v[SS_UPSTREAM_FAILED] = (double)sv->upstream_failed;
-	v[SS_BAD] = (double)sv->bad;
 	r->own = server_stats;
-	r->own_v = v;
 	r->own_n = SS_N;
+	r->own_v[SS_SESSIONS] = (double)htab_count(sv->sessions);
+	r->own_v[SS_OPENED] = (double)sv->opened;
+	r->own_v[SS_CLOSED] = (double)sv->clean;
+	r->own_v[SS_RESET] = (double)sv->reset;
+	r->own_v[SS_REFUSED] = (double)sv->refused_full;
+	r->own_v[SS_UPSTREAM_FAILED] = (double)sv->upstream_failed;
+	r->own_v[SS_BAD] = (double)sv->bad;
 }
 
-static void server_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
+static void server_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 {
 	struct server *sv = ctx;
-	struct proxy_report r;
-	double v[SS_N];
-	char age[32], labels[CTL_LABELS_MAX];
-	uint64_t up_s = (now_us() - sv->started_us) / 1000000u;
-	server_report(sv, &r, v);
-	if (req == CTL_REQ_METRICS) {
-		ctl_labels(labels, sizeof(labels), "server", sv->name);
-		proxy_report_metrics(b, labels, sv->o.fast ? "fast" : "default", up_s, &r);
-	} else {
-		ctl_printf(b, "server: %s\n", sv->atext);
-		ctl_printf(b, "  upstream: %s\n", sv->upstream_text);
-		ctl_printf(b, "  config dir: %s\n", sv->config_dir);
-		ctl_printf(b, "  topology: %s (%zu nodes)\n", sv->o.topology, sv->topo->n);
-		ctl_printf(b, "  running for: %s\n", ctl_duration(up_s, age, sizeof(age)));
-		proxy_show_profile(b, &sv->o);
-		proxy_report_show(b, &r);
-	}
-	proxy_report_free(&r);
+	char age[32];
+	ctl_printf(b, "server: %s\n", sv->atext);
+	ctl_printf(b, "  upstream: %s\n", sv->upstream_text);
+	ctl_printf(b, "  config dir: %s\n", sv->config_dir);
+	ctl_printf(b, "  topology: %s (%zu nodes)\n", sv->o.topology, sv->topo->n);
+	ctl_printf(b, "  running for: %s\n", ctl_duration(up_s, age, sizeof(age)));
+	proxy_show_profile(b, &sv->o);
 }
 
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct server *sv = ctx;
-	struct proxy_report r;
-	double v[SS_N];
 	(void)ev;
 	(void)signo;
-	server_report(sv, &r, v);
-	proxy_report_log(&r);
-	proxy_report_free(&r);
+	proxy_report_log(&sv->rep);
 }
 
 int cmd_server(int argc, char **argv)
@@ -511,7 +497,8 @@ int cmd_server(int argc, char **argv)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
 	sv->ev = ev_new();
-	sv->started_us = now_us();
+	sv->rep = (struct proxy_reporter){ "server", sv->name, &sv->o, now_us(), server_gather,
+	                                   server_head, sv };
 	struct mixclient_cfg mcfg;
 	proxy_mixcfg(o, &mcfg);
 	mcfg.topo = sv->topo;
@@ -538,7 +525,7 @@ int cmd_server(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	if (sv->ctl)
-		ctl_serve(sv->ctl, sv->ev, server_answer, sv);
+		ctl_serve(sv->ctl, sv->ev, proxy_report_answer, &sv->rep);
 	log_info("server address %s (written to %s/address), upstream %s", sv->atext,
 	         sv->config_dir, sv->upstream_text);
 	proxy_log_profile(o);
