@@ -214,16 +214,17 @@ void ctl_stats_show(struct ctl_buf *b, const struct ctl_stat *s, const double *v
 	}
 }
 
-/* # HELP text: backslash and newline escaped. */
+/* # HELP text: backslash and newline escaped, the rest as it is. */
 static void put_help(struct ctl_buf *b, const char *h)
 {
-	for (; *h; h++) {
-		if (*h == '\\')
-			ctl_printf(b, "\\\\");
-		else if (*h == '\n')
-			ctl_printf(b, "\\n");
-		else
-			ctl_printf(b, "%c", *h);
+	for (;;) {
+		size_t plain = strcspn(h, "\\\n");
+		ctl_printf(b, "%.*s", (int)plain, h);
+		h += plain;
+		if (!*h)
+			return;
+		ctl_printf(b, "%s", *h == '\n' ? "\\n" : "\\\\");
+		h++;
 	}
 }
 

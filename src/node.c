@@ -696,7 +696,7 @@ static void on_accept(struct ev *ev, int fd, void *ctx)
 	}
 }
 
-/* ---- signals ---- */
+/* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
 
 /* The figures SIGUSR1 logs, `show` lists and `metrics` exports (ctl.h),
  * in the order of the log line. */
@@ -809,8 +809,6 @@ static void log_counters(struct node *n)
 	ctl_buf_free(&b);
 }
 
-/* ---- the control socket (`mixproxy show`) ---- */
-
 static const char *link_state_text(const struct link *l)
 {
 	switch (link_state(l)) {
@@ -837,7 +835,8 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	ctl_printf(b, "  public key: %s\n", n->keytext);
 	ctl_printf(b, "  listening: %s\n", n->listen_text);
 	ctl_printf(b, "  topology: %s (%zu nodes)\n", n->o.topology, n->topo->n);
-	ctl_printf(b, "  running for: %s\n", ctl_duration((now - n->started_us) / 1000000u, age, sizeof(age)));
+	ctl_printf(b, "  running for: %s\n",
+	           ctl_duration((now - n->started_us) / 1000000u, age, sizeof(age)));
 	/* Loopix: the sender draws every hop's delay; a node only obeys. */
 	ctl_printf(b, "  profile: the senders' (each packet is held for the delay its sender drew)\n");
 	if (n->o.test_drop > 0 || n->o.test_duplicate > 0)
@@ -927,6 +926,8 @@ static void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
 	else
 		node_metrics(ctx, b);
 }
+
+/* ---- signals ---- */
 
 static void on_term(struct ev *ev, int signo, void *ctx)
 {
@@ -1139,12 +1140,10 @@ int cmd_node(int argc, char **argv)
 		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
 	n->listen_fd = listen_on(o->listen ? o->listen : n->self->addr_text, &ls, lsl);
 	char name[256];
-	int crc;
 	ctl_name(o->config, n->self->name, name, sizeof(name));
-	n->ctl = ctl_open("node", o->control, name, &crc);
-	if (!n->ctl && crc) {
+	n->ctl = ctl_open("node", o->control, name, &rc);
+	if (!n->ctl && rc) {
 		close(n->listen_fd);
-		rc = crc;
 		goto out;
 	}
 	if (!o->foreground && daemon(0, 0) < 0)
@@ -1171,8 +1170,7 @@ int cmd_node(int argc, char **argv)
 		ctl_serve(n->ctl, n->ev, node_answer, n);
 	log_info("node %s (%s) listening on %s, key %s, replay window %u min in %zu KiB",
 	         n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)), n->listen_text,
-	         keytext,
-	         replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
+	         keytext, replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
 	if (o->test_drop > 0 || o->test_duplicate > 0)
 		log_warn("TESTING ONLY: dropping %.3f and duplicating %.3f of received packets",
 		         o->test_drop, o->test_duplicate);

@@ -85,12 +85,17 @@ uint64_t proxy_raise_nofile(void)
 
 /* ---- what both report ---- */
 
-void proxy_session_ended(struct proxy_sessions *t, const struct session *s)
+static void add_bytes(struct proxy_sessions *t, const struct session *s)
 {
 	struct session_stats st;
 	session_get_stats(s, &st);
 	t->bytes_out += st.bytes_out;
 	t->bytes_in += st.bytes_in;
+}
+
+void proxy_session_ended(struct proxy_sessions *t, const struct session *s)
+{
+	add_bytes(t, s);
 }
 
 void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
@@ -224,7 +229,7 @@ void proxy_report_add_client(struct proxy_report *r, const struct mixclient *mc)
 void proxy_report_add_session(struct proxy_report *r, const struct session *s)
 {
 	uint64_t began = session_started_us(s);
-	proxy_session_ended(&r->sessions, s);
+	add_bytes(&r->sessions, s);
 	r->sessions.open++;
 	if (!r->sessions.oldest_us || began < r->sessions.oldest_us)
 		r->sessions.oldest_us = began;
