@@ -131,8 +131,11 @@ int cmd_show(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (ctl_find(CTL_DIR, npos ? pos[0] : NULL, path, sizeof(path), err, sizeof(err))) {
+		/* A directory we may not read is the daemon's user's: say so
+		 * as a refused connect would. */
+		int e = errno;
 		fprintf(stderr, "mixproxy show: %s\n", err);
-		return EXIT_USAGE;
+		return e == EACCES ? EXIT_NOPERM : EXIT_USAGE;
 	}
 	char *ans;
 	size_t len;

@@ -736,7 +736,9 @@ int ctl_find(const char *dir, const char *arg, char *out, size_t n, char *err, s
 	}
 	DIR *d = opendir(dir);
 	if (!d) {
-		snprintf(err, errsz, "no control socket: %s: %s", dir, strerror(errno));
+		int e = errno;
+		snprintf(err, errsz, "no control socket: %s: %s", dir, strerror(e));
+		errno = e;
 		return -1;
 	}
 	char names[512] = "";
@@ -755,6 +757,7 @@ int ctl_find(const char *dir, const char *arg, char *out, size_t n, char *err, s
 		}
 	}
 	closedir(d);
+	errno = 0;
 	if (found == 1)
 		return 0;
 	if (found == 0)

@@ -174,7 +174,8 @@ void ctl_free(struct ctl *c);
 /* The socket `mixproxy show ARG` means: ARG with a '/' is a path, any
  * other ARG is dir/ARG.sock; no ARG (NULL) is the only *.sock in dir.
  * 0 with the path in out; -1 with a reason in err (for no ARG: none, or
- * several, which err lists). */
+ * several, which err lists; errno says why dir could not be read, else
+ * it is 0). */
 int ctl_find(const char *dir, const char *arg, char *out, size_t n, char *err, size_t errsz);
 
 #endif
