@@ -7,5 +7,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "util.h"
+
 static int log_stderr = 1;
 static int log_verbosity;
 static char log_ident[32] = "mixproxy";
@@ -69,4 +71,25 @@ void fatal(int status, const char *fmt, ...)
 	log_vmsg(LOG_LVL_ERR, fmt, ap);
 	va_end(ap);
 	exit(status);
+}
+
+void ratelog_warn(struct ratelog *r, const char *fmt, ...)
+{
+	uint64_t now = now_us();
+	if (r->last_us && now - r->last_us < 1000000u) {
+		r->skipped++;
+		return;
+	}
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->skipped)
+		log_warn("%s (and %llu more like it in the last second)", line,
+		         (unsigned long long)r->skipped);
+	else
+		log_warn("%s", line);
+	r->last_us = now;
+	r->skipped = 0;
 }

@@ -4,6 +4,7 @@
 #define MIXPROXY_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG, LOG_LVL_TRACE };
 
@@ -24,5 +25,14 @@ void fatal(int status, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) do { if (log_enabled(LOG_LVL_DEBUG)) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
 #define log_trace(...) do { if (log_enabled(LOG_LVL_TRACE)) log_msg(LOG_LVL_TRACE, __VA_ARGS__); } while (0)
+
+/* A warning that a stranger may cause at will (once per packet from the
+ * network, once per connection): logged at most once a second, with the
+ * count of those left out. */
+struct ratelog {
+	uint64_t last_us;
+	uint64_t skipped;
+};
+void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

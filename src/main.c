@@ -15,6 +15,7 @@ static const struct {
 	{ "server", cmd_server, "relay mixnet sessions to an upstream TCP service" },
 	{ "node", cmd_node, "run a mix node or a gateway" },
 	{ "keygen", cmd_keygen, "make a key file and print its public line" },
+	{ "show", cmd_show, "print what a running daemon is doing (its control socket)" },
 };
 
 static void usage(FILE *f)
@@ -52,6 +53,6 @@ int main(int argc, char **argv)
 		        "see mixproxy -h)\n", argv[1]);
 	else
 		fprintf(stderr, "mixproxy: unknown command '%s' (commands: client, server, "
-		        "node, keygen)\n", argv[1]);
+		        "node, keygen, show)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "ctl.h"
 #include "ev.h"
 #include "htab.h"
 #include "keys.h"
@@ -37,7 +38,7 @@
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
 
 struct node_opts {
-	char *config, *topology, *key_file, *role, *listen;
+	char *config, *topology, *key_file, *role, *listen, *control;
 	uint64_t layer;
 	int foreground, verbose, check_config;
 	uint64_t link_queue, max_held, max_delay_ms, max_links;
@@ -117,6 +118,9 @@ struct node {
 	uint64_t held, mail_total;
 	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct counters c;
+	struct ctl *ctl;
+	uint64_t started_us;
+	char keytext[B58_KEY_CHARS], listen_text[64];
 };
 
 static const char *role_name(const struct topo_node *t, char *buf, size_t n)
@@ -692,49 +696,238 @@ static void on_accept(struct ev *ev, int fd, void *ctx)
 	}
 }
 
-/* ---- signals ---- */
+/* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
 
-static void log_counters(struct node *n)
+/* The figures SIGUSR1 logs, `show` lists and `metrics` exports (ctl.h),
+ * in the order of the log line. */
+enum {
+	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_HELD, NS_QUEUED,
+	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL,
+	NS_DROP_MAC, NS_DROP_REPLAY, NS_DROP_EXPIRED, NS_DROP_KEY, NS_DROP_FORMAT, NS_DROP_ROUTE,
+	NS_DROP_DELAY, NS_DROP_HELD_FULL, NS_DROP_QUEUE, NS_DROP_LINK_DOWN, NS_DROP_MAILBOX_FULL,
+	NS_DROP_MAILBOX_AGE, NS_DROP_NO_CLIENT_SLOT,
+	NS_TEST_DROPPED, NS_TEST_DUPLICATED, NS_REPLAY_FRESH, NS_REPLAY_OVERLOADED,
+	NS_LINKS_ACCEPTED, NS_LINKS_REFUSED, NS_LINKS_OPENED, NS_LINKS_FAILED,
+	NS_N
+};
+
+#define DROP(n) { "drop", n, "packets_dropped_total", "reason=\"" n "\"", CTL_COUNTER, 0, \
+	"Packets dropped, by reason (mixproxy(8), SIGNALS)." }
+static const struct ctl_stat node_stats[NS_N] = {
+	[NS_IN] = { NULL, "in", "packets_in_total", NULL, CTL_COUNTER, 0, "Packets received from other nodes." },
+	[NS_OUT] = { NULL, "out", "packets_out_total", NULL, CTL_COUNTER, 0, "Packets queued to the next node." },
+	[NS_CLIENT_IN] = { NULL, "client_in", "client_packets_in_total", NULL, CTL_COUNTER, 0, "Packets received from attached clients." },
+	[NS_DELIVERED] = { NULL, "delivered", "delivered_total", NULL, CTL_COUNTER, 0, "Packets delivered to clients, from mailboxes included." },
+	[NS_MAILBOXED] = { NULL, "mailboxed", "mailboxed_total", NULL, CTL_COUNTER, 0, "Deliveries kept in a mailbox for a client away or busy." },
+	[NS_HELD] = { NULL, "held", "held_packets", NULL, CTL_GAUGE, 0, "Packets held for their delay now." },
+	[NS_QUEUED] = { NULL, "queued", "queued_frames", NULL, CTL_GAUGE, 0, "Frames queued on the links to other nodes." },
+	[NS_LINKS_OUT_UP] = { NULL, "links_out_up", "links_out_up", NULL, CTL_GAUGE, 0, "Links to other nodes that are up." },
+	[NS_LINKS_IN] = { NULL, "links_in", "links_in", NULL, CTL_GAUGE, 0, "Incoming links open (nodes and clients, in handshake included)." },
+	[NS_CLIENTS] = { NULL, "clients", "clients", NULL, CTL_GAUGE, 0, "Clients known: attached, or away with mail waiting." },
+	[NS_MAIL] = { NULL, "mail", "mailbox_deliveries", NULL, CTL_GAUGE, 0, "Deliveries waiting in mailboxes." },
+	[NS_DROP_MAC] = DROP("mac"),
+	[NS_DROP_REPLAY] = DROP("replay"),
+	[NS_DROP_EXPIRED] = DROP("expired"),
+	[NS_DROP_KEY] = DROP("key"),
+	[NS_DROP_FORMAT] = DROP("format"),
+	[NS_DROP_ROUTE] = DROP("route"),
+	[NS_DROP_DELAY] = DROP("delay"),
+	[NS_DROP_HELD_FULL] = DROP("held_full"),
+	[NS_DROP_QUEUE] = DROP("queue_full"),
+	[NS_DROP_LINK_DOWN] = DROP("link_down"),
+	[NS_DROP_MAILBOX_FULL] = DROP("mailbox_full"),
+	[NS_DROP_MAILBOX_AGE] = DROP("mailbox_age"),
+	[NS_DROP_NO_CLIENT_SLOT] = DROP("no_client_slot"),
+	[NS_TEST_DROPPED] = { "test", "dropped", "test_faults_total", "fault=\"dropped\"", CTL_COUNTER, 0, "Faults injected by --test-drop and --test-duplicate (testing only)." },
+	[NS_TEST_DUPLICATED] = { "test", "duplicated", "test_faults_total", "fault=\"duplicated\"", CTL_COUNTER, 0, NULL },
+	[NS_REPLAY_FRESH] = { "replay", "fresh", "replay_fresh_total", NULL, CTL_COUNTER, 0, "Packets the replay filter took as new." },
+	[NS_REPLAY_OVERLOADED] = { "replay", "overloaded", "replay_overloaded_total", NULL, CTL_COUNTER, 0, "Insertions into the replay filter past its design load." },
+	[NS_LINKS_ACCEPTED] = { "links", "accepted", "links_accepted_total", NULL, CTL_COUNTER, 0, "Incoming connections accepted." },
+	[NS_LINKS_REFUSED] = { "links", "refused", "links_refused_total", NULL, CTL_COUNTER, 0, "Incoming links refused: a key not in the topology, a client at a mix." },
+	[NS_LINKS_OPENED] = { "links", "opened", "links_opened_total", NULL, CTL_COUNTER, 0, "Links to other nodes opened." },
+	[NS_LINKS_FAILED] = { "links", "failed", "links_failed_total", NULL, CTL_COUNTER, 0, "Links to other nodes that failed before coming up." },
+};
+#undef DROP
+
+static void node_stat_values(struct node *n, double v[NS_N])
 {
 	struct replay_stats rs;
 	replay_get_stats(n->rf, &rs);
 	size_t queued = 0, it = 0;
 	const void *k;
-	void *v;
+	void *p;
 	unsigned up = 0;
-	while (htab_next(n->peers, &it, &k, &v)) {
-		struct peer *p = v;
-		if (p->out) {
-			queued += link_queue_len(p->out);
-			up += link_state(p->out) == LS_UP;
+	while (htab_next(n->peers, &it, &k, &p)) {
+		struct peer *pr = p;
+		if (pr->out) {
+			queued += link_queue_len(pr->out);
+			up += link_state(pr->out) == LS_UP;
 		}
 	}
-	log_info("counters: in=%llu out=%llu client_in=%llu delivered=%llu mailboxed=%llu "
-	         "held=%llu queued=%zu links_out_up=%u links_in=%zu clients=%zu mail=%llu "
-	         "drop{mac=%llu replay=%llu expired=%llu key=%llu format=%llu route=%llu "
-	         "delay=%llu held_full=%llu queue_full=%llu link_down=%llu mailbox_full=%llu "
-	         "mailbox_age=%llu no_client_slot=%llu} test{dropped=%llu duplicated=%llu} "
-	         "replay{fresh=%llu overloaded=%llu} links{accepted=%llu refused=%llu "
-	         "opened=%llu failed=%llu}",
-	         (unsigned long long)n->c.pkt_in, (unsigned long long)n->c.pkt_out,
-	         (unsigned long long)n->c.client_in, (unsigned long long)n->c.delivered,
-	         (unsigned long long)n->c.mailboxed, (unsigned long long)n->held, queued, up,
-	         htab_count(n->inlinks), htab_count(n->clients),
-	         (unsigned long long)n->mail_total,
-	         (unsigned long long)n->c.drop_mac, (unsigned long long)n->c.drop_replay,
-	         (unsigned long long)n->c.drop_expired, (unsigned long long)n->c.drop_key,
-	         (unsigned long long)(n->c.drop_format + n->c.drop_size),
-	         (unsigned long long)n->c.drop_route, (unsigned long long)n->c.drop_delay,
-	         (unsigned long long)n->c.drop_held_full, (unsigned long long)n->c.drop_queue,
-	         (unsigned long long)n->c.drop_link_down,
-	         (unsigned long long)n->c.drop_mailbox_full,
-	         (unsigned long long)n->c.drop_mailbox_age,
-	         (unsigned long long)n->c.drop_no_client_slot,
-	         (unsigned long long)n->c.test_dropped, (unsigned long long)n->c.test_duplicated,
-	         (unsigned long long)rs.fresh, (unsigned long long)rs.overloaded,
-	         (unsigned long long)n->c.links_accepted, (unsigned long long)n->c.links_refused,
-	         (unsigned long long)n->c.links_opened, (unsigned long long)n->c.links_failed);
+	v[NS_IN] = (double)n->c.pkt_in;
+	v[NS_OUT] = (double)n->c.pkt_out;
+	v[NS_CLIENT_IN] = (double)n->c.client_in;
+	v[NS_DELIVERED] = (double)n->c.delivered;
+	v[NS_MAILBOXED] = (double)n->c.mailboxed;
+	v[NS_HELD] = (double)n->held;
+	v[NS_QUEUED] = (double)queued;
+	v[NS_LINKS_OUT_UP] = up;
+	v[NS_LINKS_IN] = (double)htab_count(n->inlinks);
+	v[NS_CLIENTS] = (double)htab_count(n->clients);
+	v[NS_MAIL] = (double)n->mail_total;
+	v[NS_DROP_MAC] = (double)n->c.drop_mac;
+	v[NS_DROP_REPLAY] = (double)n->c.drop_replay;
+	v[NS_DROP_EXPIRED] = (double)n->c.drop_expired;
+	v[NS_DROP_KEY] = (double)n->c.drop_key;
+	v[NS_DROP_FORMAT] = (double)(n->c.drop_format + n->c.drop_size);
+	v[NS_DROP_ROUTE] = (double)n->c.drop_route;
+	v[NS_DROP_DELAY] = (double)n->c.drop_delay;
+	v[NS_DROP_HELD_FULL] = (double)n->c.drop_held_full;
+	v[NS_DROP_QUEUE] = (double)n->c.drop_queue;
+	v[NS_DROP_LINK_DOWN] = (double)n->c.drop_link_down;
+	v[NS_DROP_MAILBOX_FULL] = (double)n->c.drop_mailbox_full;
+	v[NS_DROP_MAILBOX_AGE] = (double)n->c.drop_mailbox_age;
+	v[NS_DROP_NO_CLIENT_SLOT] = (double)n->c.drop_no_client_slot;
+	v[NS_TEST_DROPPED] = (double)n->c.test_dropped;
+	v[NS_TEST_DUPLICATED] = (double)n->c.test_duplicated;
+	v[NS_REPLAY_FRESH] = (double)rs.fresh;
+	v[NS_REPLAY_OVERLOADED] = (double)rs.overloaded;
+	v[NS_LINKS_ACCEPTED] = (double)n->c.links_accepted;
+	v[NS_LINKS_REFUSED] = (double)n->c.links_refused;
+	v[NS_LINKS_OPENED] = (double)n->c.links_opened;
+	v[NS_LINKS_FAILED] = (double)n->c.links_failed;
 }
+
+static void log_counters(struct node *n)
+{
+	double v[NS_N];
+	struct ctl_buf b;
+	node_stat_values(n, v);
+	ctl_buf_init(&b, 4096);
+	ctl_stats_log(&b, node_stats, v, NS_N);
+	log_info("counters: %s", b.p ? b.p : "");
+	ctl_buf_free(&b);
+}
+
+static const char *link_state_text(const struct link *l)
+{
+	switch (link_state(l)) {
+	case LS_CONNECTING: return "connecting";
+	case LS_HELLO:
+	case LS_AUTH: return "handshake";
+	case LS_UP: return "up";
+	default: return "down";
+	}
+}
+
+static void node_show(struct node *n, struct ctl_buf *b)
+{
+	char rolebuf[32], age[32];
+	double v[NS_N];
+	uint64_t now = now_us();
+	size_t it = 0;
+	const void *k;
+	void *val;
+
+	node_stat_values(n, v);
+	ctl_printf(b, "node: %s\n", n->self->name);
+	ctl_printf(b, "  role: %s\n", role_name(n->self, rolebuf, sizeof(rolebuf)));
+	ctl_printf(b, "  public key: %s\n", n->keytext);
+	ctl_printf(b, "  listening: %s\n", n->listen_text);
+	ctl_printf(b, "  topology: %s (%zu nodes)\n", n->o.topology, n->topo->n);
+	ctl_printf(b, "  running for: %s\n",
+	           ctl_duration((now - n->started_us) / 1000000u, age, sizeof(age)));
+	/* Loopix: the sender draws every hop's delay; a node only obeys. */
+	ctl_printf(b, "  profile: the senders' (each packet is held for the delay its sender drew)\n");
+	if (n->o.test_drop > 0 || n->o.test_duplicate > 0)
+		ctl_printf(b, "  TESTING ONLY: dropping %.3f and duplicating %.3f of received packets\n",
+		           n->o.test_drop, n->o.test_duplicate);
+
+	ctl_printf(b, "\nlinks out: %.0f up, %.0f not up\n", v[NS_LINKS_OUT_UP],
+	           (double)htab_count(n->peers) - v[NS_LINKS_OUT_UP]);
+	size_t listed = 0;
+	for (size_t i = 0; i < n->topo->n; i++) {
+		const struct topo_node *tn = &n->topo->nodes[i];
+		const struct peer *p = htab_get(n->peers, tn->id);
+		if (!p)
+			continue;
+		if (listed++ == CTL_LIST_MAX) {
+			ctl_printf(b, "  (%zu more not listed)\n", htab_count(n->peers) - CTL_LIST_MAX);
+			break;
+		}
+		if (p->out)
+			ctl_printf(b, "  %s: %s, %zu queued\n", tn->name, link_state_text(p->out),
+			           link_queue_len(p->out));
+		else if (p->next_try_us > now)
+			ctl_printf(b, "  %s: down, next try in %llu ms\n", tn->name,
+			           (unsigned long long)((p->next_try_us - now) / 1000));
+		else
+			ctl_printf(b, "  %s: %s\n", tn->name, p->unreachable ? "down" : "not connected");
+	}
+
+	unsigned from_nodes = 0, from_clients = 0, handshake = 0;
+	size_t to_clients = 0, away = 0;
+	while (htab_next(n->inlinks, &it, &k, &val)) {
+		const struct inlink *il = val;
+		if (link_state(il->link) != LS_UP)
+			handshake++;
+		else if (link_kind(il->link) == LINK_NODE)
+			from_nodes++;
+		else
+			from_clients++;
+		if (il->client)
+			to_clients += link_queue_len(il->link);
+	}
+	ctl_printf(b, "links in: %u from nodes, %u from clients, %u in handshake\n", from_nodes,
+	           from_clients, handshake);
+	it = 0;
+	while (htab_next(n->clients, &it, &k, &val))
+		away += ((const struct client *)val)->nmail > 0;
+
+	ctl_printf(b, "\nqueues:\n");
+	ctl_printf(b, "  held for their delay: %llu packets (at most %llu)\n",
+	           (unsigned long long)n->held, (unsigned long long)n->o.max_held);
+	ctl_printf(b, "  to other nodes: %.0f frames\n", v[NS_QUEUED]);
+	if (n->self->role == TOPO_GATEWAY) {
+		ctl_printf(b, "  to clients: %zu frames\n", to_clients);
+		ctl_printf(b, "  mailboxes: %llu deliveries for %zu clients (at most %llu)\n",
+		           (unsigned long long)n->mail_total, away,
+		           (unsigned long long)n->o.mailbox_total);
+	}
+	ctl_printf(b, "\ncounters:\n");
+	ctl_stats_show(b, node_stats, v, NS_N);
+}
+
+static void node_metrics(struct node *n, struct ctl_buf *b)
+{
+	char labels[CTL_LABELS_MAX], peer[64];
+	double v[NS_N];
+	node_stat_values(n, v);
+	ctl_labels(labels, sizeof(labels), "node", n->self->name);
+	ctl_metrics_common(b, labels, (now_us() - n->started_us) / 1000000u, NULL);
+	ctl_stats_metrics(b, labels, node_stats, v, NS_N);
+	ctl_metric_head(b, "link_up", CTL_GAUGE, "Links to other nodes, by peer: 1 up, 0 not.");
+	size_t listed = 0;
+	for (size_t i = 0; i < n->topo->n && listed < CTL_LIST_MAX; i++) {
+		const struct topo_node *tn = &n->topo->nodes[i];
+		const struct peer *p = htab_get(n->peers, tn->id);
+		if (!p)
+			continue;
+		listed++;
+		ctl_metric(b, "link_up", labels, ctl_label(peer, sizeof(peer), "peer", tn->name),
+		           p->out && link_state(p->out) == LS_UP, 0);
+	}
+}
+
+static void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
+{
+	if (req == CTL_REQ_SHOW)
+		node_show(ctx, b);
+	else
+		node_metrics(ctx, b);
+}
+
+/* ---- signals ---- */
 
 static void on_term(struct ev *ev, int signo, void *ctx)
 {
@@ -851,6 +1044,7 @@ int cmd_node(int argc, char **argv)
 		{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &o->foreground, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &o->verbose, 0, 0, 0 },
 		{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &o->check_config, 0, 0, 0 },
+		{ "control", 0, OPT_STR, "PATH", "control socket for mixproxy show, or none (" CTL_DIR "/NAME.sock)", &o->control, 0, 0, 0 },
 		{ "link-queue", 0, OPT_U64, "N", "frames queued per link (1024)", &o->link_queue, 2, 1000000, 0 },
 		{ "max-held", 0, OPT_U64, "N", "packets held for their delay at once (50000)", &o->max_held, 1, 10000000, 0 },
 		{ "max-delay", 0, OPT_U64, "MS", "longest per-hop delay accepted (10000)", &o->max_delay_ms, 0, 4294967, 0 },
@@ -959,6 +1153,13 @@ int cmd_node(int argc, char **argv)
 	if (!n->rf)
 		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
 	n->listen_fd = listen_on(o->listen ? o->listen : n->self->addr_text, &ls, lsl);
+	char name[256];
+	ctl_name(o->config, n->self->name, name, sizeof(name));
+	n->ctl = ctl_open("node", o->control, name, &rc);
+	if (!n->ctl && rc) {
+		close(n->listen_fd);
+		goto out;
+	}
 	if (!o->foreground && daemon(0, 0) < 0)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
@@ -976,11 +1177,14 @@ int cmd_node(int argc, char **argv)
 		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, sweep, n);
 		n->monitor_timer = ev_timer_add(n->ev, 0, monitor, n);
 	}
-	char la[64];
-	sockaddr_str((struct sockaddr *)&ls, la, sizeof(la));
+	n->started_us = now_us();
+	snprintf(n->keytext, sizeof(n->keytext), "%s", keytext);
+	sockaddr_str((struct sockaddr *)&ls, n->listen_text, sizeof(n->listen_text));
+	if (n->ctl)
+		ctl_serve(n->ctl, n->ev, node_answer, n);
 	log_info("node %s (%s) listening on %s, key %s, replay window %u min in %zu KiB",
-	         n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)), la, keytext,
-	         replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
+	         n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)), n->listen_text,
+	         keytext, replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
 	if (o->test_drop > 0 || o->test_duplicate > 0)
 		log_warn("TESTING ONLY: dropping %.3f and duplicating %.3f of received packets",
 		         o->test_drop, o->test_duplicate);
@@ -988,6 +1192,7 @@ int cmd_node(int argc, char **argv)
 	log_counters(n);
 
 	/* Orderly teardown so leak checkers see a clean exit. */
+	ctl_free(n->ctl);
 	size_t it = 0;
 	const void *k;
 	void *v;

@@ -68,6 +68,10 @@ struct client {
 	uint64_t t_fill, t_greet;
 	struct ratelog rl_stray;
 	uint64_t accepted, refused, clean, reset, idents_made;
+	struct proxy_sessions ended;  /* bytes of the sessions that ended */
+	struct ctl *ctl;
+	char name[256];               /* the instance (ctl_name) */
+	struct proxy_reporter rep;
 };
 
 static const struct mixclient_cbs ident_cbs;
@@ -99,21 +103,6 @@ static struct ident *ident_new(struct client *c, const char **err)
 	return id;
 }
 
-/* The identity's counters the client reports, added to *t. */
-static void add_stats(struct mixclient_stats *t, const struct mixclient *mc)
-{
-	struct mixclient_stats st;
-	mixclient_get_stats(mc, &st);
-	t->sent += st.sent;
-	t->retransmitted += st.retransmitted;
-	t->lost_early += st.lost_early;
-	t->received += st.received;
-	t->duplicates += st.duplicates;
-	t->gave_up += st.gave_up;
-	t->packets_sent += st.packets_sent;
-	t->surbs_sent += st.surbs_sent;
-}
-
 /* Not from inside the identity's own mixnet callbacks (mixclient.h). */
 static void ident_free(struct ident *id)
 {
@@ -126,7 +115,7 @@ static void ident_free(struct ident *id)
 		id->next->prev = id->prev;
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
-	add_stats(&c->mx, id->mc);
+	proxy_add_stats(&c->mx, id->mc);
 	if (id->s)
 		session_free(id->s);
 	mixclient_free(id->mc);
@@ -280,6 +269,7 @@ static void io_done(struct session *s, int clean, void *ctx)
 		c->clean++;
 	else
 		c->reset++;
+	proxy_session_ended(&c->ended, s);
 	id->s = NULL;
 	session_release(s);
 	/* The identity stays until the server has acknowledged our last
@@ -359,26 +349,71 @@ static void on_term(struct ev *ev, int signo, void *ctx)
 	ev_stop(ev);
 }
 
+/* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
+
+enum {
+	CS_ACCEPTED, CS_REFUSED, CS_SESSIONS, CS_CLOSED, CS_RESET, CS_IDENTITIES, CS_POOL, CS_MADE,
+	CS_N
+};
+
+_Static_assert(CS_N <= PROXY_OWN_MAX, "a proxy_report holds the figures");
+
+static const struct ctl_stat client_stats[CS_N] = {
+	[CS_ACCEPTED] = { NULL, "accepted", "connections_accepted_total", NULL, CTL_COUNTER, 0, "Local connections accepted." },
+	[CS_REFUSED] = { NULL, "refused", "connections_refused_total", NULL, CTL_COUNTER, 0, "Local connections refused: --max-sessions, or no identity." },
+	[CS_SESSIONS] = { NULL, "sessions", "sessions", NULL, CTL_GAUGE, 0, "Sessions open, and identities waiting for their last acknowledgements." },
+	[CS_CLOSED] = { NULL, "closed", "sessions_closed_total", NULL, CTL_COUNTER, 0, "Sessions that ended cleanly." },
+	[CS_RESET] = { NULL, "reset", "sessions_reset_total", NULL, CTL_COUNTER, 0, "Sessions reset, or timed out." },
+	[CS_IDENTITIES] = { NULL, "identities", "identities", NULL, CTL_GAUGE, 0, "Mixnet identities alive." },
+	[CS_POOL] = { NULL, "pool", "identity_pool", NULL, CTL_GAUGE, 0, "Identities ready in the pool." },
+	[CS_MADE] = { NULL, "made", "identities_made_total", NULL, CTL_COUNTER, 0, "Identities made." },
+};
+
+static void client_gather(void *ctx, struct proxy_report *r)
+{
+	struct client *c = ctx;
+	proxy_report_init(r, c->topo, c->cc, c->routes, &c->mx, &c->ended);
+	for (struct ident *id = c->all; id; id = id->next) {
+		proxy_report_add_client(r, id->mc);
+		if (id->s)
+			proxy_report_add_session(r, id->s);
+	}
+	r->own = client_stats;
+	r->own_n = CS_N;
+	r->own_v[CS_ACCEPTED] = (double)c->accepted;
+	r->own_v[CS_REFUSED] = (double)c->refused;
+	r->own_v[CS_SESSIONS] = c->nsessions;
+	r->own_v[CS_CLOSED] = (double)c->clean;
+	r->own_v[CS_RESET] = (double)c->reset;
+	r->own_v[CS_IDENTITIES] = c->nidents;
+	r->own_v[CS_POOL] = c->npool;
+	r->own_v[CS_MADE] = (double)c->idents_made;
+}
+
+static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
+{
+	struct client *c = ctx;
+	char sa[MIX_ADDR_CHARS + 8], age[32];
+	unsigned serving = 0;
+	for (struct ident *id = c->all; id; id = id->next)
+		serving += id->s != NULL;
+	ctl_printf(b, "client: listening on %s port %llu\n", c->listen_addr,
+	           (unsigned long long)c->listen_port);
+	ctl_printf(b, "  server: %s\n", mix_addr_format(&c->server, sa, sizeof(sa)));
+	ctl_printf(b, "  topology: %s (%zu nodes)\n", c->o.topology, c->topo->n);
+	ctl_printf(b, "  running for: %s\n", ctl_duration(up_s, age, sizeof(age)));
+	proxy_show_profile(b, &c->o);
+	ctl_printf(b, "  identities: %u (%u ready in the pool of %llu, %u serving a session, "
+	           "%u finishing)\n", c->nidents, c->npool, (unsigned long long)c->pool_reserve,
+	           serving, c->nidents - c->npool - serving);
+}
+
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct client *c = ctx;
-	struct mixclient_stats t = c->mx;
 	(void)ev;
 	(void)signo;
-	for (struct ident *id = c->all; id; id = id->next)
-		add_stats(&t, id->mc);
-	log_info("counters: accepted=%llu refused=%llu sessions=%u closed=%llu reset=%llu "
-	         "identities=%u pool=%u made=%llu sent=%llu retransmitted=%llu lost_early=%llu "
-	         "received=%llu duplicates=%llu gave_up=%llu packets=%llu surbs=%llu",
-	         (unsigned long long)c->accepted,
-	         (unsigned long long)c->refused, c->nsessions, (unsigned long long)c->clean,
-	         (unsigned long long)c->reset, c->nidents, c->npool,
-	         (unsigned long long)c->idents_made, (unsigned long long)t.sent,
-	         (unsigned long long)t.retransmitted, (unsigned long long)t.lost_early,
-	         (unsigned long long)t.received, (unsigned long long)t.duplicates,
-	         (unsigned long long)t.gave_up, (unsigned long long)t.packets_sent,
-	         (unsigned long long)t.surbs_sent);
-	proxy_log_cc(c->cc);
+	proxy_report_log(&c->rep);
 }
 
 /* --listen-address and --listen-port as one address; its text (for the
@@ -514,10 +549,18 @@ int cmd_client(int argc, char **argv)
 	if (nofile && nofile < 2 * o->max_sessions + 64)
 		log_warn("open-file limit %llu is low for --max-sessions %llu (each takes 2)",
 		         (unsigned long long)nofile, (unsigned long long)o->max_sessions);
+	char fallback[32];
+	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
+	ctl_name(o->config, fallback, c->name, sizeof(c->name));
+	c->ctl = ctl_open("client", o->control, c->name, &rc);
+	if (!c->ctl && rc)
+		goto out;
 	if (!o->foreground && daemon(0, 0) < 0)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
 	c->ev = ev_new();
+	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
+	                                  client_head, c };
 	proxy_mixcfg(o, &c->mcfg);
 	c->mcfg.topo = c->topo;
 	c->cc = mixcc_new(c->ev, o->fast);
@@ -532,6 +575,8 @@ int cmd_client(int argc, char **argv)
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);
+	if (c->ctl)
+		ctl_serve(c->ctl, c->ev, proxy_report_answer, &c->rep);
 	char sa[MIX_ADDR_CHARS + 8];
 	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",
 	         c->listen_addr, (unsigned long long)c->listen_port,
@@ -540,6 +585,7 @@ int cmd_client(int argc, char **argv)
 	rc = ev_run(c->ev) ? EXIT_OSERR : 0;
 	on_usr1(c->ev, 0, c);
 
+	ctl_free(c->ctl);
 	while (c->all)
 		ident_free(c->all);
 	mixcc_free(c->cc);

@@ -1,6 +1,8 @@
 /* proxy_common — what `mixproxy client` and `mixproxy server` share:
  * the timing options of their mixnet clients, the session timeouts, the
- * file-descriptor limit, and a log line that does not flood. */
+ * file-descriptor limit, and what they report (the SIGUSR1 lines and the
+ * answers of their control sockets, ctl.h).  log.h has the log line that
+ * does not flood, which they include through this header. */
 #ifndef MIXPROXY_PROXY_COMMON_H
 #define MIXPROXY_PROXY_COMMON_H
 
@@ -8,11 +10,13 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "ctl.h"
+#include "log.h"
 #include "mixclient.h"
 #include "session.h"
 
 struct proxy_opts {
-	char *config, *topology, *gateway;
+	char *config, *topology, *gateway, *control;
 	int foreground, verbose, fast, check_config;
 	double send_mean, loop_mean, delay_mean;
 	uint64_t idle_timeout, close_timeout, peer_timeout, max_sessions;
@@ -33,7 +37,8 @@ struct proxy_opts {
 	{ "max-sessions", 0, OPT_U64, "N", "sessions at once", &(o)->max_sessions, 1, 1000000, 0 }, \
 	{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &(o)->foreground, 0, 0, 0 }, \
 	{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &(o)->verbose, 0, 0, 0 }, \
-	{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &(o)->check_config, 0, 0, 0 }
+	{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &(o)->check_config, 0, 0, 0 }, \
+	{ "control", 0, OPT_STR, "PATH", "control socket for mixproxy show, or none (" CTL_DIR "/NAME.sock)", &(o)->control, 0, 0, 0 }
 
 void proxy_opts_defaults(struct proxy_opts *o);
 /* Checks across options.  0, or -1 with a reason in err. */
@@ -41,20 +46,71 @@ int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz);
 /* Fill a mixnet client configuration from the options. */
 void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg);
 void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc);
-/* The congestion state of the process's mixnet clients, as a log line. */
-void proxy_log_cc(const struct mixcc *cc);
 /* Log the profile; the fast one loudly. */
 void proxy_log_profile(const struct proxy_opts *o);
+/* The same as a line of `show` ("  profile: ..."), and the loud one. */
+void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o);
 /* Raise the soft limit on open files to the hard one: every session
  * holds sockets.  Returns the limit now in force. */
 uint64_t proxy_raise_nofile(void);
 
-/* A warning that may come once per packet from the network: logged at
- * most once a second, with the count of those left out. */
-struct ratelog {
-	uint64_t last_us;
-	uint64_t skipped;
+/* ---- what both report ---- */
+
+/* The sessions of a process added up: never one session's figures,
+ * nothing that tells sessions or their clients apart. */
+struct proxy_sessions {
+	unsigned open;
+	uint64_t bytes_out, bytes_in;   /* since start: the ended sessions', the open ones' so far */
+	uint64_t oldest_us;             /* the oldest open one began (now_us); 0: none open */
 };
-void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A session that ended: its bytes stay in the owner's running total. */
+void proxy_session_ended(struct proxy_sessions *t, const struct session *s);
+/* Add the counters of mc to *t (an owner keeps those of the mixnet
+ * clients it freed). */
+void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc);
+
+#define PROXY_OWN_MAX 16
+
+/* Everything a proxy process reports, gathered once per SIGUSR1 or
+ * request: init, add every mixnet client and open session and the
+ * command's own figures, then log, show or write metrics, and free. */
+struct proxy_report {
+	const struct ctl_stat *own;     /* the command's own table, set by it */
+	double own_v[PROXY_OWN_MAX];
+	size_t own_n;
+	const struct topology *topo;
+	const struct mixcc *cc;
+	const struct routes *routes;
+	struct mixclient_stats mx;      /* added up */
+	size_t pending;                 /* messages sent, not yet acknowledged */
+	struct proxy_sessions sessions;
+	unsigned *gw_up, *gw_down;      /* links by gateway: index in topo->gateways */
+};
+/* gone: the counters of mixnet clients freed; ended: of sessions ended. */
+void proxy_report_init(struct proxy_report *r, const struct topology *t, const struct mixcc *cc,
+                       const struct routes *routes, const struct mixclient_stats *gone,
+                       const struct proxy_sessions *ended);
+void proxy_report_add_client(struct proxy_report *r, const struct mixclient *mc);
+void proxy_report_add_session(struct proxy_report *r, const struct session *s);
+void proxy_report_free(struct proxy_report *r);
+
+/* A command's part in what it reports. */
+struct proxy_reporter {
+	const char *role;               /* "client", "server": the role label */
+	const char *name;               /* the instance (ctl_name): the id label */
+	const struct proxy_opts *o;
+	uint64_t started_us;
+	/* Fill r with everything, from proxy_report_init on. */
+	void (*gather)(void *ctx, struct proxy_report *r);
+	/* The first lines of show, down to the profile. */
+	void (*head)(void *ctx, struct ctl_buf *b, uint64_t up_s);
+	void *ctx;
+};
+/* SIGUSR1: "counters: ...", "congestion: ...", "routes: ...". */
+void proxy_report_log(const struct proxy_reporter *p);
+/* The control socket's answer (ctl_answer_cb); ctx is a struct
+ * proxy_reporter.  show: the head, then gateway links, sessions, queues,
+ * mix health, counters. */
+void proxy_report_answer(enum ctl_req req, struct ctl_buf *b, void *ctx);
 
 #endif

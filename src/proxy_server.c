@@ -27,6 +27,7 @@
 #include "mixcc.h"
 #include "mixclient.h"
 #include "proxy_common.h"
+#include "route.h"
 #include "session.h"
 #include "topology.h"
 #include "util.h"
@@ -61,6 +62,12 @@ struct server {
 	unsigned tomb_head, ntombs;     /* oldest, and how many */
 	struct ratelog rl_bad;
 	uint64_t opened, clean, reset, refused_full, bad, upstream_failed;
+	struct routes *routes;          /* the mixnet client's, kept here for show */
+	struct proxy_sessions ended;    /* bytes of the sessions that ended */
+	struct ctl *ctl;
+	char name[256];                 /* the instance (ctl_name) */
+	char atext[MIX_ADDR_CHARS + 8];
+	struct proxy_reporter rep;
 };
 
 /* ---- ended sessions ---- */
@@ -97,6 +104,7 @@ static void io_done(struct session *s, int clean, void *ctx)
 		sv->clean++;
 	else
 		sv->reset++;
+	proxy_session_ended(&sv->ended, s);
 	htab_del(sv->sessions, session_id(s));
 	tomb_add(sv, session_id(s));
 	session_release(s);
@@ -319,23 +327,63 @@ static void on_term(struct ev *ev, int signo, void *ctx)
 	ev_stop(ev);
 }
 
+/* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
+
+enum {
+	SS_SESSIONS, SS_OPENED, SS_CLOSED, SS_RESET, SS_REFUSED, SS_UPSTREAM_FAILED, SS_BAD, SS_N
+};
+
+_Static_assert(SS_N <= PROXY_OWN_MAX, "a proxy_report holds the figures");
+
+static const struct ctl_stat server_stats[SS_N] = {
+	[SS_SESSIONS] = { NULL, "sessions", "sessions", NULL, CTL_GAUGE, 0, "Sessions open." },
+	[SS_OPENED] = { NULL, "opened", "sessions_opened_total", NULL, CTL_COUNTER, 0, "Sessions opened." },
+	[SS_CLOSED] = { NULL, "closed", "sessions_closed_total", NULL, CTL_COUNTER, 0, "Sessions that ended cleanly." },
+	[SS_RESET] = { NULL, "reset", "sessions_reset_total", NULL, CTL_COUNTER, 0, "Sessions reset, or timed out." },
+	[SS_REFUSED] = { NULL, "refused", "sessions_refused_total", NULL, CTL_COUNTER, 0, "Sessions refused: --max-sessions reached." },
+	[SS_UPSTREAM_FAILED] = { NULL, "upstream_failed", "upstream_failed_total", NULL, CTL_COUNTER, 0, "Upstream connections that failed." },
+	[SS_BAD] = { NULL, "bad", "messages_bad_total", NULL, CTL_COUNTER, 0, "Messages dropped: malformed, or for a session not theirs." },
+};
+
+static void server_gather(void *ctx, struct proxy_report *r)
+{
+	struct server *sv = ctx;
+	size_t it = 0;
+	const void *k;
+	void *ss;
+	proxy_report_init(r, sv->topo, sv->cc, sv->routes, NULL, &sv->ended);
+	proxy_report_add_client(r, sv->mc);
+	while (htab_next(sv->sessions, &it, &k, &ss))
+		proxy_report_add_session(r, ((struct ssess *)ss)->s);
+	r->own = server_stats;
+	r->own_n = SS_N;
+	r->own_v[SS_SESSIONS] = (double)htab_count(sv->sessions);
+	r->own_v[SS_OPENED] = (double)sv->opened;
+	r->own_v[SS_CLOSED] = (double)sv->clean;
+	r->own_v[SS_RESET] = (double)sv->reset;
+	r->own_v[SS_REFUSED] = (double)sv->refused_full;
+	r->own_v[SS_UPSTREAM_FAILED] = (double)sv->upstream_failed;
+	r->own_v[SS_BAD] = (double)sv->bad;
+}
+
+static void server_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
+{
+	struct server *sv = ctx;
+	char age[32];
+	ctl_printf(b, "server: %s\n", sv->atext);
+	ctl_printf(b, "  upstream: %s\n", sv->upstream_text);
+	ctl_printf(b, "  config dir: %s\n", sv->config_dir);
+	ctl_printf(b, "  topology: %s (%zu nodes)\n", sv->o.topology, sv->topo->n);
+	ctl_printf(b, "  running for: %s\n", ctl_duration(up_s, age, sizeof(age)));
+	proxy_show_profile(b, &sv->o);
+}
+
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
 	struct server *sv = ctx;
-	struct mixclient_stats st;
 	(void)ev;
 	(void)signo;
-	mixclient_get_stats(sv->mc, &st);
-	log_info("counters: sessions=%zu opened=%llu closed=%llu reset=%llu refused=%llu "
-	         "upstream_failed=%llu bad=%llu sent=%llu retransmitted=%llu received=%llu "
-	         "lost_early=%llu duplicates=%llu gave_up=%llu", htab_count(sv->sessions),
-	         (unsigned long long)sv->opened, (unsigned long long)sv->clean,
-	         (unsigned long long)sv->reset, (unsigned long long)sv->refused_full,
-	         (unsigned long long)sv->upstream_failed, (unsigned long long)sv->bad,
-	         (unsigned long long)st.sent, (unsigned long long)st.retransmitted,
-	         (unsigned long long)st.received, (unsigned long long)st.lost_early,
-	         (unsigned long long)st.duplicates, (unsigned long long)st.gave_up);
-	proxy_log_cc(sv->cc);
+	proxy_report_log(&sv->rep);
 }
 
 int cmd_server(int argc, char **argv)
@@ -435,9 +483,8 @@ int cmd_server(int argc, char **argv)
 		gw = topo_random_gateway(sv->topo);
 	memcpy(sv->addr.pk, sv->kp.pk, PKT_KEY_BYTES);
 	memcpy(sv->addr.gw, gw->id, PKT_ID_BYTES);
-	char atext[MIX_ADDR_CHARS + 8];
-	mix_addr_format(&sv->addr, atext, sizeof(atext));
-	if (write_address(sv, atext, err, sizeof(err))) {
+	mix_addr_format(&sv->addr, sv->atext, sizeof(sv->atext));
+	if (write_address(sv, sv->atext, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy server: cannot write the address: %s\n", err);
 		rc = EXIT_CANTCREAT;
 		goto out;
@@ -447,10 +494,19 @@ int cmd_server(int argc, char **argv)
 	if (nofile && nofile < o->max_sessions + 64)
 		log_warn("open-file limit %llu is low for --max-sessions %llu",
 		         (unsigned long long)nofile, (unsigned long long)o->max_sessions);
+	/* Named for the service it fronts: two servers on one box differ. */
+	char fallback[32];
+	snprintf(fallback, sizeof(fallback), "server-%s", strrchr(sv->upstream_text, ':') + 1);
+	ctl_name(o->config, fallback, sv->name, sizeof(sv->name));
+	sv->ctl = ctl_open("server", o->control, sv->name, &rc);
+	if (!sv->ctl && rc)
+		goto out;
 	if (!o->foreground && daemon(0, 0) < 0)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
 	sv->ev = ev_new();
+	sv->rep = (struct proxy_reporter){ "server", sv->name, &sv->o, now_us(), server_gather,
+	                                   server_head, sv };
 	struct mixclient_cfg mcfg;
 	proxy_mixcfg(o, &mcfg);
 	mcfg.topo = sv->topo;
@@ -461,6 +517,8 @@ int cmd_server(int argc, char **argv)
 	mcfg.ctx = sv;
 	sv->cc = mixcc_new(sv->ev, sv->o.fast);
 	mcfg.cc = sv->cc;
+	sv->routes = routes_new(sv->topo);
+	mcfg.routes = sv->routes;
 	sv->mc = mixclient_new(sv->ev, &mcfg, &why);
 	if (!sv->mc)
 		fatal(EXIT_SOFTWARE, "mixnet client: %s", why);
@@ -473,12 +531,15 @@ int cmd_server(int argc, char **argv)
 	ev_signal(sv->ev, SIGINT, on_term, sv);
 	ev_signal(sv->ev, SIGUSR1, on_usr1, sv);
 	signal(SIGPIPE, SIG_IGN);
-	log_info("server address %s (written to %s/address), upstream %s", atext,
+	if (sv->ctl)
+		ctl_serve(sv->ctl, sv->ev, proxy_report_answer, &sv->rep);
+	log_info("server address %s (written to %s/address), upstream %s", sv->atext,
 	         sv->config_dir, sv->upstream_text);
 	proxy_log_profile(o);
 	rc = ev_run(sv->ev) ? EXIT_OSERR : 0;
 	on_usr1(sv->ev, 0, sv);
 
+	ctl_free(sv->ctl);
 	size_t it = 0;
 	const void *k;
 	void *v;
@@ -488,6 +549,7 @@ int cmd_server(int argc, char **argv)
 		free(ss);
 	}
 	mixclient_free(sv->mc);
+	routes_free(sv->routes);
 	mixcc_free(sv->cc);
 	ev_free(sv->ev);
 	htab_free(sv->sessions);

@@ -698,6 +698,11 @@ void session_get_stats(const struct session *s, struct session_stats *st)
 	*st = s->stats;
 }
 
+uint64_t session_started_us(const struct session *s)
+{
+	return s->created_us;
+}
+
 size_t session_memory(const struct session *s)
 {
 	return sizeof(*s) + s->nslots * sizeof(struct slot) + s->slot_bytes;

@@ -101,6 +101,8 @@ const uint8_t *session_id(const struct session *s);
 const char *session_name(const struct session *s);
 int session_is_done(const struct session *s);
 void session_get_stats(const struct session *s, struct session_stats *st);
+/* When it began (now_us's clock): `show` gives the oldest session's age. */
+uint64_t session_started_us(const struct session *s);
 /* Bytes of memory the session holds (tests of boundedness). */
 size_t session_memory(const struct session *s);
 

@@ -13,10 +13,12 @@
 #define EXIT_USAGE    64
 #define EXIT_DATAERR  65
 #define EXIT_NOINPUT  66
+#define EXIT_UNAVAILABLE 69
 #define EXIT_SOFTWARE 70
 #define EXIT_OSERR    71
 #define EXIT_CANTCREAT 73
 #define EXIT_IOERR    74
+#define EXIT_NOPERM   77
 #define EXIT_CONFIG   78
 
 /* Allocation failure is not a condition this program can serve through:

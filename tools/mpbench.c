@@ -341,7 +341,7 @@ static pid_t start_node(const char *dir)
 		FILE *f = freopen(logf, "w", stderr);
 		(void)f;
 		execl(bin, "mixproxy", "node", "-d", "-t", topo, "-k", key, "--link-queue", "4096",
-		      (char *)NULL);
+		      "--control", "none", (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}

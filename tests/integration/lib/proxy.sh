@@ -59,13 +59,15 @@ upstream() {
 	exit 1
 }
 
-# server NAME UPSTREAM TOPOLOGY ARGS...: sets $spid and $saddr.
+# server NAME UPSTREAM TOPOLOGY ARGS...: sets $spid and $saddr; its
+# control socket is $dir/NAME.sock.
 server() {
 	local name=$1 u=$2 t=$3 before
 	shift 3
 	# A restart appends to the same log: wait for one more line.
 	before=$(grep -c "server address" "$dir/$name.log" 2>/dev/null)
-	"$bin" server -d -t "$t" -c "$dir/$name" -u "$u" "$@" >>"$dir/$name.log" 2>&1 &
+	"$bin" server -d -t "$t" -c "$dir/$name" -u "$u" --control "$dir/$name.sock" "$@" \
+		>>"$dir/$name.log" 2>&1 &
 	spid=$!
 	pids+=($spid)
 	for _ in $(seq 100); do
@@ -76,12 +78,14 @@ server() {
 	saddr=$(cat "$dir/$name/address" 2>/dev/null)
 }
 
-# client NAME ADDRESS TOPOLOGY ARGS...: sets $cpid and $cport.
+# client NAME ADDRESS TOPOLOGY ARGS...: sets $cpid and $cport; its
+# control socket is $dir/NAME.sock.
 client() {
 	local name=$1 a=$2 t=$3
 	shift 3
 	cport=$(pick_port) || exit 1
-	"$bin" client -d -t "$t" -s "$a" --listen-port "$cport" "$@" >>"$dir/$name.log" 2>&1 &
+	"$bin" client -d -t "$t" -s "$a" --listen-port "$cport" --control "$dir/$name.sock" "$@" \
+		>>"$dir/$name.log" 2>&1 &
 	cpid=$!
 	pids+=($cpid)
 	wait_port "$cport" || { echo "client $name did not listen" >&2; exit 1; }
