@@ -1,6 +1,7 @@
 /* mixproxy — one binary, subcommands as wg(8) or ip(8) have them. */
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -41,6 +42,10 @@ int main(int argc, char **argv)
 		printf("mixproxy %s (libsodium %s)\n", MIXPROXY_VERSION, sodium_version_string());
 		return 0;
 	}
+	/* No core dumps and no ptrace by others of the same user (the
+	 * systemd units run every instance as one user): the process holds
+	 * keys and stream plaintext. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "mixproxy: libsodium failed to initialise\n");
 		return EXIT_SOFTWARE;

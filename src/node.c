@@ -1175,7 +1175,10 @@ int cmd_node(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (n->self->role == TOPO_GATEWAY) {
 		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, sweep, n);
-		n->monitor_timer = ev_timer_add(n->ev, 0, monitor, n);
+		/* Not at once: a gateway often starts before the mixes, and a
+		 * link that fails waits out a backoff, dropping what comes for
+		 * it meanwhile; links open on use until the first pass. */
+		n->monitor_timer = ev_timer_add(n->ev, MONITOR_MS, monitor, n);
 	}
 	n->started_us = now_us();
 	snprintf(n->keytext, sizeof(n->keytext), "%s", keytext);

@@ -1,0 +1,96 @@
+/* fring — see fring.h. */
+#include "fring.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int fring_init(struct fring *r, size_t size, size_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	if (!size || !cap || cap > SIZE_MAX / size)
+		return -1;
+	r->rec = xcalloc(cap, size);
+	r->size = size;
+	r->cap = cap;
+	return 0;
+}
+
+void fring_free(struct fring *r)
+{
+	if (r->rec)
+		sodium_memzero(r->rec, r->cap * r->size);
+	free(r->rec);
+	memset(r, 0, sizeof(*r));
+}
+
+static uint8_t *slot(const struct fring *r, size_t i)
+{
+	return r->rec + ((r->head + i) % r->cap) * r->size;
+}
+
+void *fring_at(const struct fring *r, size_t i)
+{
+	return r->rec && i < r->n ? slot(r, i) : NULL;
+}
+
+void *fring_oldest(const struct fring *r)
+{
+	return fring_at(r, 0);
+}
+
+void *fring_newest(const struct fring *r)
+{
+	return r->n ? fring_at(r, r->n - 1) : NULL;
+}
+
+int fring_drop_oldest(struct fring *r)
+{
+	if (!r->n)
+		return -1;
+	sodium_memzero(slot(r, 0), r->size);
+	r->head = (r->head + 1) % r->cap;
+	r->n--;
+	return 0;
+}
+
+int fring_drop_newest(struct fring *r)
+{
+	if (!r->n)
+		return -1;
+	sodium_memzero(slot(r, r->n - 1), r->size);
+	r->n--;
+	return 0;
+}
+
+int fring_push(struct fring *r, const void *rec)
+{
+	int dropped = 0;
+	if (!r->rec)
+		return -1;
+	if (r->n == r->cap)
+		dropped = fring_drop_oldest(r) == 0;
+	memcpy(slot(r, r->n), rec, r->size);
+	r->n++;
+	return dropped;
+}
+
+int fring_take_newest(struct fring *r, void *out)
+{
+	void *p = fring_newest(r);
+	if (!p)
+		return -1;
+	memcpy(out, p, r->size);
+	return fring_drop_newest(r);
+}
+
+int fring_take_oldest(struct fring *r, void *out)
+{
+	void *p = fring_oldest(r);
+	if (!p)
+		return -1;
+	memcpy(out, p, r->size);
+	return fring_drop_oldest(r);
+}
