@@ -106,7 +106,10 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define SWEEP_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define ACK_DELAY_FAST_MS 2
+#define ACK_DELAY_FAST_MS 2      /* the least an ack waits for a packet to ride (fast) */
+#define ACK_DELAY_MAX_US 20000   /* ... and the most */
+#define DONE_MIN_US 2000000      /* mixclient_done: the least silence of its peers */
+#define ACK_BATCH 16             /* owed to one peer: worth a packet of their own at once */
 #define ID_MASK ((1ull << 56) - 1)
 #define BURST 32                 /* packets per loop pass in the fast profile */
 #define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
@@ -139,6 +142,7 @@ struct peer_out {
 	struct rxwin rx;             /* replies it sent us */
 	uint64_t acks[MAX_PENDING_ACKS];
 	unsigned nacks;
+	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
 	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
 	unsigned necho;
 	uint64_t last_us;
@@ -149,6 +153,7 @@ struct peer_out {
 	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
 	unsigned inflight;
+	unsigned queued;             /* of those, waiting in the ready queue */
 	uint64_t epoch;              /* its state's for our tag (0: none heard yet) */
 };
 
@@ -166,6 +171,7 @@ struct peer_in {
 	struct rxwin rx;
 	uint64_t acks[MAX_PENDING_ACKS];
 	unsigned nacks;
+	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
 	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
 	unsigned necho;
 	unsigned waiting;            /* replies queued for want of a block */
@@ -553,12 +559,17 @@ static void rq_push(struct mixclient *mc, struct outmsg *m)
 				break;
 		}
 	list_insert_before(at, &m->rq);
+	if (m->po)
+		m->po->queued++;
 }
 
 static void rq_remove(struct outmsg *m)
 {
-	if (list_linked(&m->rq))
+	if (list_linked(&m->rq)) {
 		list_remove(&m->rq);
+		if (m->po)
+			m->po->queued--;
+	}
 }
 
 static void kick(struct mixclient *mc);
@@ -835,7 +846,7 @@ static void on_timeout(struct ev *ev, void *ctx)
  * the chosen delays (smoothed, plus four deviations, as TCP does), so a
  * slow machine or a loaded network does not send everything twice;
  * growing with each try. */
-static uint64_t rto_ms(struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
+static uint64_t rto_ms(const struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
 {
 	double fixed = mc->cfg.fast ? RTO_FAST_MIN_MS
 	                            : 3 * mc->cfg.delay_mean_ms + 4 * mc->cfg.send_mean_ms + 250;
@@ -1216,14 +1227,57 @@ static int cc_turn(void *arg)
 	return !list_empty(&mc->rq);
 }
 
+/* A pass over the peers for ack-only packets.  An ack waits a little for
+ * a packet that goes anyway to ride in, unless ACK_BATCH are owed: in the
+ * fast profile half the least round trip (2 ms at least), and up to
+ * ACK_DELAY_MAX_US while a message to that peer waits in the ready queue
+ * (an echo's reply waits there for its turn of the shared window); in
+ * the default profile, a send slot.  1,000 sessions echoing through one
+ * server had an ack packet of its own for nearly every message, each
+ * taking a reply block that cost its client as much as a packet. */
+struct ack_pass {
+	uint64_t now, delay;
+	uint64_t next;               /* when the next ack still waiting is ready (0: none) */
+};
+
+static void ack_pass_init(struct mixclient *mc, struct ack_pass *ap)
+{
+	ap->now = now_us();
+	ap->next = 0;
+	if (!mc->cfg.fast) {
+		ap->delay = (uint64_t)(mc->cfg.send_mean_ms * 1000);
+		return;
+	}
+	struct mixcc_stats st;
+	mixcc_get_stats(mc->cc, &st);
+	double d = st.min_rtt_ms * 500;
+	ap->delay = d < ACK_DELAY_FAST_MS * 1000 ? ACK_DELAY_FAST_MS * 1000
+	          : d > ACK_DELAY_MAX_US ? ACK_DELAY_MAX_US : (uint64_t)d;
+}
+
+static int acks_ready(const struct mixclient *mc, struct ack_pass *ap, unsigned nacks,
+                      uint64_t since, unsigned queued)
+{
+	uint64_t delay = ap->delay;
+	if (!nacks)
+		return 0;
+	if (queued && mc->cfg.fast && delay < ACK_DELAY_MAX_US)
+		delay = ACK_DELAY_MAX_US;
+	if (nacks >= ACK_BATCH || ap->now - since >= delay)
+		return 1;
+	if (!ap->next || since + delay < ap->next)
+		ap->next = since + delay;
+	return 0;
+}
+
 /* An ack-only packet to an address (with reply blocks if it holds too
  * few).  1 sent, 0 nothing for it, -1 blocked. */
-static int acks_out(struct mixclient *mc, struct peer_out *p)
+static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *ap)
 {
 	unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
 	if (p->resupply && low < MAX_SURBS_PER_PACKET)
 		low = MAX_SURBS_PER_PACKET;
-	if (!p->nacks && !low)
+	if (!acks_ready(mc, ap, p->nacks, p->ack_since, p->queued) && !low)
 		return 0;
 	p->resupply = 0;
 	struct body b;
@@ -1240,9 +1294,11 @@ static int acks_out(struct mixclient *mc, struct peer_out *p)
 /* An ack-only packet to an anonymous sender, through one of its blocks:
  * acks, or our epoch after a refusal, or (on the reserve) a request for
  * more blocks.  1 sent, 0 nothing for it, -1 blocked. */
-static int acks_in(struct mixclient *mc, struct peer_in *p)
+static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 {
-	while (p->sn && (p->nacks || p->announce || (p->waiting && p->sn == 1))) {
+	while (p->sn && (acks_ready(mc, ap, p->nacks, p->ack_since, p->sn > 1 ? p->waiting : 0) ||
+	                 p->announce ||
+	                 (p->waiting && p->sn == 1))) {
 		/* The last block (the reserve) only asks for more, and not more
 		 * often than a round trip could answer. */
 		if (p->sn == 1) {
@@ -1285,7 +1341,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p)
 /* One ack-only packet, for the next peer that needs one in a round robin
  * over both tables, from where the last one went: a busy peer, always
  * owed acks again, does not keep the others waiting. */
-static int send_acks(struct mixclient *mc)
+static int send_acks(struct mixclient *mc, struct ack_pass *ap)
 {
 	int t = mc->rr_table;
 	size_t start = mc->rr_slot;
@@ -1298,7 +1354,7 @@ static int send_acks(struct mixclient *mc)
 		while (htab_next(h, &it, &k, &v)) {
 			if (step == 2 && it - 1 >= start)
 				break;
-			int r = t ? acks_in(mc, v) : acks_out(mc, v);
+			int r = t ? acks_in(mc, v, ap) : acks_out(mc, v, ap);
 			if (r) {
 				mc->rr_table = t;
 				mc->rr_slot = r > 0 ? it : it - 1;
@@ -1331,13 +1387,24 @@ static int acks_due(struct mixclient *mc)
 	return mc->acks_since && (double)(now_us() - mc->acks_since) > slot_us;
 }
 
+static void on_ack_timer(struct ev *ev, void *ctx);
+
 static int send_acks_first(struct mixclient *mc)
 {
-	int r = send_acks(mc);
-	if (r == 0)
+	struct ack_pass ap;
+	ack_pass_init(mc, &ap);
+	int r = send_acks(mc, &ap);
+	if (r == 1) {
+		mc->acks_since = ap.now;
+	} else if (r == 0 && !ap.next) {
 		mc->acks_since = 0; /* none left anywhere */
-	else if (r == 1)
-		mc->acks_since = now_us();
+	} else if (r == 0) {
+		/* Acks are owed but wait for a packet to ride in: due again
+		 * when the first of them is ready (fast: a timer then). */
+		mc->acks_since = ap.now;
+		if (mc->cfg.fast && !mc->t_ack)
+			mc->t_ack = ev_timer_add_us(mc->ev, ap.next - ap.now, on_ack_timer, mc);
+	}
 	return r;
 }
 
@@ -1462,13 +1529,15 @@ static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_
  * first ack may have been lost); an id beyond the window, or one the
  * application cannot take now, is left for the sender to send again. */
 static void accept_message(struct mixclient *mc, struct rxwin *rx, uint64_t *acks,
-                           unsigned *nacks, const struct mix_from *from, uint64_t id,
-                           unsigned try, const uint8_t *data, size_t len)
+                           unsigned *nacks, uint64_t *ack_since, const struct mix_from *from,
+                           uint64_t id, unsigned try, const uint8_t *data, size_t len)
 {
 	uint64_t ack = id | (uint64_t)try << 56;
 	int r = rx_check(rx, id);
 	if (r >= 0 && !mc->acks_since)
 		mc->acks_since = now_us();
+	if (r >= 0 && !*nacks)
+		*ack_since = now_us();
 	if (r == 0) {
 		mc->st.duplicates++;
 		add_ack(acks, nacks, ack);
@@ -1546,7 +1615,8 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	if (kind == K_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, id, b[7], data,
+		               len);
 	}
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
@@ -1620,7 +1690,8 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	if (kind == K_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
 		p->answered_us = p->last_us;
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &from, id, b[7], data, len);
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, id, b[7], data,
+		               len);
 	}
 	kick(mc);
 }
@@ -2128,6 +2199,34 @@ int mixclient_quiet(const struct mixclient *mc)
 		/* Not what a sender that left us no block is owed: it cannot be
 		 * sent (and anyone can make up such a sender). */
 		if (p->sn && (p->nacks || p->announce))
+			return 0;
+	}
+	return 1;
+}
+
+int mixclient_done(const struct mixclient *mc)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	if (!mixclient_quiet(mc))
+		return 0;
+	/* Three timeouts cover the peer's retry and the next one.  At least
+	 * DONE_MIN_US: the peer's timeout follows the round trips it has
+	 * measured, which our own load lengthens (a proxy client busy with
+	 * 1,000 sessions made its server's seconds long), so three of ours
+	 * can be shorter than one of its. */
+	uint64_t now = now_us();
+	uint64_t wait_us = 3 * 1000 * rto_ms(mc, (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), 1);
+	if (wait_us < DONE_MIN_US)
+		wait_us = DONE_MIN_US;
+	while (htab_next(mc->outs, &it, &k, &v))
+		if (now - ((const struct peer_out *)v)->heard_us < wait_us)
+			return 0;
+	it = 0;
+	while (htab_next(mc->ins, &it, &k, &v)) {
+		const struct peer_in *p = v;
+		if (p->sn && now - p->heard_us < wait_us)
 			return 0;
 	}
 	return 1;

@@ -187,12 +187,18 @@ size_t mixclient_room(const struct mixclient *mc);
 size_t mixclient_pending(const struct mixclient *mc);
 /* 1 when nothing is pending: no message of ours queued or unacknowledged,
  * no acknowledgement owed to anyone (nor a refusal to explain: see the
- * epochs in mixproxy-protocol(7)).  A client freed while quiet leaves no
- * peer sending again what it already got.  What is owed to an anonymous
+ * epochs in mixproxy-protocol(7)).  What is owed to an anonymous
  * sender that left no reply block to carry it does not count (it cannot
  * be sent).  A lossy network can keep it 0 for a while: a caller waiting
  * for it needs a time limit too.  Costs a pass over the peers. */
 int mixclient_quiet(const struct mixclient *mc);
+/* 1 when quiet and no peer has been heard from within three
+ * retransmission timeouts (2 s at least): a client freed then leaves no peer sending
+ * again what it already got.  Quiet is not enough, as TCP's TIME_WAIT
+ * knows: our last ack may be lost, and the peer's retransmission, which
+ * only a live client acknowledges, would hold a slot of its window until
+ * its peer timeout.  Same costs and limits as mixclient_quiet. */
+int mixclient_done(const struct mixclient *mc);
 
 void mixclient_address(const struct mixclient *mc, struct mix_addr *a);
 int mixclient_is_attached(const struct mixclient *mc);

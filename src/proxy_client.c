@@ -174,7 +174,7 @@ static void linger_check(struct ev *ev, void *ctx)
 {
 	struct ident *id = ctx;
 	id->t_linger = 0;
-	if (mixclient_quiet(id->mc) || ev_now_us(ev) >= id->linger_until_us) {
+	if (mixclient_done(id->mc) || ev_now_us(ev) >= id->linger_until_us) {
 		id->c->nsessions--;
 		ident_free(id);
 		return;
@@ -273,9 +273,10 @@ static void io_done(struct session *s, int clean, void *ctx)
 	id->s = NULL;
 	session_release(s);
 	/* The identity stays until the server has acknowledged our last
-	 * messages (else it would retransmit to nobody and report a loss);
-	 * the check runs from a timer, outside the mixnet client's
-	 * callbacks. */
+	 * messages and has had time to send again what our lost acks left
+	 * it unsure of (mixclient_done): else it would retransmit to nobody,
+	 * hold a slot of its window meanwhile and report a loss.  The check
+	 * runs from a timer, outside the mixnet client's callbacks. */
 	id->linger_until_us = ev_now_us(c->ev) + c->o.close_timeout * 1000000u;
 	id->t_linger = ev_timer_add(c->ev, 0, linger_check, id);
 }

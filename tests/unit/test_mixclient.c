@@ -527,6 +527,7 @@ static struct mixcc *client_cc; /* the next clients' shared window, if any */
  * the test's time, so a slow machine cannot time out first.  (Not B's:
  * its requests for reply blocks wait a round trip.) */
 static uint64_t rto_min_ms;
+static uint64_t rto_min_b_ms; /* likewise B's */
 static struct keypair kpa, kpb;
 
 static struct mixclient *client(const struct keypair *kp, struct rec *r, int fast,
@@ -537,6 +538,8 @@ static struct mixclient *client(const struct keypair *kp, struct rec *r, int fas
 	mixclient_cfg_defaults(&cfg);
 	if (kp == &kpa)
 		cfg.rto_min_ms = rto_min_ms;
+	if (kp == &kpb)
+		cfg.rto_min_ms = rto_min_b_ms;
 	cfg.topo = net.topo;
 	cfg.kp = kp;
 	cfg.fast = fast;
@@ -1262,6 +1265,36 @@ START_TEST(test_ack_repeated)
 }
 END_TEST
 
+/* ---- a client is done only when its peers are too ---- */
+
+static int b_done(void)
+{
+	return mixclient_done(B);
+}
+
+START_TEST(test_done_after_peers)
+{
+	struct mix_addr addr_b;
+	/* B's timeouts at least 1 s: three of them are far beyond anything
+	 * a loaded machine adds between the steps below. */
+	rto_min_b_ms = 1000;
+	start_known_pair(&addr_b);
+	rto_min_b_ms = 0;
+	/* B has acked A's message: quiet at once, but A may not have the
+	 * ack.  B is done once A has been silent for three of B's timeouts,
+	 * as a retry of A's would have come by then.  A goes (else its
+	 * unasked supplies of reply blocks would keep B hearing from it). */
+	mixclient_free(A);
+	uint64_t t0 = now_ms();
+	ck_assert(mixclient_quiet(B));
+	ck_assert(!mixclient_done(B));
+	ck_assert(run_until(b_done, 10000));
+	ck_assert_uint_ge(now_ms() - t0, 2000); /* 3 s after B last heard A */
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 /* ---- reply blocks as the peer needs them ---- */
 
 /* Messages 1..60 from A to B, in 3 batches of 20, pause_ms apart. */
@@ -1397,6 +1430,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_hello);
 	tcase_add_test(tn, test_retry_first);
 	tcase_add_test(tn, test_ack_repeated);
+	tcase_add_test(tn, test_done_after_peers);
 	tcase_add_test(tn, test_announce_each_refusal);
 	suite_add_tcase(s, tn);
 	return s;
