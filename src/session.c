@@ -614,7 +614,11 @@ struct session *session_new(struct ev *ev, enum session_role role,
 	s->role = role;
 	s->st = role == SESSION_CLIENT ? S_OPEN : S_CONNECTING;
 	memcpy(s->sid, sid, PMSG_SID_BYTES);
-	snprintf(s->name, sizeof(s->name), "%02x%02x%02x%02x", sid[0], sid[1], sid[2], sid[3]);
+	/* A local id, drawn here: one taken from the sid, which both ends
+	 * know, would link the client's log line to the server's. */
+	uint8_t lid[4];
+	randombytes_buf(lid, sizeof(lid));
+	snprintf(s->name, sizeof(s->name), "%02x%02x%02x%02x", lid[0], lid[1], lid[2], lid[3]);
 	s->cfg = cfg;
 	s->io = io;
 	s->ctx = ctx;

@@ -97,7 +97,8 @@ void session_waitq_init(struct session_waitq *q);
 void session_waitq_run(struct session_waitq *q);
 
 const uint8_t *session_id(const struct session *s);
-/* Short printable id for logs ("3fa9c2d1"). */
+/* Short printable id for logs ("3fa9c2d1"): local, random, nothing of the
+ * session id (the other end's logs must not name the same session). */
 const char *session_name(const struct session *s);
 int session_is_done(const struct session *s);
 void session_get_stats(const struct session *s, struct session_stats *st);

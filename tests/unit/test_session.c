@@ -591,6 +591,27 @@ START_TEST(test_bytes_exact_reordered)
 END_TEST
 
 /* More than 65,536 messages one way: ids wrap, bytes stay exact. */
+/* The two ends of one session log it under names that do not match each
+ * other nor the session id they share. */
+START_TEST(test_log_names_unlinked)
+{
+	struct ev *ev = ev_new();
+	struct net n;
+	char sidname[9];
+	net_init(&n, ev, 78);
+	net_start(&n);
+	snprintf(sidname, sizeof(sidname), "%02x%02x%02x%02x", n.sid[0], n.sid[1], n.sid[2],
+	         n.sid[3]);
+	const char *c = session_name(n.c.s), *sv = session_name(n.s.s);
+	ck_assert_uint_eq(strlen(c), 8);
+	ck_assert_str_ne(c, sv);
+	ck_assert_str_ne(c, sidname);
+	ck_assert_str_ne(sv, sidname);
+	net_free(&n);
+	ev_free(ev);
+}
+END_TEST
+
 START_TEST(test_ids_wrap)
 {
 	struct ev *ev = ev_new();
@@ -1632,6 +1653,7 @@ Suite *suite_session(void)
 	tcase_add_checked_fixture(tc, quiet, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_bytes_exact_reordered, 0, 2);
+	tcase_add_test(tc, test_log_names_unlinked);
 	tcase_add_test(tc, test_ids_wrap);
 	tcase_add_test(tc, test_flow_control);
 	tcase_add_test(tc, test_flow_control_download);
