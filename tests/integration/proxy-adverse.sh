@@ -17,9 +17,22 @@ net net
 
 # 1. Slow reader: the application does not read for 10 s while the upstream
 #    sends; both proxies' memory stays bounded, then all arrives intact.
+#    Under AddressSanitizer (make check SANITIZE=1) freed memory waits in
+#    a quarantine (256 MB) and the shadow maps cost their own: there the
+#    bound is on the growth over the idle proxies, with no quarantine.
+asan=0
+if ldd "$bin" 2>/dev/null | grep -q libasan; then
+	asan=1
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
+fi
 upstream source --bytes $((mib * 1048576)) --seed 7
 server srvs "$up" "$topo" --fast
 client clis "$saddr" "$topo" --fast
+c_base=0 s_base=0
+if [ $asan = 1 ]; then
+	c_base=$(peak_kib "$cpid")
+	s_base=$(peak_kib "$spid")
+fi
 "$mptcp" recv "127.0.0.1:$cport" --bytes $((mib * 1048576)) --seed 7 --pause 10 --timeout 240 \
 	>"$dir/slow.out" 2>&1 &
 rp=$!
@@ -29,10 +42,12 @@ s_mid=$(grep VmRSS "/proc/$spid/status" | awk '{print $2}')
 if wait $rp; then
 	c_peak=$(peak_kib "$cpid")
 	s_peak=$(peak_kib "$spid")
-	if [ "$c_peak" -lt 32768 ] && [ "$s_peak" -lt 32768 ]; then
-		ok "slow reader: $mib MiB byte-exact after a 10 s stall; peak RSS client $c_peak KiB, server $s_peak KiB (during the stall $c_mid, $s_mid)"
+	what="peak RSS"
+	[ $asan = 1 ] && what="peak RSS over the idle proxies' (ASan: $c_base, $s_base KiB)"
+	if [ $((c_peak - c_base)) -lt 32768 ] && [ $((s_peak - s_base)) -lt 32768 ]; then
+		ok "slow reader: $mib MiB byte-exact after a 10 s stall; $what client $((c_peak - c_base)) KiB, server $((s_peak - s_base)) KiB (RSS during the stall $c_mid, $s_mid)"
 	else
-		not_ok "slow reader: memory not bounded: client $c_peak KiB, server $s_peak KiB"
+		not_ok "slow reader: memory not bounded: $what client $((c_peak - c_base)) KiB, server $((s_peak - s_base)) KiB"
 	fi
 else
 	not_ok "slow reader: $(cat "$dir/slow.out")"
