@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "ephem.h"
 #include "lion.h"
 
 /* Offsets inside a routing block. */
@@ -132,17 +133,18 @@ static void block_fill(uint8_t *b, enum pkt_action a, uint32_t delay_us, uint32_
 }
 
 /* Build the header for route, whose last routing block (addr, tag, alpha,
- * gamma already set by the caller in `last`) is the delivery.  Returns the
- * per-hop seeds so the caller can pre-compute or later undo payload layers.
+ * gamma already set by the caller in `last`) is the delivery, with the
+ * ephemeral key pair esk[i]/alpha[i] for hop i.  Returns the per-hop seeds
+ * so the caller can pre-compute or later undo payload layers.
  *
  * Sphinx construction: the filler is what the hops before the last one
  * append to beta (their stream past the end of the block they strip), so
  * that every hop's MAC covers the exact bytes it will receive. */
 static int build_header(uint8_t hdr[PKT_HEADER_BYTES], const struct pkt_hop route[PKT_HOPS],
+                        const uint8_t esk[PKT_HOPS][32], const uint8_t alpha[PKT_HOPS][32],
                         uint8_t last[PKT_BLOCK_BYTES], uint32_t now_min,
                         uint8_t seeds[PKT_HOPS][32])
 {
-	uint8_t alpha[PKT_HOPS][32];
 	uint8_t stream[PKT_HOPS][STREAM_BYTES];
 	uint8_t mackey[PKT_HOPS][32];
 	uint8_t filler[PKT_BETA_BYTES - PKT_BLOCK_BYTES];
@@ -151,17 +153,14 @@ static int build_header(uint8_t hdr[PKT_HEADER_BYTES], const struct pkt_hop rout
 	int rc = PKT_OK;
 
 	for (int i = 0; i < PKT_HOPS; i++) {
-		uint8_t esk[32], s[32];
+		uint8_t s[32];
 		struct hop_keys k;
-		randombytes_buf(esk, sizeof(esk));
-		crypto_scalarmult_base(alpha[i], esk);
-		if (crypto_scalarmult(s, esk, route[i].pk) != 0)
+		if (crypto_scalarmult(s, esk[i], route[i].pk) != 0)
 			rc = PKT_ERR_ARG;
 		seed_from_dh(seeds[i], dom_hop, s, alpha[i]);
 		keys_from_seed(&k, seeds[i]);
 		header_stream(stream[i], &k);
 		memcpy(mackey[i], k.mac, 32);
-		sodium_memzero(esk, sizeof(esk));
 		sodium_memzero(s, sizeof(s));
 		sodium_memzero(&k, sizeof(k));
 	}
@@ -217,7 +216,8 @@ int pkt_create(uint8_t out[PKT_BYTES], const struct pkt_hop route[PKT_HOPS],
                const uint8_t *body, size_t body_len, uint32_t now_min)
 {
 	uint8_t seeds[PKT_HOPS][32], last[PKT_BLOCK_BYTES];
-	uint8_t esk[32], epk[32], s[32], seed[32];
+	uint8_t esk[PKT_HOPS + 1][32], epk[PKT_HOPS + 1][32], s[32], seed[32];
+	uint8_t *dst_esk = esk[PKT_HOPS], *dst_epk = epk[PKT_HOPS];
 	struct hop_keys k;
 	int rc;
 
@@ -225,25 +225,26 @@ int pkt_create(uint8_t out[PKT_BYTES], const struct pkt_hop route[PKT_HOPS],
 		return PKT_ERR_SIZE;
 	if (!route_valid(route))
 		return PKT_ERR_ARG;
-	/* The recipient's own layer: the exit gateway must not read it. */
-	randombytes_buf(esk, sizeof(esk));
-	crypto_scalarmult_base(epk, esk);
-	rc = crypto_scalarmult(s, esk, dest_pk) == 0 ? PKT_OK : PKT_ERR_ARG;
-	sodium_memzero(esk, sizeof(esk));
+	/* A key pair for each hop and one for the recipient's own layer (the
+	 * exit gateway must not read it). */
+	if (ephem_keypairs(esk, epk, PKT_HOPS + 1) != 0)
+		return PKT_ERR_ARG;
+	rc = crypto_scalarmult(s, dst_esk, dest_pk) == 0 ? PKT_OK : PKT_ERR_ARG;
 	if (rc != PKT_OK)
 		goto out;
 	memcpy(last + B_ADDR, dest_pk, PKT_KEY_BYTES);
 	randombytes_buf(last + B_TAG, PKT_TAG_BYTES);
-	memcpy(last + B_ALPHA, epk, 32);
+	memcpy(last + B_ALPHA, dst_epk, 32);
 	randombytes_buf(last + B_GAMMA, PKT_MAC_BYTES);
-	rc = build_header(out, route, last, now_min, seeds);
+	rc = build_header(out, route, (const uint8_t (*)[32])esk,
+	                  (const uint8_t (*)[32])epk, last, now_min, seeds);
 	if (rc != PKT_OK)
 		goto out;
 
 	uint8_t *pl = out + P_PAYLOAD;
 	memset(pl, 0, PKT_ZERO_BYTES);
 	memcpy(pl + PKT_ZERO_BYTES, body, PKT_BODY_BYTES);
-	seed_from_dh(seed, dom_dst, s, epk);
+	seed_from_dh(seed, dom_dst, s, dst_epk);
 	keys_from_seed(&k, seed);
 	lion_inv(k.lion, pl, PKT_PAYLOAD_BYTES);
 	for (int i = PKT_HOPS - 1; i >= 0; i--) {
@@ -251,6 +252,7 @@ int pkt_create(uint8_t out[PKT_BYTES], const struct pkt_hop route[PKT_HOPS],
 		lion_inv(k.lion, pl, PKT_PAYLOAD_BYTES);
 	}
 out:
+	sodium_memzero(esk, sizeof(esk));
 	sodium_memzero(seeds, sizeof(seeds));
 	sodium_memzero(s, sizeof(s));
 	sodium_memzero(seed, sizeof(seed));
@@ -406,10 +408,12 @@ int surb_create(uint8_t surb[SURB_BYTES], struct surb_secret *sec,
                 const struct pkt_hop route[PKT_HOPS],
                 const uint8_t self_pk[PKT_KEY_BYTES], uint32_t now_min)
 {
-	uint8_t last[PKT_BLOCK_BYTES], esk[32];
+	uint8_t last[PKT_BLOCK_BYTES], esk[PKT_HOPS + 1][32], epk[PKT_HOPS + 1][32];
 	int rc;
 
 	if (!route_valid(route))
+		return PKT_ERR_ARG;
+	if (ephem_keypairs(esk, epk, PKT_HOPS + 1) != 0)
 		return PKT_ERR_ARG;
 	randombytes_buf(sec->tag, PKT_TAG_BYTES);
 	randombytes_buf(sec->surb_key, sizeof(sec->surb_key));
@@ -418,11 +422,11 @@ int surb_create(uint8_t surb[SURB_BYTES], struct surb_secret *sec,
 	/* No recipient layer is needed (the creator knows every key), but the
 	 * field must look like the curve point a forward delivery carries:
 	 * random bytes would differ in their top bit half of the time. */
-	randombytes_buf(esk, sizeof(esk));
-	crypto_scalarmult_base(last + B_ALPHA, esk);
-	sodium_memzero(esk, sizeof(esk));
+	memcpy(last + B_ALPHA, epk[PKT_HOPS], 32);
 	randombytes_buf(last + B_GAMMA, PKT_MAC_BYTES);
-	rc = build_header(surb + PKT_ID_BYTES, route, last, now_min, sec->hop_seed);
+	rc = build_header(surb + PKT_ID_BYTES, route, (const uint8_t (*)[32])esk,
+	                  (const uint8_t (*)[32])epk, last, now_min, sec->hop_seed);
+	sodium_memzero(esk, sizeof(esk));
 	if (rc != PKT_OK) {
 		sodium_memzero(sec, sizeof(*sec));
 		return rc;

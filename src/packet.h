@@ -83,7 +83,8 @@ int pkt_create(uint8_t out[PKT_BYTES], const struct pkt_hop route[PKT_HOPS],
 /* Build a packet that is valid at its first hop only: processing it with
  * hop's key yields RELAY to next_id with the given delay and a packet
  * whose alpha is next_alpha (the rest is noise).  Costs two X25519 where
- * pkt_create costs ten: for benchmarks and tests that feed a single mix. */
+ * pkt_create costs five and five key pairs (ephem.h): for benchmarks and
+ * tests that feed a single mix. */
 int pkt_create_first_hop(uint8_t out[PKT_BYTES], const struct pkt_hop *hop,
                          const uint8_t next_id[PKT_ID_BYTES],
                          const uint8_t next_alpha[32], uint32_t now_min);

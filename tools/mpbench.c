@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
+#include "ephem.h"
 #include "packet.h"
 #include "replay.h"
 #include "topology.h"
@@ -92,6 +93,22 @@ static void do_process_rf(void *p)
 		abort();
 }
 
+static void do_x25519_base(void *p)
+{
+	struct x_ctx *c = p;
+	crypto_scalarmult_base(c->out, c->sk);
+	c->sk[0] ^= c->out[0] & 1;
+}
+
+/* Five key pairs, as a forward packet takes them. */
+static void do_ephem(void *p)
+{
+	uint8_t sk[5][32], pk[5][32];
+	if (ephem_keypairs(sk, pk, 5) != 0)
+		abort();
+	((struct x_ctx *)p)->sk[0] ^= pk[4][0] & 1;
+}
+
 static void do_create(void *p)
 {
 	struct pkt_ctx *c = p;
@@ -152,6 +169,8 @@ static int bench_packet(void)
 	if (xs2 < xs)
 		xs = xs2;
 	line("packet.process", prf < ps ? ps : prf, xs);
+	line("x25519.base", per_call(do_x25519_base, &x, 64, 200000), xs);
+	line("ephem.keypair", per_call(do_ephem, &x, 16, 200000) / 5, xs);
 	line("packet.create", per_call(do_create, c, 8, 200000), xs);
 	line("surb.create", per_call(do_surb, c, 8, 200000), xs);
 	replay_free(c->rf);

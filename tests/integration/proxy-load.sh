@@ -3,7 +3,7 @@
 # the fast profile; each check is one the reference would have failed
 # (DESIGN.md section 3), at the sizes the issue asks: 88 MiB each way
 # through one session (ids wrap) and 1000 concurrent sessions of 64 KiB.
-# Every packet costs 15 X25519: with proxy-adverse.sh, the longest part
+# Every packet costs about 12 X25519: with proxy-adverse.sh, the longest part
 # of make check, so run.sh runs them side by side (integration-parallel).
 # Smaller: PROXY_TEST_MIB (the bulk is 11/8 of it), PROXY_TEST_CONNS and
 # PROXY_TEST_CONN_KIB.
