@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "rng.h"
 #include "util.h"
 
 static const struct {
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 	 * systemd units run every instance as one user): the process holds
 	 * keys and stream plaintext. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (sodium_init() < 0) {
+	if (rng_install() < 0 || sodium_init() < 0) {
 		fprintf(stderr, "mixproxy: libsodium failed to initialise\n");
 		return EXIT_SOFTWARE;
 	}

@@ -18,13 +18,14 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "ephem.h"
 #include "ev.h"
 #include "keys.h"
 #include "link.h"
 #include "log.h"
-#include "ephem.h"
 #include "packet.h"
 #include "replay.h"
+#include "rng.h"
 #include "topology.h"
 #include "util.h"
 
@@ -508,7 +509,7 @@ static int bench_node(void)
 
 int main(int argc, char **argv)
 {
-	if (sodium_init() < 0) {
+	if (rng_install() < 0 || sodium_init() < 0) {
 		fprintf(stderr, "mpbench: libsodium failed to initialise\n");
 		return 1;
 	}

@@ -30,6 +30,7 @@
 #include "link.h"
 #include "log.h"
 #include "packet.h"
+#include "rng.h"
 #include "topology.h"
 #include "util.h"
 
@@ -360,7 +361,7 @@ int main(int argc, char **argv)
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more", &verbose, 0, 0, 0 },
 	};
 	char err[512];
-	if (argc < 2 || sodium_init() < 0) {
+	if (argc < 2 || rng_install() < 0 || sodium_init() < 0) {
 		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox -t TOPOLOGY [options]\n");
 		return 64;
 	}

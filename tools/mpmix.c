@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mixclient.h"
+#include "rng.h"
 #include "topology.h"
 #include "util.h"
 
@@ -211,7 +212,7 @@ int main(int argc, char **argv)
 	};
 	char err[512];
 	const char *why;
-	if (argc < 2 || sodium_init() < 0) {
+	if (argc < 2 || rng_install() < 0 || sodium_init() < 0) {
 		fprintf(stderr, "usage: mpmix exchange|goodput|rates|stall -t TOPOLOGY [options]\n");
 		return 64;
 	}

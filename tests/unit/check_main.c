@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rng.h"
 #include "suites.h"
 
 #define N_SUITES (sizeof(all_suites) / sizeof(all_suites[0]))
@@ -78,6 +79,11 @@ int main(int argc, char **argv)
 			jobs = strtol(argv[++i], NULL, 10);
 		else
 			only = argv[i];
+	}
+	/* The daemons' random bytes (rng.h): every test draws from them. */
+	if (rng_install() != 0) {
+		fprintf(stderr, "check_mixproxy: rng_install failed\n");
+		return 1;
 	}
 	const char *fork_env = getenv("CK_FORK");
 	if (jobs < 1 || (fork_env && !strcmp(fork_env, "no")))
