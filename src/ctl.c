@@ -22,10 +22,10 @@
 
 #include "ev.h"
 #include "list.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 
-#define ACCEPTS_PER_EVENT 16
 /* A reader that never reads pins at most this much kernel memory per
  * connection (the kernel doubles it); the rest of the answer waits in
  * our own bounded buffer until CTL_ANSWER_MS. */
@@ -348,7 +348,7 @@ struct ctl {
 	void *ctx;
 	struct list conns;
 	unsigned nconns, next_id;
-	uint64_t t_pause;
+	struct listener *listener; /* once served */
 	unsigned request_ms, answer_ms, pause_ms;
 	struct ratelog rl;
 };
@@ -477,58 +477,36 @@ static void conn_read(struct ev *ev, int fd, void *ctx)
 	}
 }
 
-static void listener_resume(struct ev *ev, void *ctx)
+static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
 	struct ctl *c = ctx;
-	c->t_pause = 0;
-	ev_want_read(ev, c->fd, 1);
-}
-
-static void on_accept(struct ev *ev, int lfd, void *ctx)
-{
-	struct ctl *c = ctx;
-	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			/* Out of descriptors (or memory): the pending connection
-			 * stays pending and the listener readable, so watching it
-			 * would spin.  Rest, then try again. */
-			ratelog_warn(&c->rl, "control socket: accept: %s (resting %u ms)",
-			             strerror(errno), c->pause_ms);
-			ev_want_read(ev, lfd, 0);
-			c->t_pause = ev_timer_add(ev, c->pause_ms, listener_resume, c);
-			return;
-		}
-		if (c->nconns >= CTL_MAX_CONNS) {
-			static const char msg[] = "error: busy: too many control connections\n";
-			(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			ratelog_warn(&c->rl, "control socket: %d connections open: one more refused",
-			             CTL_MAX_CONNS);
-			continue;
-		}
-		int sndbuf = CONN_SNDBUF;
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-		struct ctl_conn *cn = xcalloc(1, sizeof(*cn));
-		cn->c = c;
-		cn->fd = fd;
-		cn->id = ++c->next_id;
-		ctl_parser_init(&cn->p);
-		if (ev_add_fd(ev, fd, conn_read, conn_write, cn) < 0) {
-			log_warn("control socket: cannot watch a connection: %s", strerror(errno));
-			close(fd);
-			free(cn);
-			continue;
-		}
-		list_push_back(&c->conns, &cn->node);
-		c->nconns++;
-		cn->timer = ev_timer_add(ev, c->request_ms, conn_timeout, cn);
-		log_debug("control %u: connected (%u open)", cn->id, c->nconns);
+	(void)sa;
+	(void)sl;
+	if (c->nconns >= CTL_MAX_CONNS) {
+		static const char msg[] = "error: busy: too many control connections\n";
+		(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		ratelog_warn(&c->rl, "control socket: %d connections open: one more refused",
+		             CTL_MAX_CONNS);
+		return;
 	}
+	int sndbuf = CONN_SNDBUF;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct ctl_conn *cn = xcalloc(1, sizeof(*cn));
+	cn->c = c;
+	cn->fd = fd;
+	cn->id = ++c->next_id;
+	ctl_parser_init(&cn->p);
+	if (ev_add_fd(c->ev, fd, conn_read, conn_write, cn) < 0) {
+		log_warn("control socket: cannot watch a connection: %s", strerror(errno));
+		close(fd);
+		free(cn);
+		return;
+	}
+	list_push_back(&c->conns, &cn->node);
+	c->nconns++;
+	cn->timer = ev_timer_add(c->ev, c->request_ms, conn_timeout, cn);
+	log_debug("control %u: connected (%u open)", cn->id, c->nconns);
 }
 
 /* Is something answering on the socket file at path?  1 yes, 0 no (a
@@ -677,8 +655,11 @@ void ctl_serve(struct ctl *c, struct ev *ev, ctl_answer_cb *cb, void *ctx)
 	c->ev = ev;
 	c->cb = cb;
 	c->ctx = ctx;
-	if (ev_add_fd(ev, c->fd, on_accept, NULL, c) < 0)
+	c->listener = listener_new(ev, c->fd, "control socket", on_accept, c);
+	if (!c->listener)
 		log_warn("control socket %s: cannot watch it: %s", c->path, strerror(errno));
+	else
+		listener_set_rest(c->listener, c->pause_ms);
 }
 
 void ctl_set_timeouts(struct ctl *c, unsigned request_ms, unsigned answer_ms, unsigned pause_ms)
@@ -686,6 +667,8 @@ void ctl_set_timeouts(struct ctl *c, unsigned request_ms, unsigned answer_ms, un
 	c->request_ms = request_ms;
 	c->answer_ms = answer_ms;
 	c->pause_ms = pause_ms;
+	if (c->listener)
+		listener_set_rest(c->listener, pause_ms);
 }
 
 const char *ctl_path(const struct ctl *c)
@@ -707,10 +690,7 @@ void ctl_free(struct ctl *c)
 		struct ctl_conn *cn = list_entry(c->conns.next, struct ctl_conn, node);
 		conn_close(cn, "shutting down");
 	}
-	if (c->ev) {
-		ev_timer_cancel(c->ev, c->t_pause);
-		ev_del_fd(c->ev, c->fd);
-	}
+	listener_free(c->listener);
 	close(c->fd);
 	/* Only our own file: a daemon started after us may have taken the
 	 * path over (it does when ours stops answering). */

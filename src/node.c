@@ -24,6 +24,7 @@
 #include "htab.h"
 #include "keys.h"
 #include "link.h"
+#include "listener.h"
 #include "log.h"
 #include "packet.h"
 #include "replay.h"
@@ -53,7 +54,7 @@ struct counters {
 	uint64_t drop_route, drop_delay, drop_held_full, drop_queue, drop_link_down;
 	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
 	uint64_t test_dropped, test_duplicated;
-	uint64_t links_accepted, links_refused, links_opened, links_failed;
+	uint64_t links_accepted, links_refused, links_opened, links_failed, links_over_max;
 };
 
 struct node;
@@ -110,6 +111,8 @@ struct node {
 	const struct topo_node *self;
 	struct keypair kp;
 	int listen_fd;
+	struct listener *listener;
+	struct ratelog rl_accept; /* connections over max-links: a stranger's doing */
 	struct replay *rf;
 	struct htab *peers;    /* id -> struct peer */
 	struct htab *clients;  /* pk -> struct client */
@@ -657,43 +660,54 @@ static const struct link_cbs in_cbs = {
 	.on_down = in_down,
 };
 
-static void on_accept(struct ev *ev, int fd, void *ctx)
+static void on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
 	struct node *n = ctx;
-	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				log_warn("accept: %s", strerror(errno));
-			return;
-		}
-		if (htab_count(n->inlinks) >= n->o.max_links) {
-			char a[64];
-			log_warn("connection from %s refused: %llu links open (max-links)",
-			         sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)),
-			         (unsigned long long)n->o.max_links);
-			close(cfd);
-			continue;
-		}
-		struct inlink *il = xcalloc(1, sizeof(*il));
-		il->n = n;
-		il->link = link_accept(ev, cfd, (struct sockaddr *)&ss, sl, &n->kp,
-		                       n->o.link_queue, &in_cbs, il);
-		if (!il->link)
-			continue; /* on_down freed il */
-		uint64_t id = link_id(il->link);
-		if (htab_put(n->inlinks, &id, il)) {
-			link_close(il->link, "too many links");
-			continue;
-		}
-		n->c.links_accepted++;
-		log_debug("link %llu from %s: connected", (unsigned long long)id,
-		          link_peer_addr(il->link));
+	if (htab_count(n->inlinks) >= n->o.max_links) {
+		char a[64];
+		n->c.links_over_max++;
+		ratelog_warn(&n->rl_accept, "connection from %s refused: %llu links open (max-links)",
+		             sockaddr_str(sa, a, sizeof(a)), (unsigned long long)n->o.max_links);
+		close(cfd);
+		return;
 	}
+	struct inlink *il = xcalloc(1, sizeof(*il));
+	il->n = n;
+	il->link = link_accept(n->ev, cfd, sa, sl, &n->kp, n->o.link_queue, &in_cbs, il);
+	if (!il->link)
+		return; /* on_down freed il */
+	uint64_t id = link_id(il->link);
+	if (htab_put(n->inlinks, &id, il)) {
+		link_close(il->link, "too many links");
+		return;
+	}
+	n->c.links_accepted++;
+	log_debug("link %llu from %s: connected", (unsigned long long)id,
+	          link_peer_addr(il->link));
+}
+
+/* Descriptors a node needs besides its incoming links: standard streams,
+ * the log, epoll, signalfd, the listener, the control socket and its
+ * connections, a link to every other node of the topology, and a margin
+ * for what libraries open (getaddrinfo, /dev/urandom). */
+static uint64_t fds_reserved(const struct node *n)
+{
+	return 3 + 1 + 2 + 1 + 1 + CTL_MAX_CONNS + (uint64_t)n->topo->n + 16;
+}
+
+/* Never more links than descriptors: past the limit, accept fails with
+ * EMFILE on every connection, from nodes as well as strangers. */
+static void fit_max_links(struct node *n)
+{
+	uint64_t nofile = nofile_raise(), reserve = fds_reserved(n);
+	if (!nofile || nofile >= n->o.max_links + reserve)
+		return;
+	uint64_t fit = nofile > reserve + 1 ? nofile - reserve : 1;
+	log_warn("max-links %llu lowered to %llu: the open-file limit is %llu and %llu are "
+	         "kept for the rest (raise it: LimitNOFILE= or ulimit -n)",
+	         (unsigned long long)n->o.max_links, (unsigned long long)fit,
+	         (unsigned long long)nofile, (unsigned long long)reserve);
+	n->o.max_links = fit;
 }
 
 /* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
@@ -708,6 +722,7 @@ enum {
 	NS_DROP_MAILBOX_AGE, NS_DROP_NO_CLIENT_SLOT,
 	NS_TEST_DROPPED, NS_TEST_DUPLICATED, NS_REPLAY_FRESH, NS_REPLAY_OVERLOADED,
 	NS_LINKS_ACCEPTED, NS_LINKS_REFUSED, NS_LINKS_OPENED, NS_LINKS_FAILED,
+	NS_LINKS_OVER_MAX, NS_ACCEPT_RESTS,
 	NS_N
 };
 
@@ -746,6 +761,8 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_LINKS_REFUSED] = { "links", "refused", "links_refused_total", NULL, CTL_COUNTER, 0, "Incoming links refused: a key not in the topology, a client at a mix." },
 	[NS_LINKS_OPENED] = { "links", "opened", "links_opened_total", NULL, CTL_COUNTER, 0, "Links to other nodes opened." },
 	[NS_LINKS_FAILED] = { "links", "failed", "links_failed_total", NULL, CTL_COUNTER, 0, "Links to other nodes that failed before coming up." },
+	[NS_LINKS_OVER_MAX] = { "links", "over_max", "links_over_max_total", NULL, CTL_COUNTER, 0, "Incoming connections closed at once: max-links links were open." },
+	[NS_ACCEPT_RESTS] = { "links", "accept_rests", "accept_rests_total", NULL, CTL_COUNTER, 0, "Times the listener stopped accepting for a second: out of descriptors or memory." },
 };
 #undef DROP
 
@@ -794,6 +811,8 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_REPLAY_OVERLOADED] = (double)rs.overloaded;
 	v[NS_LINKS_ACCEPTED] = (double)n->c.links_accepted;
 	v[NS_LINKS_REFUSED] = (double)n->c.links_refused;
+	v[NS_LINKS_OVER_MAX] = (double)n->c.links_over_max;
+	v[NS_ACCEPT_RESTS] = (double)listener_rests(n->listener);
 	v[NS_LINKS_OPENED] = (double)n->c.links_opened;
 	v[NS_LINKS_FAILED] = (double)n->c.links_failed;
 }
@@ -1166,8 +1185,11 @@ int cmd_node(int argc, char **argv)
 	n->ev = ev_new();
 	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
 	n->clients = htab_new(PKT_KEY_BYTES, o->max_clients);
+	fit_max_links(n);
 	n->inlinks = htab_new(sizeof(uint64_t), o->max_links + 1);
-	ev_add_fd(n->ev, n->listen_fd, on_accept, NULL, n);
+	n->listener = listener_new(n->ev, n->listen_fd, "listener", on_accept, n);
+	if (!n->listener)
+		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
 	ev_signal(n->ev, SIGTERM, on_term, n);
 	ev_signal(n->ev, SIGINT, on_term, n);
 	ev_signal(n->ev, SIGHUP, on_hup, n);
@@ -1196,6 +1218,7 @@ int cmd_node(int argc, char **argv)
 
 	/* Orderly teardown so leak checkers see a clean exit. */
 	ctl_free(n->ctl);
+	listener_free(n->listener);
 	size_t it = 0;
 	const void *k;
 	void *v;

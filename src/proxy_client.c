@@ -21,6 +21,7 @@
 
 #include "cmd.h"
 #include "ev.h"
+#include "listener.h"
 #include "log.h"
 #include "mixcc.h"
 #include "mixclient.h"
@@ -31,7 +32,6 @@
 #include "util.h"
 
 #define LINGER_CHECK_MS 100
-#define ACCEPTS_PER_EVENT 64
 #define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s */
 
 struct client;
@@ -63,10 +63,11 @@ struct client {
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
 	int lfd;
+	struct listener *listener;
 	struct ident *all, *pool;
 	unsigned npool, nsessions, nidents;
 	uint64_t t_fill, t_greet;
-	struct ratelog rl_stray;
+	struct ratelog rl_stray, rl_refused;
 	uint64_t accepted, refused, clean, reset, idents_made;
 	struct proxy_sessions ended;  /* bytes of the sessions that ended */
 	struct ctl *ctl;
@@ -299,46 +300,36 @@ static void refuse(struct client *c, int fd, const char *why)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	c->refused++;
-	log_warn("connection refused: %s", why);
+	ratelog_warn(&c->rl_refused, "connection refused: %s", why);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 }
 
-static void on_accept(struct ev *ev, int lfd, void *ctx)
+static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
 	struct client *c = ctx;
-	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
-			return;
-		}
-		c->accepted++;
-		if (c->nsessions >= c->o.max_sessions) {
-			refuse(c, fd, "--max-sessions reached");
-			continue;
-		}
-		const char *err;
-		struct ident *id = take_ident(c, &err);
-		if (!id) {
-			refuse(c, fd, err);
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		uint8_t sid[PMSG_SID_BYTES];
-		randombytes_buf(sid, sizeof(sid));
-		c->nsessions++;
-		id->s = session_new(ev, SESSION_CLIENT, sid, &c->scfg, &client_io, id, NULL);
-		char peer[64];
-		sockaddr_str((struct sockaddr *)&ss, peer, sizeof(peer));
-		log_info("session %s: accepted from %s", session_name(id->s), peer);
-		session_start_client(id->s, fd);
+	(void)sl;
+	c->accepted++;
+	if (c->nsessions >= c->o.max_sessions) {
+		refuse(c, fd, "--max-sessions reached");
+		return;
 	}
+	const char *err;
+	struct ident *id = take_ident(c, &err);
+	if (!id) {
+		refuse(c, fd, err);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	uint8_t sid[PMSG_SID_BYTES];
+	randombytes_buf(sid, sizeof(sid));
+	c->nsessions++;
+	id->s = session_new(c->ev, SESSION_CLIENT, sid, &c->scfg, &client_io, id, NULL);
+	char peer[64];
+	sockaddr_str(sa, peer, sizeof(peer));
+	log_info("session %s: accepted from %s", session_name(id->s), peer);
+	session_start_client(id->s, fd);
 }
 
 /* ---- the process ---- */
@@ -546,10 +537,8 @@ int cmd_client(int argc, char **argv)
 		goto out;
 	}
 	log_init("mixproxy-client", o->foreground, o->verbose);
-	uint64_t nofile = proxy_raise_nofile();
-	if (nofile && nofile < 2 * o->max_sessions + 64)
-		log_warn("open-file limit %llu is low for --max-sessions %llu (each takes 2)",
-		         (unsigned long long)nofile, (unsigned long long)o->max_sessions);
+	/* Each session takes two: its connection and its identity's link. */
+	proxy_fit_sessions(&o->max_sessions, 2);
 	char fallback[32];
 	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
 	ctl_name(o->config, fallback, c->name, sizeof(c->name));
@@ -575,7 +564,9 @@ int cmd_client(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
-	ev_add_fd(c->ev, c->lfd, on_accept, NULL, c);
+	c->listener = listener_new(c->ev, c->lfd, "client listener", on_accept, c);
+	if (!c->listener)
+		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
 	if (c->ctl)
 		ctl_serve(c->ctl, c->ev, proxy_report_answer, &c->rep);
 	char sa[MIX_ADDR_CHARS + 8];
@@ -587,6 +578,7 @@ int cmd_client(int argc, char **argv)
 	on_usr1(c->ev, 0, c);
 
 	ctl_free(c->ctl);
+	listener_free(c->listener);
 	while (c->all)
 		ident_free(c->all);
 	mixcc_free(c->cc);

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
+#include "listener.h"
 #include "log.h"
 #include "mixcc.h"
 #include "proxy_common.h"
@@ -70,17 +70,18 @@ void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o)
 		           "%.1f ms per hop, means)\n", o->send_mean, o->loop_mean, o->delay_mean);
 }
 
-uint64_t proxy_raise_nofile(void)
+void proxy_fit_sessions(uint64_t *max_sessions, unsigned fds_each)
 {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 0;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return (uint64_t)rl.rlim_cur;
+	uint64_t nofile = nofile_raise();
+	if (!nofile || nofile >= *max_sessions * fds_each + PROXY_FDS_RESERVED)
+		return;
+	uint64_t fit = nofile > PROXY_FDS_RESERVED + fds_each ?
+	               (nofile - PROXY_FDS_RESERVED) / fds_each : 1;
+	log_warn("--max-sessions %llu lowered to %llu: the open-file limit is %llu, each "
+	         "session takes %u and %u are kept for the rest (raise it: LimitNOFILE= "
+	         "or ulimit -n)", (unsigned long long)*max_sessions, (unsigned long long)fit,
+	         (unsigned long long)nofile, fds_each, PROXY_FDS_RESERVED);
+	*max_sessions = fit;
 }
 
 /* ---- what both report ---- */

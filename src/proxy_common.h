@@ -52,7 +52,12 @@ void proxy_log_profile(const struct proxy_opts *o);
 void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o);
 /* Raise the soft limit on open files to the hard one: every session
  * holds sockets.  Returns the limit now in force. */
-uint64_t proxy_raise_nofile(void);
+/* Raise the open-file limit as far as it goes and lower *max_sessions to
+ * what it allows, with a warning: fds_each per session, and
+ * PROXY_FDS_RESERVED for the rest (the mixnet links, the control socket
+ * and its connections, the log). */
+#define PROXY_FDS_RESERVED 64
+void proxy_fit_sessions(uint64_t *max_sessions, unsigned fds_each);
 
 /* ---- what both report ---- */
 

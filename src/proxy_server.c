@@ -490,10 +490,8 @@ int cmd_server(int argc, char **argv)
 		goto out;
 	}
 	log_init("mixproxy-server", o->foreground, o->verbose);
-	uint64_t nofile = proxy_raise_nofile();
-	if (nofile && nofile < o->max_sessions + 64)
-		log_warn("open-file limit %llu is low for --max-sessions %llu",
-		         (unsigned long long)nofile, (unsigned long long)o->max_sessions);
+	/* Each session takes one: its upstream connection. */
+	proxy_fit_sessions(&o->max_sessions, 1);
 	/* Named for the service it fronts: two servers on one box differ. */
 	char fallback[32];
 	snprintf(fallback, sizeof(fallback), "server-%s", strrchr(sv->upstream_text, ':') + 1);

@@ -478,7 +478,10 @@ START_TEST(test_socket_timeouts)
 	ck_assert_uint_ge(now_ms() - t0, 200);
 	close(lazy);
 
-	/* The answer past the bound is cut, and says so on its last line. */
+	/* The answer past the bound is cut, and says so on its last line
+	 * (and all of it is read: no answer timeout that a loaded machine's
+	 * slow drain below could meet). */
+	ctl_set_timeouts(c, 150, 10000, 1000);
 	big = 4000;
 	int all = client(ctl_path(c));
 	ck_assert_int_eq(send(all, "show\n", 5, 0), 5);
@@ -589,7 +592,7 @@ START_TEST(test_socket_emfile)
 	struct rlimit old, low;
 	mkscratch();
 	struct ctl *c = serve(ev, "e.sock", NULL);
-	ctl_set_timeouts(c, 1000, 1000, 200);
+	ctl_set_timeouts(c, 1000, 1000, 500);
 	int fd = client(ctl_path(c));
 	ck_assert_int_eq(send(fd, "show\n", 5, 0), 5);
 
@@ -602,11 +605,16 @@ START_TEST(test_socket_emfile)
 	low.rlim_cur = (rlim_t)probe;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 	ck_assert_int_ge(ev_run_once(ev, 50), 1);       /* accept fails: the listener rests */
+	/* No spinning on the listener: it tries once a rest at most (the
+	 * rest's end and the try are a callback each), however slow a loaded
+	 * machine makes these passes. */
+	uint64_t t0 = now_us();
 	int calls = 0;
 	for (int i = 0; i < 10; i++)
 		calls += ev_run_once(ev, 5);
+	uint64_t rests_in = (now_us() - t0) / 500000;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
-	ck_assert_int_eq(calls, 0);                      /* no spinning on the listener */
+	ck_assert_int_le(calls, 2 * rests_in);
 	ck_assert_uint_eq(ctl_conns(c), 0);
 
 	/* After the rest, the waiting connection is served (valgrind, which

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Integration test of daemons short of file descriptors: a gateway under
+# `ulimit -n 64` (soft and hard, so it cannot raise it) while a stranger
+# holds 100 idle connections to it, and a proxy client under `ulimit -n
+# 100` with 60 local connections at once.  Each lowers its limit (max-links,
+# --max-sessions) to what its descriptors allow and says so; what is over
+# it is closed at once, counted and logged at most once a second; neither
+# spins (their CPU is printed and bounded); the gateway keeps relaying a
+# session, answers its control socket, and the client serves a connection
+# once the crowd has gone.
+# integration-timeout: 180
+set -u
+. "$(dirname "$0")/lib/proxy.sh"
+
+# cpu PID: its CPU time so far, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+# crowd HOST PORT N SECONDS: N idle connections, held for SECONDS (bash's
+# own descriptors, not the daemon's).
+crowd() {
+	local i fds=()
+	for i in $(seq "$3"); do
+		exec {fd}<>"/dev/tcp/$1/$2" 2>/dev/null && fds+=("$fd")
+	done
+	echo "${#fds[@]}" >"$dir/crowd.n"
+	sleep "$4"
+}
+
+net net --fast
+gw1_port=$(awk '$1 == "gw1" { sub(/.*:/, "", $3); print $3 }' "$topo")
+tools/localnet kill "$dir/net" gw1 KILL
+(ulimit -n 64 && tools/localnet restart "$dir/net" gw1) >/dev/null
+gw1_pid=$(cat "$dir/net/gw1.pid")
+if grep -q "max-links 4096 lowered to" "$dir/net/gw1.log"; then
+	ok "gateway under ulimit -n 64: $(grep -o 'max-links 4096 lowered to [0-9]*' "$dir/net/gw1.log")"
+else
+	not_ok "gateway under ulimit -n 64 does not say it lowered max-links"
+fi
+max_links=$(grep -o 'max-links 4096 lowered to [0-9]*' "$dir/net/gw1.log" | awk '{ print $NF }')
+
+# The server behind gw1, the client at gw2: their session crosses gw1.
+upstream echo
+server srv "$up" "$topo" --fast --gateway gw1
+client cli "$saddr" "$topo" --fast --gateway gw2
+T=127.0.0.1:$cport
+check "a session through gw1 before the crowd" "$mptcp" bulk "$T" --bytes 262144 --timeout 60
+
+# 100 idle connections: over max-links, every one but a few.
+lines0=$(grep -c "refused: .* links open (max-links)" "$dir/net/gw1.log")
+crowd 127.0.0.1 "$gw1_port" 100 8 &
+crowd_pid=$!
+pids+=($crowd_pid)
+for _ in $(seq 50); do [ -s "$dir/crowd.n" ] && break; sleep 0.1; done
+c0=$(cpu "$gw1_pid")
+sleep 3
+c1=$(cpu "$gw1_pid")
+pct=$(( (c1 - c0) * 100 / (3 * tck) ))
+echo "# gw1: $(cat "$dir/crowd.n") connections opened, CPU ${pct}% of a core over 3 s"
+if [ "$pct" -le 15 ]; then ok "gateway under the crowd: CPU ${pct}% of a core"; else
+	not_ok "gateway under the crowd: CPU ${pct}% of a core (spinning?)"; fi
+check "a session through gw1 under the crowd" "$mptcp" bulk "$T" --bytes 262144 --timeout 60
+if "$bin" show "$dir/net/gw1.sock" >"$dir/gw1.show"; then ok "gateway's control socket answers under the crowd"
+else not_ok "gateway's control socket does not answer under the crowd"; fi
+"$bin" show --metrics "$dir/net/gw1.sock" >"$dir/gw1.prom"
+over=$(sed -n 's/^mixproxy_links_over_max_total[{ ].* \([0-9]*\)$/\1/p;s/^mixproxy_links_over_max_total \([0-9]*\)$/\1/p' "$dir/gw1.prom")
+lines=$(( $(grep -c "refused: .* links open (max-links)" "$dir/net/gw1.log") - lines0 ))
+echo "# gw1: max-links $max_links, $over connections closed over it, $lines log lines"
+if [ "${over:-0}" -ge $((100 - max_links)) ] && [ "$lines" -ge 1 ] && [ "$lines" -le 6 ]; then
+	ok "connections over max-links counted ($over) and logged once a second ($lines lines)"
+else
+	not_ok "connections over max-links: counted ${over:-none}, logged $lines lines"
+fi
+stop "$crowd_pid"
+
+# A proxy client with 100 descriptors: 18 sessions at most.
+lport=$(pick_port) || exit 1
+(ulimit -n 100 && exec "$bin" client -d -t "$topo" -s "$saddr" --listen-port "$lport" \
+	--control "$dir/low.sock" --fast --gateway gw2 --client-pool-reserve 1 \
+	>>"$dir/low.log" 2>&1) &
+low_pid=$!
+pids+=($low_pid)
+wait_port "$lport" || { not_ok "client under ulimit -n 100 did not listen"; exit 1; }
+if grep -q -- "--max-sessions 1024 lowered to" "$dir/low.log"; then
+	ok "client under ulimit -n 100: $(grep -o -- '--max-sessions 1024 lowered to [0-9]*' "$dir/low.log")"
+else
+	not_ok "client under ulimit -n 100 does not say it lowered --max-sessions"
+fi
+rm -f "$dir/crowd.n"
+crowd 127.0.0.1 "$lport" 60 4 &
+crowd_pid=$!
+pids+=($crowd_pid)
+for _ in $(seq 50); do [ -s "$dir/crowd.n" ] && break; sleep 0.1; done
+c0=$(cpu "$low_pid")
+sleep 3
+c1=$(cpu "$low_pid")
+pct=$(( (c1 - c0) * 100 / (3 * tck) ))
+if [ "$pct" -le 15 ]; then ok "client under 60 connections: CPU ${pct}% of a core"; else
+	not_ok "client under 60 connections: CPU ${pct}% of a core (spinning?)"; fi
+stop "$crowd_pid"
+# The crowd's sessions end with their connections; then one is served.
+sleep 1
+check "a session through the client once the crowd has gone" \
+	"$mptcp" bulk "127.0.0.1:$lport" --bytes 65536 --timeout 60
+refused=$(grep -c "connection refused: --max-sessions reached" "$dir/low.log")
+echo "# low client: $refused refusal lines logged for 60 connections over its limit"
+if [ "$refused" -ge 1 ] && [ "$refused" -le 6 ]; then ok "refusals logged once a second"; else
+	not_ok "refusals logged $refused times"; fi
+
+finish nofile
