@@ -110,3 +110,11 @@ uint64_t nofile_raise(void)
 	}
 	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
+
+uint64_t nofile_fit(uint64_t want, unsigned each, uint64_t reserve, uint64_t *nofile)
+{
+	*nofile = nofile_raise();
+	if (!*nofile || *nofile >= want * each + reserve)
+		return want;
+	return *nofile > reserve + each ? (*nofile - reserve) / each : 1;
+}

@@ -45,4 +45,10 @@ int listener_resting(const struct listener *l);
  * (0 if unknown). */
 uint64_t nofile_raise(void);
 
+/* How many of `want` things taking `each` descriptors fit under the
+ * open-file limit (raised first) beside `reserve` others: want if all do,
+ * else what does, 1 at least.  *nofile gets the limit (0: unknown, and
+ * then want is kept). */
+uint64_t nofile_fit(uint64_t want, unsigned each, uint64_t reserve, uint64_t *nofile);
+
 #endif

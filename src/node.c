@@ -699,10 +699,10 @@ static uint64_t fds_reserved(const struct node *n)
  * EMFILE on every connection, from nodes as well as strangers. */
 static void fit_max_links(struct node *n)
 {
-	uint64_t nofile = nofile_raise(), reserve = fds_reserved(n);
-	if (!nofile || nofile >= n->o.max_links + reserve)
+	uint64_t nofile, reserve = fds_reserved(n);
+	uint64_t fit = nofile_fit(n->o.max_links, 1, reserve, &nofile);
+	if (fit == n->o.max_links)
 		return;
-	uint64_t fit = nofile > reserve + 1 ? nofile - reserve : 1;
 	log_warn("max-links %llu lowered to %llu: the open-file limit is %llu and %llu are "
 	         "kept for the rest (raise it: LimitNOFILE= or ulimit -n)",
 	         (unsigned long long)n->o.max_links, (unsigned long long)fit,

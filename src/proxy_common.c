@@ -72,11 +72,9 @@ void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o)
 
 void proxy_fit_sessions(uint64_t *max_sessions, unsigned fds_each)
 {
-	uint64_t nofile = nofile_raise();
-	if (!nofile || nofile >= *max_sessions * fds_each + PROXY_FDS_RESERVED)
+	uint64_t nofile, fit = nofile_fit(*max_sessions, fds_each, PROXY_FDS_RESERVED, &nofile);
+	if (fit == *max_sessions)
 		return;
-	uint64_t fit = nofile > PROXY_FDS_RESERVED + fds_each ?
-	               (nofile - PROXY_FDS_RESERVED) / fds_each : 1;
 	log_warn("--max-sessions %llu lowered to %llu: the open-file limit is %llu, each "
 	         "session takes %u and %u are kept for the rest (raise it: LimitNOFILE= "
 	         "or ulimit -n)", (unsigned long long)*max_sessions, (unsigned long long)fit,
