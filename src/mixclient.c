@@ -1,27 +1,6 @@
 /* mixclient — see mixclient.h.
  *
- * Body of every packet (PKT_BODY_BYTES, inside the layered encryption):
- *
- *   0  kind      1 DATA, 2 REPLY, 3 ACK, 4 COVER, 5 LOOP
- *   1  nsurbs    reply blocks that follow (DATA and ACK from the sender)
- *   2  nacks     acknowledged message ids that follow
- *   3  want      reply blocks the receiver would like to hold (via SURB)
- *   4  len       u16, message bytes
- *   6  have      reply blocks the sender of this packet holds (via SURB)
- *   7  try       which send of this message this is (1..255)
- *   8  msg_id    u64 (DATA, REPLY), 0 otherwise
- *   16 tag       the sender's anonymous tag (packets to an address), or zero
- *   32 floor     u64: every id below it the sender has had acked or has
- *                given up; the receiver's window moves up to it
- *   40 epoch     u64: the epoch of the holder's state for the tag (below):
- *                via SURB the sender's own; to an address the one the
- *                sender last took from the holder (0: none yet)
- *   48 named     u64, via SURB: the epoch the tag's owner last named to
- *                this state (0: none); zero in packets to an address
- *   56 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros.
- *
- * An ack is the message id with, in its top byte, the try it answers: the
- * sender credits the route of that try only, not of a later one.
+ * The packet body is mixbody.h's.
  *
  * Epochs.  A conversation is one tag: its owner (peer_out, which writes to
  * an address) and its holder (peer_in at that address, which holds the
@@ -77,14 +56,11 @@
 #include "link.h"
 #include "list.h"
 #include "log.h"
+#include "mixbody.h"
 #include "mixcc.h"
 #include "route.h"
 #include "util.h"
 
-enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
-
-#define HDR 56
-#define MAX_SURBS_PER_PACKET 3
 #define WIN 1024                 /* duplicate-suppression window per peer */
 #define MAX_PENDING_ACKS 255
 #define ACK_ECHO 64              /* acks sent once that go again, room permitting */
@@ -110,7 +86,6 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define ACK_DELAY_MAX_US 20000   /* ... and the most */
 #define DONE_MIN_US 2000000      /* mixclient_done: the least silence of its peers */
 #define ACK_BATCH 16             /* owed to one peer: worth a packet of their own at once */
-#define ID_MASK ((1ull << 56) - 1)
 #define BURST 32                 /* packets per loop pass in the fast profile */
 #define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
                                   * rest is for a busy loop (the timeout follows
@@ -121,6 +96,11 @@ enum { K_DATA = 1, K_REPLY = 2, K_ACK = 3, K_COVER = 4, K_LOOP = 5 };
 #define TRY_RING 4               /* tries whose send times are kept */
 #define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */
 #define SUPPLY_GAP_MAX_US 8000000ull /* ... and supplied at least this often */
+
+_Static_assert(MIX_TAG_BYTES == MB_TAG_BYTES, "a tag is the body's tag field");
+_Static_assert(MIX_MSG_MAX + MB_HDR + 6 * MB_ACK_BYTES == PKT_BODY_BYTES,
+               "a message leaves room for six acks (mixclient.h)");
+_Static_assert(MAX_PENDING_ACKS <= MB_MAX_ACKS, "owed acks fit one body's count");
 
 struct rxwin {
 	uint64_t base;               /* every id below base was delivered */
@@ -195,7 +175,7 @@ struct surb_rec {
 struct outmsg {
 	struct mixclient *mc;
 	struct list rq;              /* in the ready queue */
-	int kind;                    /* K_DATA or K_REPLY */
+	int kind;                    /* MB_DATA or MB_REPLY */
 	struct peer_out *po;
 	struct peer_in *pi;
 	uint64_t id;
@@ -267,17 +247,6 @@ static uint32_t delay_us(struct mixclient *mc)
 static uint32_t now_min(void)
 {
 	return (uint32_t)(wall_s() / 60);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	be32_put(p, (uint32_t)(v >> 32));
-	be32_put(p + 4, (uint32_t)v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
 static uint64_t new_epoch(void)
@@ -675,7 +644,7 @@ static void on_acked(struct mixclient *mc, void *peer, uint64_t ack, uint64_t *e
 {
 	uint8_t key[16];
 	unsigned try = (unsigned)(ack >> 56);
-	msg_key(key, peer, ack & ID_MASK);
+	msg_key(key, peer, ack & MB_ID_MASK);
 	struct outmsg *m = htab_get(mc->msgs, key);
 	if (!m)
 		return; /* acked before, or given up */
@@ -896,11 +865,6 @@ static uint64_t floor_for(struct mixclient *mc, const void *peer, uint64_t next_
 	return f;
 }
 
-static void put_floor(uint8_t *b, uint64_t f)
-{
-	put64(b + 32, f);
-}
-
 static void rx_floor(struct rxwin *w, uint64_t f)
 {
 	if (f <= w->base)
@@ -918,26 +882,6 @@ static void rx_floor(struct rxwin *w, uint64_t f)
 }
 
 /* ---- building and sending packets ---- */
-
-struct body {
-	uint8_t b[PKT_BODY_BYTES];
-	size_t off;
-};
-
-static void body_init(struct body *b, int kind, uint64_t id, const uint8_t *tag)
-{
-	memset(b->b, 0, sizeof(b->b));
-	b->b[0] = (uint8_t)kind;
-	put64(b->b + 8, id);
-	if (tag)
-		memcpy(b->b + 16, tag, MIX_TAG_BYTES);
-	b->off = HDR;
-}
-
-static size_t body_room(const struct body *b)
-{
-	return sizeof(b->b) - b->off;
-}
 
 static void secret_free(struct mixclient *mc, struct surb_rec *r)
 {
@@ -980,15 +924,18 @@ static void remember_secret(struct mixclient *mc, struct peer_out *p, const uint
 }
 
 /* Attach n fresh reply blocks back to us for peer p. */
-static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out *p, unsigned n)
+static void body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct peer_out *p,
+                           unsigned n)
 {
-	while (n-- > 0 && body_room(b) >= SURB_BYTES && b->b[1] < MAX_SURBS_PER_PACKET &&
+	while (n-- > 0 && mb_room(b) >= SURB_BYTES && b->nsurbs < MB_MAX_SURBS && !b->nacks &&
 	       htab_count(mc->secrets) < MAX_SURB_SECRETS) {
 		struct pkt_hop route[PKT_HOPS];
+		uint8_t surb[SURB_BYTES];
 		struct surb_rec *r = xcalloc(1, sizeof(*r));
 		make_route(mc, mc->gw, route);
-		if (surb_create(b->b + b->off, &r->sec, route, mc->cfg.kp->pk, now_min()) != PKT_OK ||
-		    htab_put(mc->secrets, r->sec.tag, r)) {
+		if (surb_create(surb, &r->sec, route, mc->cfg.kp->pk, now_min()) != PKT_OK ||
+		    mb_add_surb(b, surb) || htab_put(mc->secrets, r->sec.tag, r)) {
+			sodium_memzero(r, sizeof(*r));
 			free(r);
 			return;
 		}
@@ -997,24 +944,17 @@ static void body_add_surbs(struct mixclient *mc, struct body *b, struct peer_out
 		remember_secret(mc, p, r->sec.tag);
 		for (int i = 0; i < 3; i++)
 			memcpy(r->mixes[i], route[i].id, PKT_ID_BYTES);
-		b->off += SURB_BYTES;
-		b->b[1]++;
 		p->surbs_out++;
 		mc->st.surbs_sent++;
 	}
 }
 
 /* As many of the n acks as fit, leaving `reserve` bytes; how many. */
-static unsigned put_acks(struct body *b, const uint64_t *a, unsigned n, size_t reserve)
+static unsigned put_acks(struct mb_writer *b, const uint64_t *a, unsigned n, size_t reserve)
 {
 	unsigned k = 0;
-	while (k < n && body_room(b) >= reserve + 8 && b->b[2] < 255) {
-		be32_put(b->b + b->off, (uint32_t)(a[k] >> 32));
-		be32_put(b->b + b->off + 4, (uint32_t)a[k]);
-		b->off += 8;
-		b->b[2]++;
+	while (k < n && mb_add_ack(b, a[k], reserve) == 0)
 		k++;
-	}
 	return k;
 }
 
@@ -1024,7 +964,7 @@ static unsigned put_acks(struct body *b, const uint64_t *a, unsigned n, size_t r
  * one in four over 5 hops), and the message it answered then went again
  * for nothing: a third of the retransmissions under loss.  Its second
  * copy costs bytes in a packet that goes anyway, never a packet. */
-static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, unsigned *n,
+static void body_add_acks(struct mixclient *mc, struct mb_writer *b, uint64_t *acks, unsigned *n,
                           uint64_t *echo, unsigned *necho, size_t reserve)
 {
 	unsigned k = put_acks(b, acks, *n, reserve);
@@ -1042,7 +982,7 @@ static void body_add_acks(struct mixclient *mc, struct body *b, uint64_t *acks, 
 	/* The repeat names no try (0): it may go a while after the first
 	 * copy, so it must not give a round trip, nor prove a route. */
 	for (unsigned i = k - keep; i < k; i++)
-		echo[(*necho)++] = acks[i] & ID_MASK;
+		echo[(*necho)++] = acks[i] & MB_ID_MASK;
 	memmove(acks, acks + k, (*n - k) * sizeof(*acks));
 	*n -= k;
 	mc->st.acks_sent += k;
@@ -1071,26 +1011,15 @@ static void owe_control(struct mixclient *mc)
 		mc->acks_since = now_us();
 }
 
-/* The message goes last. */
-static int body_add_data(struct body *b, const uint8_t *data, size_t len)
-{
-	if (body_room(b) < len)
-		return -1;
-	be16_put(b->b + 4, (uint16_t)len);
-	memcpy(b->b + b->off, data, len);
-	b->off += len;
-	return 0;
-}
-
 /* Send a body to an address (forward packet); fills route mixes. */
 static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
-                        const uint8_t dst_pk[32], const struct body *b,
+                        const uint8_t dst_pk[32], struct mb_writer *b,
                         uint8_t (*mixes)[PKT_ID_BYTES], uint64_t *delay_sum)
 {
 	struct pkt_hop route[PKT_HOPS];
 	uint8_t pkt[PKT_BYTES];
 	make_route(mc, dst_gw, route);
-	if (pkt_create(pkt, route, dst_pk, b->b, sizeof(b->b), now_min()) != PKT_OK)
+	if (pkt_create(pkt, route, dst_pk, mb_finish(b), sizeof(b->b), now_min()) != PKT_OK)
 		return -1;
 	if (link_send(mc->link, LF_SEND, route[0].id, pkt))
 		return -1;
@@ -1103,10 +1032,10 @@ static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
 	return 0;
 }
 
-static int send_via_surb(struct mixclient *mc, const uint8_t *surb, const struct body *b)
+static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_writer *b)
 {
 	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
-	if (surb_use(surb, SURB_BYTES, b->b, sizeof(b->b), pkt, first) != PKT_OK)
+	if (surb_use(surb, SURB_BYTES, mb_finish(b), sizeof(b->b), pkt, first) != PKT_OK)
 		return -1;
 	if (link_send(mc->link, LF_SEND, first, pkt))
 		return -1;
@@ -1125,14 +1054,14 @@ static int send_one_message(struct mixclient *mc)
 {
 	for (struct list *l = mc->rq.next; l != &mc->rq; l = l->next) {
 		struct outmsg *m = list_entry(l, struct outmsg, rq);
-		struct body b;
+		struct mb_writer b;
 		uint64_t dsum = 0;
-		if (m->kind == K_DATA) {
+		if (m->kind == MB_DATA) {
 			struct peer_out *p = m->po;
-			body_init(&b, K_DATA, m->id, p->tag);
-			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			put_floor(b.b, floor_for(mc, p, p->next_id));
-			put64(b.b + 40, p->epoch);
+			mb_begin(&b, MB_DATA, m->id, p->tag);
+			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
+			b.h.floor = floor_for(mc, p, p->next_id);
+			b.h.epoch = p->epoch;
 			/* A retry carries a fresh block: the blocks the peer
 			 * holds may lead through mixes that died since (the newest
 			 * is the one it uses first), or be used up while its last
@@ -1140,7 +1069,7 @@ static int send_one_message(struct mixclient *mc)
 			 * acknowledge.  Blocks that do not fit beside the message
 			 * go in an ACK packet of their own, soon (acks_out); for
 			 * a retry, a few, at most once a round trip. */
-			unsigned n = surbs_wanted(p), fit = (unsigned)((body_room(&b) - m->len) / SURB_BYTES);
+			unsigned n = surbs_wanted(p), fit = (unsigned)((mb_room(&b) - m->len) / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
 				n = 1;
 			if (n > fit) {
@@ -1153,7 +1082,7 @@ static int send_one_message(struct mixclient *mc)
 			}
 			body_add_surbs(mc, &b, p, n < fit ? n : fit);
 			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
-			if (body_add_data(&b, m->data, m->len))
+			if (mb_add_data(&b, m->data, m->len))
 				return -1;
 			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes, &dsum))
 				return -1;
@@ -1167,15 +1096,16 @@ static int send_one_message(struct mixclient *mc)
 			if (p->sn < 2)
 				continue; /* waits for reply blocks; try the next message */
 			const uint8_t *surb = stock_peek(p);
-			body_init(&b, K_REPLY, m->id, NULL);
-			b.b[7] = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			put_floor(b.b, floor_for(mc, p, p->next_id));
-			put64(b.b + 40, p->epoch);
-			put64(b.b + 48, p->named);
-			b.b[3] = (uint8_t)peer_in_want(p);
-			b.b[6] = (uint8_t)(p->sn - 1);
+			mb_begin(&b, MB_REPLY, m->id, NULL);
+			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
+			b.h.floor = floor_for(mc, p, p->next_id);
+			b.h.epoch = p->epoch;
+			b.h.named = p->named;
+			b.h.want = (uint8_t)peer_in_want(p);
+			b.h.have = (uint8_t)(p->sn - 1);
 			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
-			body_add_data(&b, m->data, m->len);
+			if (mb_add_data(&b, m->data, m->len))
+				return -1;
 			if (send_via_surb(mc, surb, &b)) {
 				if (!can_send(mc))
 					return -1;
@@ -1194,7 +1124,7 @@ static int send_one_message(struct mixclient *mc)
 		if (++m->tries == 1)
 			mc->st.sent++;
 		m->sent_us = now_us();
-		m->fwd_us = m->kind == K_DATA ? dsum : 0;
+		m->fwd_us = m->kind == MB_DATA ? dsum : 0;
 		m->try_us[m->tries % TRY_RING] = m->sent_us;
 		m->try_fwd_us[m->tries % TRY_RING] = m->fwd_us;
 		flight_add(mc, m);
@@ -1275,16 +1205,16 @@ static int acks_ready(const struct mixclient *mc, struct ack_pass *ap, unsigned 
 static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *ap)
 {
 	unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
-	if (p->resupply && low < MAX_SURBS_PER_PACKET)
-		low = MAX_SURBS_PER_PACKET;
+	if (p->resupply && low < MB_MAX_SURBS)
+		low = MB_MAX_SURBS;
 	if (!acks_ready(mc, ap, p->nacks, p->ack_since, p->queued) && !low)
 		return 0;
 	p->resupply = 0;
-	struct body b;
-	body_init(&b, K_ACK, 0, p->tag);
-	put_floor(b.b, floor_for(mc, p, p->next_id));
-	put64(b.b + 40, p->epoch);
-	body_add_surbs(mc, &b, p, low > MAX_SURBS_PER_PACKET ? MAX_SURBS_PER_PACKET : low);
+	struct mb_writer b;
+	mb_begin(&b, MB_ACK, 0, p->tag);
+	b.h.floor = floor_for(mc, p, p->next_id);
+	b.h.epoch = p->epoch;
+	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low);
 	body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
 	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL))
 		return -1;
@@ -1307,13 +1237,13 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 				return 0;
 			p->asked_us = now_us();
 		}
-		struct body b;
-		body_init(&b, K_ACK, 0, NULL);
-		b.b[3] = (uint8_t)peer_in_want(p);
-		b.b[6] = (uint8_t)(p->sn - 1);
-		put_floor(b.b, floor_for(mc, p, p->next_id));
-		put64(b.b + 40, p->epoch);
-		put64(b.b + 48, p->named);
+		struct mb_writer b;
+		mb_begin(&b, MB_ACK, 0, NULL);
+		b.h.want = (uint8_t)peer_in_want(p);
+		b.h.have = (uint8_t)(p->sn - 1);
+		b.h.floor = floor_for(mc, p, p->next_id);
+		b.h.epoch = p->epoch;
+		b.h.named = p->named;
 		unsigned nacks = p->nacks, necho = p->necho;
 		uint64_t acks[MAX_PENDING_ACKS], echo[ACK_ECHO];
 		memcpy(acks, p->acks, nacks * sizeof(*acks));
@@ -1367,12 +1297,12 @@ static int send_acks(struct mixclient *mc, struct ack_pass *ap)
 
 static int send_to_self(struct mixclient *mc, int kind)
 {
-	struct body b;
-	body_init(&b, kind, 0, NULL);
-	randombytes_buf(b.b + HDR, sizeof(b.b) - HDR);
+	struct mb_writer b;
+	mb_begin(&b, kind, 0, NULL);
+	mb_pad_random(&b);
 	if (send_forward(mc, mc->gw, mc->cfg.kp->pk, &b, NULL, NULL))
 		return -1;
-	if (kind == K_LOOP)
+	if (kind == MB_LOOP)
 		mc->st.loop_sent++;
 	else
 		mc->st.cover_sent++;
@@ -1421,7 +1351,7 @@ static void slot(struct mixclient *mc)
 	if (r == 0)
 		r = send_acks_first(mc);
 	if (r == 0)
-		send_to_self(mc, K_COVER);
+		send_to_self(mc, MB_COVER);
 }
 
 static void on_send_timer(struct ev *ev, void *ctx)
@@ -1438,7 +1368,7 @@ static void on_loop_timer(struct ev *ev, void *ctx)
 	mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
 	                             on_loop_timer, mc);
 	if (can_send(mc))
-		send_to_self(mc, K_LOOP);
+		send_to_self(mc, MB_LOOP);
 }
 
 static void on_pump(struct ev *ev, void *ctx);
@@ -1492,36 +1422,22 @@ static void kick(struct mixclient *mc)
 
 /* ---- receiving ---- */
 
-static void read_acks(struct mixclient *mc, const uint8_t *p, unsigned n, void *peer)
+static void read_acks(struct mixclient *mc, const struct mb_view *v, void *peer)
 {
 	uint64_t edge = 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t id = ((uint64_t)be32_get(p + 8 * i) << 32) | be32_get(p + 8 * i + 4);
-		on_acked(mc, peer, id, &edge);
-	}
+	for (unsigned i = 0; i < v->nacks; i++)
+		on_acked(mc, peer, mb_ack(v, i), &edge);
 	/* After all of them: one acked here is not lost for being listed
 	 * after a later one. */
 	if (edge)
 		lost_before(mc, peer, edge);
 }
 
-/* Parse the common layout; NULL pointers for what is absent. */
-static int parse_body(const uint8_t *b, unsigned *nsurbs, unsigned *nacks, size_t *len,
-                      uint64_t *id, uint64_t *floor, const uint8_t **surbs,
-                      const uint8_t **acks, const uint8_t **data)
+/* The body, if it decodes and its message fits what the application
+ * takes. */
+static int parse_body(const uint8_t *b, struct mb_view *v)
 {
-	*nsurbs = b[1];
-	*nacks = b[2];
-	*len = be16_get(b + 4);
-	*id = (((uint64_t)be32_get(b + 8) << 32) | be32_get(b + 12)) & ID_MASK;
-	*floor = (((uint64_t)be32_get(b + 32) << 32) | be32_get(b + 36)) & ID_MASK;
-	size_t need = HDR + (size_t)*nsurbs * SURB_BYTES + (size_t)*nacks * 8 + *len;
-	if (*nsurbs > MAX_SURBS_PER_PACKET || need > PKT_BODY_BYTES || *len > MIX_MSG_MAX)
-		return -1;
-	*surbs = b + HDR;
-	*acks = *surbs + *nsurbs * SURB_BYTES;
-	*data = *acks + *nacks * 8;
-	return 0;
+	return mb_parse(b, PKT_BODY_BYTES, v) == 0 && v->len <= MIX_MSG_MAX ? 0 : -1;
 }
 
 /* Exactly once: a new id within the window goes to the application and
@@ -1552,43 +1468,40 @@ static void accept_message(struct mixclient *mc, struct rxwin *rx, uint64_t *ack
 
 static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 {
-	unsigned ns, na;
-	size_t len;
-	uint64_t id, floor;
-	const uint8_t *surbs, *acks, *data;
-	int kind = b[0];
+	struct mb_view v;
+	int kind = mb_kind(b, PKT_BODY_BYTES); /* all that COVER and LOOP carry */
 
-	if (kind == K_COVER)
+	if (kind == MB_COVER)
 		return;
-	if (kind == K_LOOP) {
+	if (kind == MB_LOOP) {
 		mc->st.loop_received++;
 		return;
 	}
-	if ((kind != K_DATA && kind != K_ACK) ||
-	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data)) {
+	if ((kind != MB_DATA && kind != MB_ACK) || parse_body(b, &v)) {
 		mc->st.undecodable++;
 		return;
 	}
-	struct peer_in *p = peer_in_get(mc, b + 16);
+	struct peer_in *p = peer_in_get(mc, v.h.tag);
 	if (!p) {
 		mc->st.refused++;
 		return;
 	}
 	peer_in_touch(mc, p);
 	p->heard_us = now_us();
-	for (unsigned i = 0; i < ns; i++) {
+	for (unsigned i = 0; i < v.nsurbs; i++) {
 		/* A block must lead to a layer-1 mix we know, or it would sit
 		 * at the head of the stock and block every reply behind it. */
-		const struct topo_node *first = topo_by_id(mc->cfg.topo, surbs + i * SURB_BYTES);
+		const uint8_t *surb = v.surbs + (size_t)i * SURB_BYTES;
+		const struct topo_node *first = topo_by_id(mc->cfg.topo, surb);
 		if (first && first->role == TOPO_MIX && first->layer == 1)
-			stock_put(mc, p, surbs + i * SURB_BYTES);
+			stock_put(mc, p, surb);
 		else
 			mc->st.undecodable++;
 	}
 	/* The floor is about the sender's ids, which never restart under a
 	 * tag: true whatever state the packet names. */
-	rx_floor(&p->rx, floor);
-	uint64_t named = get64(b + 40);
+	rx_floor(&p->rx, v.h.floor);
+	uint64_t named = v.h.epoch; /* to an address: the holder's epoch the sender names */
 	if (named != p->epoch) {
 		/* For a former state of ours, or for none yet: we cannot know
 		 * what a former one delivered, so nothing here is taken (see
@@ -1611,12 +1524,12 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	p->announce = 0; /* it knows our epoch: the answers still owed are moot */
-	read_acks(mc, acks, na, p);
-	if (kind == K_DATA) {
+	read_acks(mc, &v, p);
+	if (kind == MB_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, id, b[7], data,
-		               len);
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, v.h.id, v.h.try,
+		               v.data, v.len);
 	}
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
@@ -1655,18 +1568,13 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 
 static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_t *b)
 {
-	unsigned ns, na;
-	size_t len;
-	uint64_t id, floor;
-	const uint8_t *surbs, *acks, *data;
-	int kind = b[0];
-
-	uint64_t epoch = get64(b + 40), named = get64(b + 48);
-	if ((kind != K_REPLY && kind != K_ACK) ||
-	    parse_body(b, &ns, &na, &len, &id, &floor, &surbs, &acks, &data) || ns || !epoch) {
+	struct mb_view v;
+	if (parse_body(b, &v) || (v.h.kind != MB_REPLY && v.h.kind != MB_ACK) || v.nsurbs ||
+	    !v.h.epoch) {
 		mc->st.undecodable++;
 		return;
 	}
+	uint64_t epoch = v.h.epoch, named = v.h.named;
 	if (epoch != p->epoch) {
 		if (named != p->epoch) {
 			/* From a former state of the peer: it names a view of ours
@@ -1681,17 +1589,17 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	p->supply_gap_us = 0;
 	/* What it holds, as it said when it sent this: blocks lost on the
 	 * way are forgotten here instead of counted until they expire. */
-	p->surbs_out = b[6];
-	unsigned want = b[3];
+	p->surbs_out = v.h.have;
+	unsigned want = v.h.want;
 	/* It reports what it holds besides its reserve: STOCK_MAX - 1 at most. */
 	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX - 1 ? STOCK_MAX - 1 : want;
-	read_acks(mc, acks, na, p);
-	rx_floor(&p->rx, floor);
-	if (kind == K_REPLY) {
+	read_acks(mc, &v, p);
+	rx_floor(&p->rx, v.h.floor);
+	if (v.h.kind == MB_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
 		p->answered_us = p->last_us;
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, id, b[7], data,
-		               len);
+		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, v.h.id, v.h.try,
+		               v.data, v.len);
 	}
 	kick(mc);
 }
@@ -2080,7 +1988,7 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	 * safe: nothing was sent under it. */
 	if (p->next_id == 1 && p->epoch && now_us() - p->epoch_us > HELLO_FRESH_US)
 		p->epoch = 0;
-	m->kind = K_DATA;
+	m->kind = MB_DATA;
 	m->po = p;
 	m->id = p->next_id++;
 	p->last_us = now_us();
@@ -2126,7 +2034,7 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	struct outmsg *m = msg_new(mc, data, len);
 	if (!m)
 		return -1;
-	m->kind = K_REPLY;
+	m->kind = MB_REPLY;
 	m->pi = p;
 	m->id = p->next_id++;
 	m->deadline_us = now_us() + reply_budget_ms(mc) * 1000;
