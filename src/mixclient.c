@@ -109,32 +109,42 @@ struct rxwin {
 
 struct outmsg;
 
+/* One end's view of a conversation, the same at both ends: a peer_out
+ * (we write to its address) and a peer_in (an anonymous sender wrote to
+ * us) each hold one, and a message points at the one it belongs to. */
+struct conv {
+	int in;                      /* 1: of a peer_in; 0: of a peer_out */
+	uint64_t next_id;            /* of our next message to the peer */
+	struct rxwin rx;             /* its messages to us */
+	uint64_t acks[MAX_PENDING_ACKS]; /* owed to it */
+	unsigned nacks;
+	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
+	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
+	unsigned necho;
+	uint64_t epoch;              /* the holder's state: a peer_in's own (random,
+	                              * never 0); a peer_out's as learned from the
+	                              * peer (0: none heard yet) */
+	uint64_t last_us;            /* last use: written to, or heard from */
+	uint64_t heard_us;           /* last packet from it */
+	unsigned inflight;           /* our messages to it not yet acked */
+	unsigned queued;             /* of those, waiting in the ready queue */
+};
+
 /* What this client knows of an address it writes to. */
 struct peer_out {
 	uint8_t key[64];             /* pk | gateway id */
 	struct mix_addr addr;
 	const struct topo_node *gw;
 	uint8_t tag[MIX_TAG_BYTES];  /* our anonymous tag at that peer */
-	uint64_t next_id;
+	struct conv cv;
 	unsigned surbs_out;          /* reply blocks it may still hold */
 	unsigned target;             /* how many it asked to hold */
 	uint64_t answered_us;        /* last reply (with a message) from it */
-	struct rxwin rx;             /* replies it sent us */
-	uint64_t acks[MAX_PENDING_ACKS];
-	unsigned nacks;
-	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
-	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
-	unsigned necho;
-	uint64_t last_us;
-	uint64_t heard_us;           /* last packet from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
 	uint64_t epoch_us;           /* when the epoch was learned */
 	uint8_t (*sec_tags)[PKT_TAG_BYTES]; /* ring of our blocks' tags, oldest first */
 	unsigned sec_head, sec_n;
 	int resupply;                /* send it blocks even without acks */
-	unsigned inflight;
-	unsigned queued;             /* of those, waiting in the ready queue */
-	uint64_t epoch;              /* its state's for our tag (0: none heard yet) */
 };
 
 struct stocked {
@@ -147,21 +157,11 @@ struct peer_in {
 	uint8_t tag[MIX_TAG_BYTES];
 	struct stocked *stock;       /* ring of STOCK_MAX */
 	unsigned shead, sn;
-	uint64_t next_id;
-	struct rxwin rx;
-	uint64_t acks[MAX_PENDING_ACKS];
-	unsigned nacks;
-	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
-	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
-	unsigned necho;
+	struct conv cv;
 	unsigned waiting;            /* replies queued for want of a block */
 	uint64_t asked_us;           /* last request for blocks on the reserve */
-	uint64_t last_us;
-	unsigned inflight;
-	uint64_t epoch;              /* this state's: random, never 0 */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
 	unsigned announce;           /* packets refused: tell the sender our epoch, once each */
-	uint64_t heard_us;           /* last packet from it */
 	struct list lru;             /* in mc->lru */
 };
 
@@ -176,8 +176,7 @@ struct outmsg {
 	struct mixclient *mc;
 	struct list rq;              /* in the ready queue */
 	int kind;                    /* MB_DATA or MB_REPLY */
-	struct peer_out *po;
-	struct peer_in *pi;
+	struct conv *cv;             /* of its peer: a peer_out's (DATA), a peer_in's */
 	uint64_t id;
 	uint64_t timer;
 	unsigned tries;              /* sends so far */
@@ -225,6 +224,17 @@ struct mixclient {
 	size_t rr_slot;              /* ... at this slot */
 	struct mixclient_stats st;
 };
+
+/* The peer whose conversation cv is: one of the two is NULL. */
+static struct peer_out *conv_po(struct conv *cv)
+{
+	return cv->in ? NULL : (struct peer_out *)((char *)cv - offsetof(struct peer_out, cv));
+}
+
+static struct peer_in *conv_pi(struct conv *cv)
+{
+	return cv->in ? (struct peer_in *)((char *)cv - offsetof(struct peer_in, cv)) : NULL;
+}
 
 /* ---- small helpers ---- */
 
@@ -328,9 +338,9 @@ static void add_ack(uint64_t *acks, unsigned *n, uint64_t id)
 	acks[(*n)++] = id;
 }
 
-static void msg_key(uint8_t key[16], const void *peer, uint64_t id)
+static void msg_key(uint8_t key[16], const struct conv *cv, uint64_t id)
 {
-	uintptr_t p = (uintptr_t)peer;
+	uintptr_t p = (uintptr_t)cv;
 	memset(key, 0, 16);
 	memcpy(key, &p, sizeof(p));
 	memcpy(key + 8, &id, 8);
@@ -381,10 +391,10 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	p->addr = *a;
 	p->gw = gw;
 	randombytes_buf(p->tag, sizeof(p->tag));
-	p->next_id = 1;
-	p->rx.base = 1;
+	p->cv.next_id = 1;
+	p->cv.rx.base = 1;
 	p->target = SURB_TARGET_MIN;
-	p->last_us = now_us();
+	p->cv.last_us = now_us();
 	p->sec_tags = xcalloc(secrets_per_peer(mc), PKT_TAG_BYTES);
 	if (htab_put(mc->outs, key, p)) {
 		free(p->sec_tags);
@@ -397,7 +407,7 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 /* The sender was active: first in line to be kept. */
 static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
 {
-	p->last_us = now_us();
+	p->cv.last_us = now_us();
 	if (list_linked(&p->lru))
 		list_remove(&p->lru);
 	list_push_front(&mc->lru, &p->lru);
@@ -426,7 +436,7 @@ static int peer_in_evict(struct mixclient *mc)
 {
 	for (struct list *l = mc->lru.prev; l != &mc->lru; l = l->prev) {
 		struct peer_in *p = list_entry(l, struct peer_in, lru);
-		if (!p->inflight && !p->nacks) {
+		if (!p->cv.inflight && !p->cv.nacks) {
 			peer_in_forget(mc, p);
 			return 0;
 		}
@@ -445,9 +455,10 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	memcpy(p->tag, tag, MIX_TAG_BYTES);
-	p->next_id = 1;
-	p->rx.base = 1;
-	p->epoch = new_epoch();
+	p->cv.in = 1;
+	p->cv.next_id = 1;
+	p->cv.rx.base = 1;
+	p->cv.epoch = new_epoch();
 	if (htab_put(mc->ins, tag, p)) {
 		free(p);
 		return NULL;
@@ -501,7 +512,7 @@ static void stock_drop_oldest(struct peer_in *p)
 /* How many blocks a peer should hold for us to answer it well. */
 static unsigned peer_in_want(const struct peer_in *p)
 {
-	unsigned w = SURB_TARGET_MIN + p->waiting + p->inflight + (p->nacks + 7) / 8;
+	unsigned w = SURB_TARGET_MIN + p->waiting + p->cv.inflight + (p->cv.nacks + 7) / 8;
 	return w > STOCK_MAX ? STOCK_MAX : w;
 }
 
@@ -528,16 +539,14 @@ static void rq_push(struct mixclient *mc, struct outmsg *m)
 				break;
 		}
 	list_insert_before(at, &m->rq);
-	if (m->po)
-		m->po->queued++;
+	m->cv->queued++;
 }
 
 static void rq_remove(struct outmsg *m)
 {
 	if (list_linked(&m->rq)) {
 		list_remove(&m->rq);
-		if (m->po)
-			m->po->queued--;
+		m->cv->queued--;
 	}
 }
 
@@ -564,17 +573,15 @@ static void flight_remove(struct mixclient *mc, struct outmsg *m)
 static void msg_free(struct mixclient *mc, struct outmsg *m)
 {
 	uint8_t key[16];
-	msg_key(key, m->po ? (void *)m->po : (void *)m->pi, m->id);
+	struct peer_in *pi = conv_pi(m->cv);
+	msg_key(key, m->cv, m->id);
 	htab_del(mc->msgs, key);
-	if (list_linked(&m->rq) && m->pi)
-		m->pi->waiting--;
+	if (list_linked(&m->rq) && pi)
+		pi->waiting--;
 	rq_remove(m);
 	flight_remove(mc, m);
 	ev_timer_cancel(mc->ev, m->timer);
-	if (m->po)
-		m->po->inflight--;
-	if (m->pi)
-		m->pi->inflight--;
+	m->cv->inflight--;
 	mc->nmsgs--;
 	sodium_memzero(m, sizeof(*m));
 	free(m);
@@ -594,8 +601,8 @@ static void requeue(struct mixclient *mc, struct outmsg *m)
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
 	flight_remove(mc, m);
 	mc->st.retransmitted++;
-	if (m->pi) {
-		m->pi->waiting++; /* a reply waits for a block again */
+	if (m->cv->in) {
+		conv_pi(m->cv)->waiting++; /* a reply waits for a block again */
 		wait_for_block(mc, m);
 	}
 	rq_push(mc, m);
@@ -610,7 +617,7 @@ static void requeue(struct mixclient *mc, struct outmsg *m)
  * the drawn delays reorder everything, and the timeout decides.  A message
  * at its last try or its deadline is left to its timer, which gives it
  * up.  The caller sends what this queues. */
-static void lost_before(struct mixclient *mc, const void *peer, uint64_t edge_us)
+static void lost_before(struct mixclient *mc, const struct conv *cv, uint64_t edge_us)
 {
 	if (!mc->cfg.fast)
 		return;
@@ -628,8 +635,7 @@ static void lost_before(struct mixclient *mc, const void *peer, uint64_t edge_us
 		 * most EARLY_MAX early tries per timeout: a message the peer
 		 * keeps refusing (its application is full) while it takes
 		 * later ones must not spend a reply block per ack packet. */
-		if ((x->po != peer && x->pi != peer) || x->early >= EARLY_MAX ||
-		    (x->pi && now >= x->deadline_us))
+		if (x->cv != cv || x->early >= EARLY_MAX || (cv->in && now >= x->deadline_us))
 			continue;
 		ev_timer_cancel(mc->ev, x->timer);
 		x->timer = 0;
@@ -640,11 +646,12 @@ static void lost_before(struct mixclient *mc, const void *peer, uint64_t edge_us
 }
 
 /* An ack; *edge_us: the latest send time of a last try acked so far. */
-static void on_acked(struct mixclient *mc, void *peer, uint64_t ack, uint64_t *edge_us)
+static void on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
+                     uint64_t *edge_us)
 {
 	uint8_t key[16];
 	unsigned try = (unsigned)(ack >> 56);
-	msg_key(key, peer, ack & MB_ID_MASK);
+	msg_key(key, cv, ack & MB_ID_MASK);
 	struct outmsg *m = htab_get(mc->msgs, key);
 	if (!m)
 		return; /* acked before, or given up */
@@ -671,11 +678,11 @@ static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
 	struct mix_from to;
 	uint64_t id = m->id;
 	memset(&to, 0, sizeof(to));
-	if (m->po) {
+	if (!m->cv->in) {
 		to.reply = 1;
-		to.addr = m->po->addr;
+		to.addr = conv_po(m->cv)->addr;
 	} else {
-		memcpy(to.tag, m->pi->tag, MIX_TAG_BYTES);
+		memcpy(to.tag, conv_pi(m->cv)->tag, MIX_TAG_BYTES);
 	}
 	mc->st.gave_up++;
 	log_debug("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
@@ -695,7 +702,7 @@ static const char *unreachable(struct mixclient *mc, const struct outmsg *m, cha
                                size_t n)
 {
 	uint64_t now = now_us(), t = mc->cfg.peer_timeout_ms * 1000;
-	uint64_t heard = m->po ? m->po->heard_us : m->pi->heard_us;
+	uint64_t heard = m->cv->heard_us;
 	uint64_t since = heard > m->first_us ? heard : m->first_us;
 	int layer;
 	if (!t || now - since < t)
@@ -706,11 +713,11 @@ static const char *unreachable(struct mixclient *mc, const struct outmsg *m, cha
 		         secs);
 	} else if ((layer = routes_dead_layer(mc->routes, now - t)) != 0) {
 		snprintf(buf, n, "no mix of layer %d carried anything for %u s", layer, secs);
-	} else if (m->po) {
+	} else if (!m->cv->in) {
 		char a[MIX_ADDR_CHARS];
 		snprintf(buf, n, "nothing heard from %s for %u s: its gateway %s, or the way to it, "
-		         "is down", mix_addr_format(&m->po->addr, a, sizeof(a)), secs,
-		         m->po->gw->name);
+		         "is down", mix_addr_format(&conv_po(m->cv)->addr, a, sizeof(a)), secs,
+		         conv_po(m->cv)->gw->name);
 	} else {
 		snprintf(buf, n, "nothing heard from the sender for %u s", secs);
 	}
@@ -728,18 +735,18 @@ static void give_up_matching(struct mixclient *mc,
 	size_t n = 0, it = 0;
 	const void *k;
 	void *v;
-	struct { const void *peer; uint64_t id; } *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
+	struct { const struct conv *cv; uint64_t id; } *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
 	char why[160];
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
 		if (n <= mc->nmsgs && match(mc, m, arg, why, sizeof(why))) {
-			ids[n].peer = m->po ? (const void *)m->po : (const void *)m->pi;
+			ids[n].cv = m->cv;
 			ids[n++].id = m->id;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[16];
-		msg_key(key, ids[i].peer, ids[i].id);
+		msg_key(key, ids[i].cv, ids[i].id);
 		struct outmsg *m = htab_get(mc->msgs, key);
 		const char *w;
 		if (m && (w = match(mc, m, arg, why, sizeof(why))) != NULL)
@@ -749,13 +756,13 @@ static void give_up_matching(struct mixclient *mc,
 }
 
 /* The messages to a peer sent naming an epoch (see Epochs). */
-static const char *bound_to(struct mixclient *mc, const struct outmsg *m, void *peer, char *buf,
+static const char *bound_to(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
                             size_t n)
 {
 	(void)mc;
 	(void)buf;
 	(void)n;
-	return m->po == peer && m->bound ? "the peer lost its state for us" : NULL;
+	return m->cv == cv && m->bound ? "the peer lost its state for us" : NULL;
 }
 
 static const char *unreachable_match(struct mixclient *mc, const struct outmsg *m, void *arg,
@@ -797,7 +804,7 @@ static void on_timeout(struct ev *ev, void *ctx)
 	const char *why = unreachable(mc, m, buf, sizeof(buf));
 	if (!why && mc->cfg.max_tries && m->timeouts >= mc->cfg.max_tries)
 		why = "no acknowledgement after the tries it was allowed";
-	if (!why && m->pi && now_us() >= m->deadline_us)
+	if (!why && m->cv->in && now_us() >= m->deadline_us)
 		why = "out of time";
 	if (why) {
 		if (m->have_route && m->blames)
@@ -851,15 +858,15 @@ static uint64_t rto_ms(const struct mixclient *mc, uint64_t fwd_delay_us, unsign
 /* The lowest id of ours to `peer` still in flight (or the next id): the
  * receiver need not wait for anything below it, so one message given up
  * cannot hold its window back for good. */
-static uint64_t floor_for(struct mixclient *mc, const void *peer, uint64_t next_id)
+static uint64_t floor_for(struct mixclient *mc, const struct conv *cv)
 {
-	uint64_t f = next_id;
+	uint64_t f = cv->next_id;
 	size_t it = 0;
 	const void *k;
 	void *v;
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		if ((m->po == peer || m->pi == peer) && m->id < f)
+		if (m->cv == cv && m->id < f)
 			f = m->id;
 	}
 	return f;
@@ -964,27 +971,27 @@ static unsigned put_acks(struct mb_writer *b, const uint64_t *a, unsigned n, siz
  * one in four over 5 hops), and the message it answered then went again
  * for nothing: a third of the retransmissions under loss.  Its second
  * copy costs bytes in a packet that goes anyway, never a packet. */
-static void body_add_acks(struct mixclient *mc, struct mb_writer *b, uint64_t *acks, unsigned *n,
-                          uint64_t *echo, unsigned *necho, size_t reserve)
+static void body_add_acks(struct mixclient *mc, struct mb_writer *b, struct conv *cv,
+                          size_t reserve)
 {
-	unsigned k = put_acks(b, acks, *n, reserve);
-	unsigned j = put_acks(b, echo, *necho, reserve);
+	unsigned k = put_acks(b, cv->acks, cv->nacks, reserve);
+	unsigned j = put_acks(b, cv->echo, cv->necho, reserve);
 	/* The repeated ones are done; the new ones wait for their repeat
 	 * (the oldest give way, unrepeated, when there are too many). */
-	memmove(echo, echo + j, (*necho - j) * sizeof(*echo));
-	*necho -= j;
+	memmove(cv->echo, cv->echo + j, (cv->necho - j) * sizeof(*cv->echo));
+	cv->necho -= j;
 	unsigned keep = k < ACK_ECHO ? k : ACK_ECHO;
-	if (*necho + keep > ACK_ECHO) {
-		unsigned drop = *necho + keep - ACK_ECHO;
-		memmove(echo, echo + drop, (*necho - drop) * sizeof(*echo));
-		*necho -= drop;
+	if (cv->necho + keep > ACK_ECHO) {
+		unsigned drop = cv->necho + keep - ACK_ECHO;
+		memmove(cv->echo, cv->echo + drop, (cv->necho - drop) * sizeof(*cv->echo));
+		cv->necho -= drop;
 	}
 	/* The repeat names no try (0): it may go a while after the first
 	 * copy, so it must not give a round trip, nor prove a route. */
 	for (unsigned i = k - keep; i < k; i++)
-		echo[(*necho)++] = acks[i] & MB_ID_MASK;
-	memmove(acks, acks + k, (*n - k) * sizeof(*acks));
-	*n -= k;
+		cv->echo[cv->necho++] = cv->acks[i] & MB_ID_MASK;
+	memmove(cv->acks, cv->acks + k, (cv->nacks - k) * sizeof(*cv->acks));
+	cv->nacks -= k;
 	mc->st.acks_sent += k;
 }
 
@@ -1057,11 +1064,11 @@ static int send_one_message(struct mixclient *mc)
 		struct mb_writer b;
 		uint64_t dsum = 0;
 		if (m->kind == MB_DATA) {
-			struct peer_out *p = m->po;
+			struct peer_out *p = conv_po(m->cv);
 			mb_begin(&b, MB_DATA, m->id, p->tag);
 			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			b.h.floor = floor_for(mc, p, p->next_id);
-			b.h.epoch = p->epoch;
+			b.h.floor = floor_for(mc, &p->cv);
+			b.h.epoch = p->cv.epoch;
 			/* A retry carries a fresh block: the blocks the peer
 			 * holds may lead through mixes that died since (the newest
 			 * is the one it uses first), or be used up while its last
@@ -1081,29 +1088,29 @@ static int send_one_message(struct mixclient *mc)
 				owe_control(mc);
 			}
 			body_add_surbs(mc, &b, p, n < fit ? n : fit);
-			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
+			body_add_acks(mc, &b, &p->cv, m->len);
 			if (mb_add_data(&b, m->data, m->len))
 				return -1;
 			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes, &dsum))
 				return -1;
 			m->have_route = 1;
-			m->blames = p->epoch != 0;
-			if (p->epoch)
+			m->blames = p->cv.epoch != 0;
+			if (p->cv.epoch)
 				m->bound = 1;
 		} else {
-			struct peer_in *p = m->pi;
+			struct peer_in *p = conv_pi(m->cv);
 			/* The last block is the reserve: it asks for more. */
 			if (p->sn < 2)
 				continue; /* waits for reply blocks; try the next message */
 			const uint8_t *surb = stock_peek(p);
 			mb_begin(&b, MB_REPLY, m->id, NULL);
 			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			b.h.floor = floor_for(mc, p, p->next_id);
-			b.h.epoch = p->epoch;
+			b.h.floor = floor_for(mc, &p->cv);
+			b.h.epoch = p->cv.epoch;
 			b.h.named = p->named;
 			b.h.want = (uint8_t)peer_in_want(p);
 			b.h.have = (uint8_t)(p->sn - 1);
-			body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, m->len);
+			body_add_acks(mc, &b, &p->cv, m->len);
 			if (mb_add_data(&b, m->data, m->len))
 				return -1;
 			if (send_via_surb(mc, surb, &b)) {
@@ -1207,15 +1214,15 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
 	unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
 	if (p->resupply && low < MB_MAX_SURBS)
 		low = MB_MAX_SURBS;
-	if (!acks_ready(mc, ap, p->nacks, p->ack_since, p->queued) && !low)
+	if (!acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, p->cv.queued) && !low)
 		return 0;
 	p->resupply = 0;
 	struct mb_writer b;
 	mb_begin(&b, MB_ACK, 0, p->tag);
-	b.h.floor = floor_for(mc, p, p->next_id);
-	b.h.epoch = p->epoch;
+	b.h.floor = floor_for(mc, &p->cv);
+	b.h.epoch = p->cv.epoch;
 	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low);
-	body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
+	body_add_acks(mc, &b, &p->cv, 0);
 	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL))
 		return -1;
 	return 1;
@@ -1226,7 +1233,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
  * more blocks.  1 sent, 0 nothing for it, -1 blocked. */
 static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 {
-	while (p->sn && (acks_ready(mc, ap, p->nacks, p->ack_since, p->sn > 1 ? p->waiting : 0) ||
+	while (p->sn && (acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, p->sn > 1 ? p->waiting : 0) ||
 	                 p->announce ||
 	                 (p->waiting && p->sn == 1))) {
 		/* The last block (the reserve) only asks for more, and not more
@@ -1241,25 +1248,25 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		mb_begin(&b, MB_ACK, 0, NULL);
 		b.h.want = (uint8_t)peer_in_want(p);
 		b.h.have = (uint8_t)(p->sn - 1);
-		b.h.floor = floor_for(mc, p, p->next_id);
-		b.h.epoch = p->epoch;
+		b.h.floor = floor_for(mc, &p->cv);
+		b.h.epoch = p->cv.epoch;
 		b.h.named = p->named;
-		unsigned nacks = p->nacks, necho = p->necho;
+		unsigned nacks = p->cv.nacks, necho = p->cv.necho;
 		uint64_t acks[MAX_PENDING_ACKS], echo[ACK_ECHO];
-		memcpy(acks, p->acks, nacks * sizeof(*acks));
-		memcpy(echo, p->echo, necho * sizeof(*echo));
-		body_add_acks(mc, &b, p->acks, &p->nacks, p->echo, &p->necho, 0);
+		memcpy(acks, p->cv.acks, nacks * sizeof(*acks));
+		memcpy(echo, p->cv.echo, necho * sizeof(*echo));
+		body_add_acks(mc, &b, &p->cv, 0);
 		if (!send_via_surb(mc, stock_peek(p), &b)) {
 			stock_take(p);
 			p->announce -= p->announce > 0;
 			return 1;
 		}
 		/* Not sent: the acks are still owed. */
-		mc->st.acks_sent -= nacks - p->nacks;
-		memcpy(p->acks, acks, nacks * sizeof(*acks));
-		p->nacks = nacks;
-		memcpy(p->echo, echo, necho * sizeof(*echo));
-		p->necho = necho;
+		mc->st.acks_sent -= nacks - p->cv.nacks;
+		memcpy(p->cv.acks, acks, nacks * sizeof(*acks));
+		p->cv.nacks = nacks;
+		memcpy(p->cv.echo, echo, necho * sizeof(*echo));
+		p->cv.necho = necho;
 		if (!can_send(mc))
 			return -1;
 		stock_take(p); /* a block that cannot be used goes; try the next */
@@ -1422,15 +1429,15 @@ static void kick(struct mixclient *mc)
 
 /* ---- receiving ---- */
 
-static void read_acks(struct mixclient *mc, const struct mb_view *v, void *peer)
+static void read_acks(struct mixclient *mc, const struct mb_view *v, const struct conv *cv)
 {
 	uint64_t edge = 0;
 	for (unsigned i = 0; i < v->nacks; i++)
-		on_acked(mc, peer, mb_ack(v, i), &edge);
+		on_acked(mc, cv, mb_ack(v, i), &edge);
 	/* After all of them: one acked here is not lost for being listed
 	 * after a later one. */
 	if (edge)
-		lost_before(mc, peer, edge);
+		lost_before(mc, cv, edge);
 }
 
 /* The body, if it decodes and its message fits what the application
@@ -1444,23 +1451,22 @@ static int parse_body(const uint8_t *b, struct mb_view *v)
  * is acknowledged if it takes it; a duplicate is acknowledged again (the
  * first ack may have been lost); an id beyond the window, or one the
  * application cannot take now, is left for the sender to send again. */
-static void accept_message(struct mixclient *mc, struct rxwin *rx, uint64_t *acks,
-                           unsigned *nacks, uint64_t *ack_since, const struct mix_from *from,
+static void accept_message(struct mixclient *mc, struct conv *cv, const struct mix_from *from,
                            uint64_t id, unsigned try, const uint8_t *data, size_t len)
 {
 	uint64_t ack = id | (uint64_t)try << 56;
-	int r = rx_check(rx, id);
+	int r = rx_check(&cv->rx, id);
 	if (r >= 0 && !mc->acks_since)
 		mc->acks_since = now_us();
-	if (r >= 0 && !*nacks)
-		*ack_since = now_us();
+	if (r >= 0 && !cv->nacks)
+		cv->ack_since = now_us();
 	if (r == 0) {
 		mc->st.duplicates++;
-		add_ack(acks, nacks, ack);
+		add_ack(cv->acks, &cv->nacks, ack);
 	} else if (r == 1 && mc->cfg.cbs->on_message(mc, from, data, len, mc->cfg.ctx) == 0) {
-		rx_mark(rx, id);
+		rx_mark(&cv->rx, id);
 		mc->st.received++;
-		add_ack(acks, nacks, ack);
+		add_ack(cv->acks, &cv->nacks, ack);
 	} else {
 		mc->st.refused++;
 	}
@@ -1487,7 +1493,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	peer_in_touch(mc, p);
-	p->heard_us = now_us();
+	p->cv.heard_us = now_us();
 	for (unsigned i = 0; i < v.nsurbs; i++) {
 		/* A block must lead to a layer-1 mix we know, or it would sit
 		 * at the head of the stock and block every reply behind it. */
@@ -1500,9 +1506,9 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	}
 	/* The floor is about the sender's ids, which never restart under a
 	 * tag: true whatever state the packet names. */
-	rx_floor(&p->rx, v.h.floor);
+	rx_floor(&p->cv.rx, v.h.floor);
 	uint64_t named = v.h.epoch; /* to an address: the holder's epoch the sender names */
-	if (named != p->epoch) {
+	if (named != p->cv.epoch) {
 		/* For a former state of ours, or for none yet: we cannot know
 		 * what a former one delivered, so nothing here is taken (see
 		 * Epochs); the sender learns our epoch from the answer. */
@@ -1524,12 +1530,11 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	p->announce = 0; /* it knows our epoch: the answers still owed are moot */
-	read_acks(mc, &v, p);
+	read_acks(mc, &v, &p->cv);
 	if (kind == MB_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, v.h.id, v.h.try,
-		               v.data, v.len);
+		accept_message(mc, &p->cv, &from, v.h.id, v.h.try, v.data, v.len);
 	}
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
@@ -1538,27 +1543,27 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 /* The peer's state for our tag is a new one (see Epochs). */
 static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_t epoch)
 {
-	uint64_t old = p->epoch;
+	uint64_t old = p->cv.epoch;
 	size_t it = 0;
 	const void *k;
 	p->epoch_us = now_us();
 	void *v;
-	p->epoch = epoch;
+	p->cv.epoch = epoch;
 	if (old) {
 		char a[MIX_ADDR_CHARS];
 		log_info("mixclient: %s lost its state for us (restarted, or forgot us): "
 		         "what was sent to the former one is given up",
 		         mix_addr_format(&p->addr, a, sizeof(a)));
 		mc->st.peer_resets++;
-		memset(&p->rx, 0, sizeof(p->rx));
-		p->rx.base = 1;
-		p->nacks = p->necho = 0;
-		give_up_matching(mc, bound_to, p);
+		memset(&p->cv.rx, 0, sizeof(p->cv.rx));
+		p->cv.rx.base = 1;
+		p->cv.nacks = p->cv.necho = 0;
+		give_up_matching(mc, bound_to, &p->cv);
 	}
 	/* What went naming no epoch was refused: again, now. */
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		if (m->po == p && m->tries && !list_linked(&m->rq)) {
+		if (m->cv == &p->cv && m->tries && !list_linked(&m->rq)) {
 			ev_timer_cancel(mc->ev, m->timer);
 			m->timer = 0;
 			rq_push(mc, m);
@@ -1575,8 +1580,8 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 		return;
 	}
 	uint64_t epoch = v.h.epoch, named = v.h.named;
-	if (epoch != p->epoch) {
-		if (named != p->epoch) {
+	if (epoch != p->cv.epoch) {
+		if (named != p->cv.epoch) {
 			/* From a former state of the peer: it names a view of ours
 			 * older than the one we hold.  Its ids and acks are of
 			 * another window than ours now. */
@@ -1585,7 +1590,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 		}
 		peer_out_new_epoch(mc, p, epoch);
 	}
-	p->last_us = p->heard_us = now_us();
+	p->cv.last_us = p->cv.heard_us = now_us();
 	p->supply_gap_us = 0;
 	/* What it holds, as it said when it sent this: blocks lost on the
 	 * way are forgotten here instead of counted until they expire. */
@@ -1593,13 +1598,12 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	unsigned want = v.h.want;
 	/* It reports what it holds besides its reserve: STOCK_MAX - 1 at most. */
 	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX - 1 ? STOCK_MAX - 1 : want;
-	read_acks(mc, &v, p);
-	rx_floor(&p->rx, v.h.floor);
+	read_acks(mc, &v, &p->cv);
+	rx_floor(&p->cv.rx, v.h.floor);
 	if (v.h.kind == MB_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
-		p->answered_us = p->last_us;
-		accept_message(mc, &p->rx, p->acks, &p->nacks, &p->ack_since, &from, v.h.id, v.h.try,
-		               v.data, v.len);
+		p->answered_us = p->cv.last_us;
+		accept_message(mc, &p->cv, &from, v.h.id, v.h.try, v.data, v.len);
 	}
 	kick(mc);
 }
@@ -1675,8 +1679,8 @@ static void supply(struct ev *ev, void *ctx)
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
 		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
-		if (now - p->last_us < 60000000 && p->next_id > 1 && !p->inflight &&
-		    now - p->heard_us > gap && now - p->supplied_us > gap) {
+		if (now - p->cv.last_us < 60000000 && p->cv.next_id > 1 && !p->cv.inflight &&
+		    now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
 			p->resupply = 1;
 			p->supplied_us = now;
 			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
@@ -1774,13 +1778,13 @@ static void sweep(struct ev *ev, void *ctx)
 			stock_drop_oldest(p);
 			mc->st.surbs_expired++;
 		}
-		if (!p->inflight && !p->nacks && now - p->last_us > PEER_IN_IDLE_US)
+		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_IN_IDLE_US)
 			peer_in_forget(mc, p);
 	}
 	it = 0;
 	while (htab_next(mc->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
-		if (!p->inflight && !p->nacks && now - p->last_us > PEER_OUT_IDLE_US) {
+		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_OUT_IDLE_US) {
 			/* Its reply blocks must not point at a freed peer; every
 			 * one of them is in its ring until it is freed. */
 			unsigned cap = secrets_per_peer(mc);
@@ -1946,20 +1950,18 @@ static struct outmsg *msg_new(struct mixclient *mc, const uint8_t *data, size_t 
 	return m;
 }
 
-static int msg_enqueue(struct mixclient *mc, struct outmsg *m, void *peer, uint64_t *id)
+static int msg_enqueue(struct mixclient *mc, struct outmsg *m, uint64_t *id)
 {
 	uint8_t key[16];
-	msg_key(key, peer, m->id);
+	msg_key(key, m->cv, m->id);
 	if (htab_put(mc->msgs, key, m)) {
 		free(m);
 		errno = EAGAIN;
 		return -1;
 	}
-	if (m->po)
-		m->po->inflight++;
-	else {
-		m->pi->inflight++;
-		m->pi->waiting++;
+	m->cv->inflight++;
+	if (m->cv->in) {
+		conv_pi(m->cv)->waiting++;
 		wait_for_block(mc, m);
 	}
 	mc->nmsgs++;
@@ -1986,13 +1988,13 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	 * has since lost (restarted, or evicted as idle): the first message
 	 * naming it would be given up, not refused.  Naming none again is
 	 * safe: nothing was sent under it. */
-	if (p->next_id == 1 && p->epoch && now_us() - p->epoch_us > HELLO_FRESH_US)
-		p->epoch = 0;
+	if (p->cv.next_id == 1 && p->cv.epoch && now_us() - p->epoch_us > HELLO_FRESH_US)
+		p->cv.epoch = 0;
 	m->kind = MB_DATA;
-	m->po = p;
-	m->id = p->next_id++;
-	p->last_us = now_us();
-	return msg_enqueue(mc, m, p, id);
+	m->cv = &p->cv;
+	m->id = p->cv.next_id++;
+	p->cv.last_us = now_us();
+	return msg_enqueue(mc, m, id);
 }
 
 /* How long a reply may wait for reply blocks in all, while its sender is
@@ -2026,7 +2028,7 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	/* One sender that sends no reply blocks (or vanished) must not fill
 	 * the window that every other sender's replies share: a quarter stays
 	 * for the others. */
-	if (p->inflight >= mc->cfg.window - mc->cfg.window / 4) {
+	if (p->cv.inflight >= mc->cfg.window - mc->cfg.window / 4) {
 		errno = EAGAIN;
 		mc->want_writable = 1;
 		return -1;
@@ -2035,11 +2037,11 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	if (!m)
 		return -1;
 	m->kind = MB_REPLY;
-	m->pi = p;
-	m->id = p->next_id++;
+	m->cv = &p->cv;
+	m->id = p->cv.next_id++;
 	m->deadline_us = now_us() + reply_budget_ms(mc) * 1000;
 	peer_in_touch(mc, p);
-	return msg_enqueue(mc, m, p, id);
+	return msg_enqueue(mc, m, id);
 }
 
 int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
@@ -2050,13 +2052,13 @@ int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
 		errno = g && g->role == TOPO_GATEWAY ? ENOSPC : EINVAL;
 		return -1;
 	}
-	if (p->epoch && now_us() - p->epoch_us <= HELLO_FRESH_US)
+	if (p->cv.epoch && now_us() - p->epoch_us <= HELLO_FRESH_US)
 		return 0;
-	p->epoch = p->next_id == 1 ? 0 : p->epoch;
+	p->cv.epoch = p->cv.next_id == 1 ? 0 : p->cv.epoch;
 	/* acks_out sends blocks unasked to a peer marked so; the holder
 	 * refuses the packet (it names no epoch) and answers with its own. */
 	p->resupply = 1;
-	p->last_us = now_us();
+	p->cv.last_us = now_us();
 	if (!mc->acks_since)
 		mc->acks_since = now_us();
 	kick(mc);
@@ -2069,7 +2071,7 @@ int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to)
 	memcpy(key, to->pk, 32);
 	memcpy(key + 32, to->gw, 32);
 	const struct peer_out *p = htab_get(mc->outs, key);
-	return p && p->epoch;
+	return p && p->cv.epoch;
 }
 
 size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to)
@@ -2099,14 +2101,14 @@ int mixclient_quiet(const struct mixclient *mc)
 	if (mc->nmsgs)
 		return 0;
 	while (htab_next(mc->outs, &it, &k, &v))
-		if (((struct peer_out *)v)->nacks)
+		if (((struct peer_out *)v)->cv.nacks)
 			return 0;
 	it = 0;
 	while (htab_next(mc->ins, &it, &k, &v)) {
 		const struct peer_in *p = v;
 		/* Not what a sender that left us no block is owed: it cannot be
 		 * sent (and anyone can make up such a sender). */
-		if (p->sn && (p->nacks || p->announce))
+		if (p->sn && (p->cv.nacks || p->announce))
 			return 0;
 	}
 	return 1;
@@ -2129,12 +2131,12 @@ int mixclient_done(const struct mixclient *mc)
 	if (wait_us < DONE_MIN_US)
 		wait_us = DONE_MIN_US;
 	while (htab_next(mc->outs, &it, &k, &v))
-		if (now - ((const struct peer_out *)v)->heard_us < wait_us)
+		if (now - ((const struct peer_out *)v)->cv.heard_us < wait_us)
 			return 0;
 	it = 0;
 	while (htab_next(mc->ins, &it, &k, &v)) {
 		const struct peer_in *p = v;
-		if (p->sn && now - p->heard_us < wait_us)
+		if (p->sn && now - p->cv.heard_us < wait_us)
 			return 0;
 	}
 	return 1;
@@ -2186,7 +2188,7 @@ int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
 uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
 {
 	const struct peer_in *p = htab_get(mc->ins, tag);
-	return p ? p->epoch : 0;
+	return p ? p->cv.epoch : 0;
 }
 
 int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz)
