@@ -52,6 +52,7 @@
 
 #include "buf.h"
 #include "ev.h"
+#include "fring.h"
 #include "htab.h"
 #include "link.h"
 #include "list.h"
@@ -142,8 +143,7 @@ struct peer_out {
 	uint64_t answered_us;        /* last reply (with a message) from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
 	uint64_t epoch_us;           /* when the epoch was learned */
-	uint8_t (*sec_tags)[PKT_TAG_BYTES]; /* ring of our blocks' tags, oldest first */
-	unsigned sec_head, sec_n;
+	struct fring secs;           /* tags of our blocks it may hold, oldest first */
 	int resupply;                /* send it blocks even without acks */
 };
 
@@ -155,8 +155,8 @@ struct stocked {
 /* An anonymous sender that wrote to us. */
 struct peer_in {
 	uint8_t tag[MIX_TAG_BYTES];
-	struct stocked *stock;       /* ring of STOCK_MAX */
-	unsigned shead, sn;
+	struct fring stock;          /* STOCK_MAX struct stocked, oldest first;
+	                              * allocated with the first block */
 	struct conv cv;
 	unsigned waiting;            /* replies queued for want of a block */
 	uint64_t asked_us;           /* last request for blocks on the reserve */
@@ -395,9 +395,9 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	p->cv.rx.base = 1;
 	p->target = SURB_TARGET_MIN;
 	p->cv.last_us = now_us();
-	p->sec_tags = xcalloc(secrets_per_peer(mc), PKT_TAG_BYTES);
-	if (htab_put(mc->outs, key, p)) {
-		free(p->sec_tags);
+	if (fring_init(&p->secs, PKT_TAG_BYTES, secrets_per_peer(mc)) ||
+	    htab_put(mc->outs, key, p)) {
+		fring_free(&p->secs);
 		free(p);
 		return NULL;
 	}
@@ -415,9 +415,7 @@ static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
 
 static void peer_in_free(struct peer_in *p)
 {
-	if (p->stock)
-		sodium_memzero(p->stock, STOCK_MAX * sizeof(*p->stock));
-	free(p->stock);
+	fring_free(&p->stock);
 	free(p);
 }
 
@@ -467,21 +465,22 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 	return p;
 }
 
-static void stock_drop_oldest(struct peer_in *p);
+static unsigned stock_n(const struct peer_in *p)
+{
+	return (unsigned)fring_len(&p->stock);
+}
 
 static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
 {
-	if (!p->stock)
-		p->stock = xcalloc(STOCK_MAX, sizeof(*p->stock));
-	if (p->sn == STOCK_MAX) {
-		/* Full: the oldest block goes (it is the nearest to expiry). */
-		stock_drop_oldest(p);
+	struct stocked s;
+	if (!p->stock.rec && fring_init(&p->stock, sizeof(struct stocked), STOCK_MAX))
+		return;
+	memcpy(s.surb, surb, SURB_BYTES);
+	s.t_us = now_us();
+	/* Full: the oldest block goes (it is the nearest to expiry). */
+	if (fring_push(&p->stock, &s) == 1)
 		mc->st.surbs_expired++;
-	}
-	struct stocked *s = &p->stock[(p->shead + p->sn) % STOCK_MAX];
-	memcpy(s->surb, surb, SURB_BYTES);
-	s->t_us = now_us();
-	p->sn++;
+	sodium_memzero(&s, sizeof(s));
 	mc->st.surbs_received++;
 }
 
@@ -489,24 +488,14 @@ static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *su
  * creator, and its route the likeliest chosen with fresh knowledge. */
 static const uint8_t *stock_peek(const struct peer_in *p)
 {
-	return p->sn ? p->stock[(p->shead + p->sn - 1) % STOCK_MAX].surb : NULL;
+	const struct stocked *s = fring_newest(&p->stock);
+	return s ? s->surb : NULL;
 }
 
-static const uint8_t *stock_take(struct peer_in *p)
+/* The block stock_peek gave goes: used, or unusable. */
+static void stock_take(struct peer_in *p)
 {
-	const uint8_t *s = stock_peek(p);
-	if (s)
-		p->sn--;
-	return s;
-}
-
-/* The oldest block (expiry). */
-static void stock_drop_oldest(struct peer_in *p)
-{
-	if (p->sn) {
-		p->shead = (p->shead + 1) % STOCK_MAX;
-		p->sn--;
-	}
+	fring_drop_newest(&p->stock);
 }
 
 /* How many blocks a peer should hold for us to answer it well. */
@@ -920,14 +909,11 @@ static unsigned secrets_per_peer(const struct mixclient *mc)
 
 static void remember_secret(struct mixclient *mc, struct peer_out *p, const uint8_t *tag)
 {
-	unsigned cap = secrets_per_peer(mc);
-	if (p->sec_n == cap) {
-		secret_drop(mc, p->sec_tags[p->sec_head]);
-		p->sec_head = (p->sec_head + 1) % cap;
-		p->sec_n--;
+	if (fring_full(&p->secs)) {
+		secret_drop(mc, fring_oldest(&p->secs));
+		fring_drop_oldest(&p->secs);
 	}
-	memcpy(p->sec_tags[(p->sec_head + p->sec_n) % cap], tag, PKT_TAG_BYTES);
-	p->sec_n++;
+	fring_push(&p->secs, tag);
 }
 
 /* Attach n fresh reply blocks back to us for peer p. */
@@ -1100,7 +1086,7 @@ static int send_one_message(struct mixclient *mc)
 		} else {
 			struct peer_in *p = conv_pi(m->cv);
 			/* The last block is the reserve: it asks for more. */
-			if (p->sn < 2)
+			if (stock_n(p) < 2)
 				continue; /* waits for reply blocks; try the next message */
 			const uint8_t *surb = stock_peek(p);
 			mb_begin(&b, MB_REPLY, m->id, NULL);
@@ -1109,7 +1095,7 @@ static int send_one_message(struct mixclient *mc)
 			b.h.epoch = p->cv.epoch;
 			b.h.named = p->named;
 			b.h.want = (uint8_t)peer_in_want(p);
-			b.h.have = (uint8_t)(p->sn - 1);
+			b.h.have = (uint8_t)(stock_n(p) - 1);
 			body_add_acks(mc, &b, &p->cv, m->len);
 			if (mb_add_data(&b, m->data, m->len))
 				return -1;
@@ -1233,12 +1219,12 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
  * more blocks.  1 sent, 0 nothing for it, -1 blocked. */
 static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 {
-	while (p->sn && (acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, p->sn > 1 ? p->waiting : 0) ||
+	while (stock_n(p) && (acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, stock_n(p) > 1 ? p->waiting : 0) ||
 	                 p->announce ||
-	                 (p->waiting && p->sn == 1))) {
+	                 (p->waiting && stock_n(p) == 1))) {
 		/* The last block (the reserve) only asks for more, and not more
 		 * often than a round trip could answer. */
-		if (p->sn == 1) {
+		if (stock_n(p) == 1) {
 			uint64_t gap = (uint64_t)(rto_ms(mc, 0, 1) * 1000);
 			if (now_us() - p->asked_us < gap)
 				return 0;
@@ -1247,7 +1233,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		struct mb_writer b;
 		mb_begin(&b, MB_ACK, 0, NULL);
 		b.h.want = (uint8_t)peer_in_want(p);
-		b.h.have = (uint8_t)(p->sn - 1);
+		b.h.have = (uint8_t)(stock_n(p) - 1);
 		b.h.floor = floor_for(mc, &p->cv);
 		b.h.epoch = p->cv.epoch;
 		b.h.named = p->named;
@@ -1774,8 +1760,9 @@ static void sweep(struct ev *ev, void *ctx)
 	it = 0;
 	while (htab_next(mc->ins, &it, &k, &v)) {
 		struct peer_in *p = v;
-		while (p->sn && now - p->stock[p->shead].t_us > SURB_LIFE_B_US) {
-			stock_drop_oldest(p);
+		const struct stocked *s;
+		while ((s = fring_oldest(&p->stock)) && now - s->t_us > SURB_LIFE_B_US) {
+			fring_drop_oldest(&p->stock);
 			mc->st.surbs_expired++;
 		}
 		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_IN_IDLE_US)
@@ -1787,15 +1774,13 @@ static void sweep(struct ev *ev, void *ctx)
 		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_OUT_IDLE_US) {
 			/* Its reply blocks must not point at a freed peer; every
 			 * one of them is in its ring until it is freed. */
-			unsigned cap = secrets_per_peer(mc);
-			for (unsigned i = 0; i < p->sec_n; i++) {
-				struct surb_rec *r = htab_get(mc->secrets,
-				                              p->sec_tags[(p->sec_head + i) % cap]);
+			for (size_t i = 0; i < fring_len(&p->secs); i++) {
+				struct surb_rec *r = htab_get(mc->secrets, fring_at(&p->secs, i));
 				if (r)
 					secret_free(mc, r);
 			}
 			htab_del(mc->outs, p->key);
-			free(p->sec_tags);
+			fring_free(&p->secs);
 			free(p);
 		}
 	}
@@ -1918,7 +1903,7 @@ void mixclient_free(struct mixclient *mc)
 		peer_in_free(v);
 	it = 0;
 	while (htab_next(mc->outs, &it, &k, &v)) {
-		free(((struct peer_out *)v)->sec_tags);
+		fring_free(&((struct peer_out *)v)->secs);
 		free(v);
 	}
 	htab_free(mc->msgs);
@@ -2108,7 +2093,7 @@ int mixclient_quiet(const struct mixclient *mc)
 		const struct peer_in *p = v;
 		/* Not what a sender that left us no block is owed: it cannot be
 		 * sent (and anyone can make up such a sender). */
-		if (p->sn && (p->cv.nacks || p->announce))
+		if (stock_n(p) && (p->cv.nacks || p->announce))
 			return 0;
 	}
 	return 1;
@@ -2136,7 +2121,7 @@ int mixclient_done(const struct mixclient *mc)
 	it = 0;
 	while (htab_next(mc->ins, &it, &k, &v)) {
 		const struct peer_in *p = v;
-		if (p->sn && now - p->cv.heard_us < wait_us)
+		if (stock_n(p) && now - p->cv.heard_us < wait_us)
 			return 0;
 	}
 	return 1;
@@ -2164,7 +2149,7 @@ static size_t stock_bytes(const struct mixclient *mc)
 	const void *k;
 	void *v;
 	while (htab_next(mc->ins, &it, &k, &v))
-		if (((struct peer_in *)v)->stock)
+		if (((struct peer_in *)v)->stock.rec)
 			n += STOCK_MAX * sizeof(struct stocked);
 	return n;
 }

@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "ev.h"
+#include "fring.h"
 #include "htab.h"
 #include "log.h"
 #include "mixcc.h"
@@ -58,8 +59,7 @@ struct server {
 	struct session_waitq q;
 	struct htab *sessions;          /* session id -> struct ssess */
 	struct htab *tombs;             /* session id -> (void *)1 */
-	uint8_t (*tomb_ring)[PMSG_SID_BYTES];
-	unsigned tomb_head, ntombs;     /* oldest, and how many */
+	struct fring tomb_ring;         /* their ids, oldest first */
 	struct ratelog rl_bad;
 	uint64_t opened, clean, reset, refused_full, bad, upstream_failed;
 	struct routes *routes;          /* the mixnet client's, kept here for show */
@@ -76,15 +76,12 @@ static void tomb_add(struct server *sv, const uint8_t sid[PMSG_SID_BYTES])
 {
 	if (htab_get(sv->tombs, sid))
 		return;
-	if (sv->ntombs == TOMBS) {
-		htab_del(sv->tombs, sv->tomb_ring[sv->tomb_head]);
-		sv->tomb_head = (sv->tomb_head + 1) % TOMBS;
-		sv->ntombs--;
+	if (fring_full(&sv->tomb_ring)) {
+		htab_del(sv->tombs, fring_oldest(&sv->tomb_ring));
+		fring_drop_oldest(&sv->tomb_ring);
 	}
-	unsigned slot = (sv->tomb_head + sv->ntombs) % TOMBS;
-	memcpy(sv->tomb_ring[slot], sid, PMSG_SID_BYTES);
 	if (htab_put(sv->tombs, sid, (void *)1) == 0)
-		sv->ntombs++;
+		fring_push(&sv->tomb_ring, sid);
 }
 
 /* ---- sessions ---- */
@@ -524,7 +521,7 @@ int cmd_server(int argc, char **argv)
 	sv->scfg.connect_timeout_s = (unsigned)sv->connect_timeout;
 	sv->sessions = htab_new(PMSG_SID_BYTES, o->max_sessions);
 	sv->tombs = htab_new(PMSG_SID_BYTES, TOMBS);
-	sv->tomb_ring = xcalloc(TOMBS, PMSG_SID_BYTES);
+	(void)fring_init(&sv->tomb_ring, PMSG_SID_BYTES, TOMBS); /* fails only for a size of 0 */
 	ev_signal(sv->ev, SIGTERM, on_term, sv);
 	ev_signal(sv->ev, SIGINT, on_term, sv);
 	ev_signal(sv->ev, SIGUSR1, on_usr1, sv);
@@ -552,7 +549,7 @@ int cmd_server(int argc, char **argv)
 	ev_free(sv->ev);
 	htab_free(sv->sessions);
 	htab_free(sv->tombs);
-	free(sv->tomb_ring);
+	fring_free(&sv->tomb_ring);
 out:
 	if (sv->topo)
 		topo_free(sv->topo);
