@@ -77,11 +77,26 @@ static void nonce_for(uint8_t nonce[12], uint64_t n)
 	be32_put(nonce + 8, (uint32_t)n);
 }
 
+static const char *const state_names[] = {
+	[LS_CONNECTING] = "connecting", [LS_HELLO] = "hello", [LS_AUTH] = "auth",
+	[LS_UP] = "up", [LS_DOWN] = "down",
+};
+
+/* Every change of a link's state, traced. */
+static void set_state(struct link *l, enum link_state st, const char *why)
+{
+	if (l->state == st)
+		return;
+	log_debug("link %llu %s: %s -> %s%s%s", (unsigned long long)l->id, l->addr,
+	          state_names[l->state], state_names[st], why ? ": " : "", why ? why : "");
+	l->state = st;
+}
+
 void link_close(struct link *l, const char *why)
 {
 	if (l->state == LS_DOWN)
 		return;
-	l->state = LS_DOWN;
+	set_state(l, LS_DOWN, why);
 	ev_timer_cancel(l->ev, l->t_handshake);
 	ev_timer_cancel(l->ev, l->t_keepalive);
 	if (l->fd >= 0) {
@@ -234,7 +249,7 @@ static int derive_keys(struct link *l, const uint8_t ie[32], const uint8_t re[32
 
 static void go_up(struct link *l)
 {
-	l->state = LS_UP;
+	set_state(l, LS_UP, l->kind == LINK_NODE ? "node" : "client");
 	ev_timer_cancel(l->ev, l->t_handshake);
 	l->t_handshake = 0;
 	for (size_t i = 0; i < l->pend_n; i++)
@@ -245,8 +260,6 @@ static void go_up(struct link *l)
 	free(l->pend);
 	l->pend = NULL;
 	l->pend_n = 0;
-	log_debug("link %llu %s: up (%s)", (unsigned long long)l->id, l->addr,
-	          l->kind == LINK_NODE ? "node" : "client");
 	if (l->cbs->on_up)
 		l->cbs->on_up(l, l->ctx);
 }
@@ -261,7 +274,7 @@ static void send_hello(struct link *l)
 	memcpy(h + 8, l->self->pk, 32);
 	memcpy(h + 40, l->eph_pk, 32);
 	/* Leave LS_CONNECTING first: want_write ignores connecting links. */
-	l->state = LS_HELLO;
+	set_state(l, LS_HELLO, "hello sent");
 	enqueue_raw(l, h, LINK_HELLO_BYTES);
 }
 
@@ -309,7 +322,7 @@ static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 	crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, reply + 40, NULL, none, 0,
 	                                                   ad, sizeof(ad), NULL, nonce, l->k_tx);
 	enqueue_raw(l, reply, sizeof(reply));
-	l->state = LS_AUTH;
+	set_state(l, LS_AUTH, "reply sent");
 	return LINK_HELLO_BYTES;
 }
 
@@ -610,7 +623,7 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
 	struct link *l = link_alloc(ev, 1, self, kind, max_frames, cbs, ctx);
 	memcpy(l->peer_pk, peer_pk, 32);
 	sockaddr_str(sa, l->addr, sizeof(l->addr));
-	l->state = LS_CONNECTING;
+	set_state(l, LS_CONNECTING, NULL);
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		char why[96];
@@ -638,7 +651,7 @@ struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, soc
 	(void)peerlen;
 	struct link *l = link_alloc(ev, 0, self, LINK_NODE, max_frames, cbs, ctx);
 	sockaddr_str(peer, l->addr, sizeof(l->addr));
-	l->state = LS_HELLO;
+	set_state(l, LS_HELLO, "accepted");
 	fd_nonblock(fd);
 	if (link_watch(l, fd))
 		return NULL;
@@ -654,7 +667,7 @@ struct link *link_new_detached(struct ev *ev, int initiator, const struct keypai
 		memcpy(l->peer_pk, peer_pk, 32);
 		send_hello(l);
 	} else {
-		l->state = LS_HELLO;
+		set_state(l, LS_HELLO, "detached");
 	}
 	return l;
 }
