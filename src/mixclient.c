@@ -197,12 +197,24 @@ struct outmsg {
 	uint8_t data[MIX_MSG_MAX];
 };
 
+/* The client's attachment to its gateway. */
+enum attachment {
+	DETACHED,                    /* no link: waiting to connect again */
+	CONNECTING,                  /* a link on its way up */
+	ATTACHED,                    /* the link is up: packets go */
+};
+
+static const char *const attachment_names[] = {
+	[DETACHED] = "detached", [CONNECTING] = "connecting", [ATTACHED] = "attached",
+};
+
 struct mixclient {
 	struct ev *ev;
 	struct mixclient_cfg cfg;
 	const struct topo_node *gw;
 	struct link *link;
-	int up, want_writable;
+	enum attachment att;         /* to the gateway: set_attachment only */
+	int want_writable;
 	unsigned backoff_ms;
 	uint64_t t_reconnect, t_send, t_loop, t_sweep, t_ack, t_supply;
 	struct htab *outs;           /* 64-byte key -> peer_out */
@@ -697,7 +709,7 @@ static const char *unreachable(struct mixclient *mc, const struct outmsg *m, cha
 	if (!t || now - since < t)
 		return NULL;
 	unsigned secs = (unsigned)((now - since) / 1000000);
-	if (!mc->up) {
+	if (mc->att != ATTACHED) {
 		snprintf(buf, n, "our gateway %s unreachable; nothing heard for %u s", mc->gw->name,
 		         secs);
 	} else if ((layer = routes_dead_layer(mc->routes, now - t)) != 0) {
@@ -1039,7 +1051,7 @@ static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_wr
 
 static int can_send(struct mixclient *mc)
 {
-	return mc->up && mc->link && link_queue_room(mc->link) > 0;
+	return mc->att == ATTACHED && link_queue_room(mc->link) > 0;
 }
 
 /* Send one queued message; 1 sent, 0 nothing sendable, -1 blocked. */
@@ -1679,6 +1691,19 @@ static void supply(struct ev *ev, void *ctx)
 
 /* ---- attachment ---- */
 
+/* Every change of the attachment, traced; the link is there exactly
+ * while connecting or attached. */
+static void set_attachment(struct mixclient *mc, enum attachment att, struct link *l,
+                           const char *why)
+{
+	if (mc->att != att)
+		log_debug("mixclient: gateway %s: %s -> %s%s%s", mc->gw->name,
+		          attachment_names[mc->att], attachment_names[att], why ? ": " : "",
+		          why ? why : "");
+	mc->att = att;
+	mc->link = att == DETACHED ? NULL : l;
+}
+
 static void attach(struct mixclient *mc);
 
 static void on_reconnect(struct ev *ev, void *ctx)
@@ -1695,9 +1720,8 @@ static void mc_down(struct link *l, const char *why, void *ctx)
 	(void)l;
 	if (!mc)
 		return;
-	int was_up = mc->up;
-	mc->link = NULL;
-	mc->up = 0;
+	int was_up = mc->att == ATTACHED;
+	set_attachment(mc, DETACHED, NULL, why);
 	log_info("mixclient: gateway %s: %s (retry in %u ms)", mc->gw->name, why, mc->backoff_ms);
 	mc->t_reconnect = ev_timer_add(mc->ev, mc->backoff_ms, on_reconnect, mc);
 	mc->backoff_ms = mc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : mc->backoff_ms * 2;
@@ -1708,12 +1732,10 @@ static void mc_down(struct link *l, const char *why, void *ctx)
 static void mc_up(struct link *l, void *ctx)
 {
 	struct mixclient *mc = ctx;
-	(void)l;
 	if (!mc)
 		return;
-	mc->up = 1;
+	set_attachment(mc, ATTACHED, l, NULL);
 	mc->backoff_ms = BACKOFF_MIN_MS;
-	log_debug("mixclient: attached to gateway %s", mc->gw->name);
 	if (mc->cfg.cbs->on_link)
 		mc->cfg.cbs->on_link(mc, 1, mc->cfg.ctx);
 	kick(mc);
@@ -1735,8 +1757,12 @@ static const struct link_cbs mc_link_cbs = {
 
 static void attach(struct mixclient *mc)
 {
-	mc->link = link_connect(mc->ev, (const struct sockaddr *)&mc->gw->addr, mc->gw->addrlen,
-	                        mc->cfg.kp, mc->gw->pk, LINK_CLIENT, 256, &mc_link_cbs, mc);
+	struct link *l = link_connect(mc->ev, (const struct sockaddr *)&mc->gw->addr,
+	                              mc->gw->addrlen, mc->cfg.kp, mc->gw->pk, LINK_CLIENT, 256,
+	                              &mc_link_cbs, mc);
+	/* NULL: it failed at once, and mc_down has made us detached. */
+	if (l)
+		set_attachment(mc, CONNECTING, l, NULL);
 }
 
 /* ---- housekeeping ---- */
@@ -1882,7 +1908,7 @@ void mixclient_free(struct mixclient *mc)
 		/* The link outlives this call until the batch ends: its
 		 * callbacks see a NULL context and do nothing. */
 		struct link *l = mc->link;
-		mc->link = NULL;
+		set_attachment(mc, DETACHED, NULL, "client closed");
 		link_set_ctx(l, NULL);
 		link_close(l, "client closed");
 	}
@@ -2135,7 +2161,7 @@ void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
 
 int mixclient_is_attached(const struct mixclient *mc)
 {
-	return mc->up;
+	return mc->att == ATTACHED;
 }
 
 void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
