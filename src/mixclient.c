@@ -158,7 +158,6 @@ struct peer_in {
 	struct fring stock;          /* STOCK_MAX struct stocked, oldest first;
 	                              * allocated with the first block */
 	struct conv cv;
-	unsigned waiting;            /* replies queued for want of a block */
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
 	unsigned announce;           /* packets refused: tell the sender our epoch, once each */
@@ -172,8 +171,11 @@ struct surb_rec {
 	uint8_t mixes[3][PKT_ID_BYTES]; /* its route: credited when it comes back */
 };
 
+enum msg_state { M_NEW, M_QUEUED, M_FLIGHT, M_ACKED, M_GIVEN_UP };
+
 struct outmsg {
 	struct mixclient *mc;
+	enum msg_state st;           /* msg_set_state only */
 	struct list rq;              /* in the ready queue */
 	int kind;                    /* MB_DATA or MB_REPLY */
 	struct conv *cv;             /* of its peer: a peer_out's (DATA), a peer_in's */
@@ -513,75 +515,86 @@ static void stock_take(struct peer_in *p)
 /* How many blocks a peer should hold for us to answer it well. */
 static unsigned peer_in_want(const struct peer_in *p)
 {
-	unsigned w = SURB_TARGET_MIN + p->waiting + p->cv.inflight + (p->cv.nacks + 7) / 8;
+	unsigned w = SURB_TARGET_MIN + p->cv.queued + p->cv.inflight + (p->cv.nacks + 7) / 8;
 	return w > STOCK_MAX ? STOCK_MAX : w;
 }
 
 /* ---- the ready queue and the send window ---- */
 
-static void flight_remove(struct mixclient *mc, struct outmsg *m);
+static void kick(struct mixclient *mc);
+static void on_timeout(struct ev *ev, void *ctx);
+static void on_deadline(struct ev *ev, void *ctx);
+static uint64_t rto_ms(const struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries);
 
-/* Queued to go (again): not in flight any more.  A message going again
- * goes before every first try, and retries by id: the receiver delivers
- * in order, so everything after a lost message waits for it (a session's
- * first message, refused for want of the epoch, once waited behind 30
- * others, each waiting for a turn of the shared window: nearly a minute
- * with 1,000 sessions). */
-static void rq_push(struct mixclient *mc, struct outmsg *m)
+/* Where a message is, and what that means:
+ *
+ *   QUEUED  in the ready queue (counted in its conversation's `queued`).
+ *           A reply's deadline timer runs: it waits for a block of its
+ *           sender's as well as for its turn.
+ *   FLIGHT  a try is out: in the flight list, oldest try first, counted
+ *           by the congestion window; its retransmission timer runs.
+ *   ACKED, GIVEN_UP  on neither list, no timer: about to be freed.
+ *
+ * Queued to go (again), a message going again goes before every first
+ * try, and retries go by id: the receiver delivers in order, so
+ * everything after a lost message waits for it (a session's first
+ * message, refused for want of the epoch, once waited behind 30 others,
+ * each waiting for a turn of the shared window: nearly a minute with
+ * 1,000 sessions). */
+static const char *const msg_state_names[] = {
+	[M_NEW] = "new", [M_QUEUED] = "queued", [M_FLIGHT] = "in flight",
+	[M_ACKED] = "acknowledged", [M_GIVEN_UP] = "given up",
+};
+
+static void msg_set_state(struct mixclient *mc, struct outmsg *m, enum msg_state st,
+                          const char *why)
 {
-	flight_remove(mc, m);
-	if (list_linked(&m->rq))
+	if (m->st == st)
 		return;
-	struct list *at = &mc->rq; /* insert before this one; the head: at the tail */
-	if (m->tries > 0)
-		for (at = mc->rq.next; at != &mc->rq; at = at->next) {
-			struct outmsg *x = list_entry(at, struct outmsg, rq);
-			if (x->tries == 0 || x->id >= m->id)
-				break;
-		}
-	list_insert_before(at, &m->rq);
-	m->cv->queued++;
-}
-
-static void rq_remove(struct outmsg *m)
-{
-	if (list_linked(&m->rq)) {
+	log_trace("mixclient: message %llu: %s -> %s%s%s", (unsigned long long)m->id,
+	          msg_state_names[m->st], msg_state_names[st], why ? ": " : "", why ? why : "");
+	if (m->st == M_QUEUED) {
 		list_remove(&m->rq);
 		m->cv->queued--;
+	} else if (m->st == M_FLIGHT) {
+		list_remove(&m->fl);
+		mixcc_left(mc->cc);
+	}
+	ev_timer_cancel(mc->ev, m->timer);
+	m->timer = 0;
+	m->st = st;
+	if (st == M_QUEUED) {
+		struct list *at = &mc->rq; /* insert before this one; the head: at the tail */
+		if (m->tries > 0)
+			for (at = mc->rq.next; at != &mc->rq; at = at->next) {
+				struct outmsg *x = list_entry(at, struct outmsg, rq);
+				if (x->tries == 0 || x->id >= m->id)
+					break;
+			}
+		list_insert_before(at, &m->rq);
+		m->cv->queued++;
+		if (m->cv->in) {
+			uint64_t now = now_us();
+			uint64_t ms = m->deadline_us > now ? (m->deadline_us - now + 999) / 1000 : 0;
+			m->timer = ev_timer_add(mc->ev, ms, on_deadline, m);
+		}
+	} else if (st == M_FLIGHT) {
+		/* A reply block's route was chosen by its creator: the
+		 * timeout allows for mean delays. */
+		uint64_t fwd = m->cv->in ? (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000) : m->fwd_us;
+		list_push_back(&mc->fl, &m->fl);
+		mixcc_sent(mc->cc);
+		m->timer = ev_timer_add(mc->ev, rto_ms(mc, fwd, m->timeouts + 1), on_timeout, m);
 	}
 }
 
-static void kick(struct mixclient *mc);
-
-/* ---- flight: messages with a try out, oldest try first ---- */
-
-static void flight_add(struct mixclient *mc, struct outmsg *m)
-{
-	if (list_linked(&m->fl))
-		return;
-	list_push_back(&mc->fl, &m->fl);
-	mixcc_sent(mc->cc);
-}
-
-static void flight_remove(struct mixclient *mc, struct outmsg *m)
-{
-	if (!list_linked(&m->fl))
-		return;
-	list_remove(&m->fl);
-	mixcc_left(mc->cc);
-}
-
-static void msg_free(struct mixclient *mc, struct outmsg *m)
+/* Acknowledged or given up: the message goes. */
+static void msg_free(struct mixclient *mc, struct outmsg *m, enum msg_state st, const char *why)
 {
 	uint8_t key[16];
-	struct peer_in *pi = conv_pi(m->cv);
 	msg_key(key, m->cv, m->id);
 	htab_del(mc->msgs, key);
-	if (list_linked(&m->rq) && pi)
-		pi->waiting--;
-	rq_remove(m);
-	flight_remove(mc, m);
-	ev_timer_cancel(mc->ev, m->timer);
+	msg_set_state(mc, m, st, why);
 	m->cv->inflight--;
 	mc->nmsgs--;
 	sodium_memzero(m, sizeof(*m));
@@ -593,20 +606,13 @@ static void msg_free(struct mixclient *mc, struct outmsg *m)
 	}
 }
 
-static void wait_for_block(struct mixclient *mc, struct outmsg *m);
-
 /* A try found lost: the message goes again (a reply once it has a block). */
 static void requeue(struct mixclient *mc, struct outmsg *m)
 {
 	if (m->have_route && m->blames)
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
-	flight_remove(mc, m);
 	mc->st.retransmitted++;
-	if (m->cv->in) {
-		conv_pi(m->cv)->waiting++; /* a reply waits for a block again */
-		wait_for_block(mc, m);
-	}
-	rq_push(mc, m);
+	msg_set_state(mc, m, M_QUEUED, "lost");
 }
 
 /* Loss found early, as TCP's RACK finds it: a try sent well before one
@@ -638,8 +644,6 @@ static void lost_before(struct mixclient *mc, const struct conv *cv, uint64_t ed
 		 * later ones must not spend a reply block per ack packet. */
 		if (x->cv != cv || x->early >= EARLY_MAX || (cv->in && now >= x->deadline_us))
 			continue;
-		ev_timer_cancel(mc->ev, x->timer);
-		x->timer = 0;
 		x->early++;
 		requeue(mc, x);
 		mc->st.lost_early++;
@@ -666,11 +670,11 @@ static void on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
 	if (try >= 1 && try <= m->tries && m->tries - try < TRY_RING && m->tries < 255) {
 		uint64_t now = now_us(), t = m->try_us[try % TRY_RING] + m->try_fwd_us[try % TRY_RING];
 		mixcc_sample(mc->cc, m->try_us[try % TRY_RING], now > t ? (double)(now - t) : 0);
-		if (try == m->tries && list_linked(&m->fl) && m->sent_us > *edge_us)
+		if (try == m->tries && m->st == M_FLIGHT && m->sent_us > *edge_us)
 			*edge_us = m->sent_us;
 	}
 	mc->st.acked++;
-	msg_free(mc, m);
+	msg_free(mc, m, M_ACKED, NULL);
 }
 
 /* Give a message up and tell the application whom it was for. */
@@ -688,7 +692,7 @@ static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
 	mc->st.gave_up++;
 	log_debug("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
 	          m->tries, why);
-	msg_free(mc, m);
+	msg_free(mc, m, M_GIVEN_UP, why);
 	if (mc->cfg.cbs->on_giveup)
 		mc->cfg.cbs->on_giveup(mc, &to, id, why, mc->cfg.ctx);
 }
@@ -781,24 +785,13 @@ static void on_deadline(struct ev *ev, void *ctx)
 	give_up(m->mc, m, "no reply block came in time");
 }
 
-/* A reply waiting for a block: given up at its deadline (sending it
- * replaces this timer by the retransmission timer). */
-static void wait_for_block(struct mixclient *mc, struct outmsg *m)
-{
-	uint64_t now = now_us();
-	uint64_t ms = m->deadline_us > now ? (m->deadline_us - now + 999) / 1000 : 0;
-	ev_timer_cancel(mc->ev, m->timer);
-	m->timer = ev_timer_add(mc->ev, ms, on_deadline, m);
-}
-
 static void on_timeout(struct ev *ev, void *ctx)
 {
 	struct outmsg *m = ctx;
 	struct mixclient *mc = m->mc;
 	(void)ev;
 	m->timer = 0;
-	if (list_linked(&m->fl))
-		mixcc_timeout(mc->cc, m->sent_us);
+	mixcc_timeout(mc->cc, m->sent_us);
 	m->early = 0;
 	m->timeouts++;
 	char buf[160];
@@ -1119,22 +1112,15 @@ static int send_one_message(struct mixclient *mc)
 				continue;
 			}
 			stock_take(p);
-			p->waiting--;
 			p->announce -= p->announce > 0;
-			/* A reply block's route was chosen by its creator: the
-			 * timeout allows for mean delays. */
-			dsum = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
 		}
-		rq_remove(m);
 		if (++m->tries == 1)
 			mc->st.sent++;
 		m->sent_us = now_us();
 		m->fwd_us = m->kind == MB_DATA ? dsum : 0;
 		m->try_us[m->tries % TRY_RING] = m->sent_us;
 		m->try_fwd_us[m->tries % TRY_RING] = m->fwd_us;
-		flight_add(mc, m);
-		ev_timer_cancel(mc->ev, m->timer); /* a reply's wait for a block */
-		m->timer = ev_timer_add(mc->ev, rto_ms(mc, dsum, m->timeouts + 1), on_timeout, m);
+		msg_set_state(mc, m, M_FLIGHT, NULL);
 		return 1;
 	}
 	return 0;
@@ -1231,9 +1217,9 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
  * more blocks.  1 sent, 0 nothing for it, -1 blocked. */
 static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 {
-	while (stock_n(p) && (acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, stock_n(p) > 1 ? p->waiting : 0) ||
+	while (stock_n(p) && (acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, stock_n(p) > 1 ? p->cv.queued : 0) ||
 	                 p->announce ||
-	                 (p->waiting && stock_n(p) == 1))) {
+	                 (p->cv.queued && stock_n(p) == 1))) {
 		/* The last block (the reserve) only asks for more, and not more
 		 * often than a round trip could answer. */
 		if (stock_n(p) == 1) {
@@ -1561,11 +1547,8 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 	/* What went naming no epoch was refused: again, now. */
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		if (m->cv == &p->cv && m->tries && !list_linked(&m->rq)) {
-			ev_timer_cancel(mc->ev, m->timer);
-			m->timer = 0;
-			rq_push(mc, m);
-		}
+		if (m->cv == &p->cv && m->st == M_FLIGHT)
+			msg_set_state(mc, m, M_QUEUED, "refused for want of the epoch");
 	}
 }
 
@@ -1914,8 +1897,7 @@ void mixclient_free(struct mixclient *mc)
 	}
 	while (htab_next(mc->msgs, &it, &k, &v)) {
 		struct outmsg *m = v;
-		ev_timer_cancel(mc->ev, m->timer);
-		flight_remove(mc, m);
+		msg_set_state(mc, m, M_GIVEN_UP, "client closed");
 		sodium_memzero(m, sizeof(*m));
 		free(m);
 	}
@@ -1971,15 +1953,11 @@ static int msg_enqueue(struct mixclient *mc, struct outmsg *m, uint64_t *id)
 		return -1;
 	}
 	m->cv->inflight++;
-	if (m->cv->in) {
-		conv_pi(m->cv)->waiting++;
-		wait_for_block(mc, m);
-	}
 	mc->nmsgs++;
 	m->first_us = now_us();
 	if (id)
 		*id = m->id;
-	rq_push(mc, m);
+	msg_set_state(mc, m, M_QUEUED, NULL);
 	kick(mc);
 	return 0;
 }
