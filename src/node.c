@@ -25,6 +25,7 @@
 #include "keys.h"
 #include "link.h"
 #include "listener.h"
+#include "list.h"
 #include "log.h"
 #include "packet.h"
 #include "replay.h"
@@ -71,7 +72,7 @@ struct peer {
 };
 
 struct mail {
-	struct mail *next;
+	struct list node;    /* in its client's mailbox, oldest first */
 	uint64_t t_us;
 	uint8_t dlv[PKT_BYTES];
 };
@@ -81,7 +82,7 @@ struct client {
 	struct node *n;
 	uint8_t pk[PKT_KEY_BYTES];
 	struct link *link;
-	struct mail *head, *tail;
+	struct list mail;    /* its mailbox */
 	size_t nmail;
 	int status_due;      /* the report of our links has changed since it last went */
 };
@@ -97,7 +98,7 @@ struct inlink {
 
 struct held {
 	struct node *n;
-	struct held *lprev, *lnext; /* all held packets, to free them at exit */
+	struct list node;    /* in n->held_list: all held packets, to free them at exit */
 	uint8_t next[PKT_ID_BYTES];
 	uint64_t timer;
 	int deliver;
@@ -117,7 +118,7 @@ struct node {
 	struct htab *peers;    /* id -> struct peer */
 	struct htab *clients;  /* pk -> struct client */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
-	struct held *held_list;
+	struct list held_list;
 	uint64_t held, mail_total;
 	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct counters c;
@@ -246,12 +247,15 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 
 /* ---- clients and mailboxes (gateways) ---- */
 
+static struct mail *mail_oldest(struct client *c)
+{
+	return list_empty(&c->mail) ? NULL : list_entry(c->mail.next, struct mail, node);
+}
+
 static void mail_pop(struct node *n, struct client *c)
 {
-	struct mail *m = c->head;
-	c->head = m->next;
-	if (!c->head)
-		c->tail = NULL;
+	struct mail *m = mail_oldest(c);
+	list_remove(&m->node);
 	c->nmail--;
 	n->mail_total--;
 	sodium_memzero(m, sizeof(*m));
@@ -267,6 +271,7 @@ static struct client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES]
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->n = n;
+	list_init(&c->mail);
 	memcpy(c->pk, pk, PKT_KEY_BYTES);
 	if (htab_put(n->clients, pk, c)) {
 		free(c);
@@ -285,8 +290,9 @@ static void client_maybe_forget(struct node *n, struct client *c)
 
 static void mailbox_flush(struct node *n, struct client *c)
 {
-	while (c->head && c->link && link_queue_room(c->link) > 0) {
-		if (link_send(c->link, LF_DELIVER, NULL, c->head->dlv))
+	struct mail *m;
+	while ((m = mail_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
+		if (link_send(c->link, LF_DELIVER, NULL, m->dlv))
 			break;
 		n->c.mailbox_flushed++;
 		n->c.delivered++;
@@ -299,22 +305,17 @@ static void mailbox_put(struct node *n, struct client *c, const uint8_t *dlv)
 	/* Full: the oldest mail goes first (end-to-end retransmission
 	 * recovers it; fresh mail is the more useful). */
 	if (c->nmail >= n->o.mailbox_max || n->mail_total >= n->o.mailbox_total) {
-		if (!c->head) {
+		if (!c->nmail) {
 			n->c.drop_mailbox_full++;
 			return;
 		}
 		mail_pop(n, c);
 		n->c.drop_mailbox_full++;
 	}
-	struct mail *m = xmalloc(sizeof(*m));
-	m->next = NULL;
+	struct mail *m = xcalloc(1, sizeof(*m));
 	m->t_us = now_us();
 	memcpy(m->dlv, dlv, PKT_BYTES);
-	if (c->tail)
-		c->tail->next = m;
-	else
-		c->head = m;
-	c->tail = m;
+	list_push_back(&c->mail, &m->node);
 	c->nmail++;
 	n->mail_total++;
 	n->c.mailboxed++;
@@ -328,7 +329,7 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (c->link && !c->head && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	if (c->link && !c->nmail && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
@@ -346,7 +347,8 @@ static void sweep(struct ev *ev, void *ctx)
 	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, sweep, n);
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct client *c = v;
-		while (c->head && c->head->t_us < cutoff) {
+		struct mail *m;
+		while ((m = mail_oldest(c)) && m->t_us < cutoff) {
 			mail_pop(n, c);
 			n->c.drop_mailbox_age++;
 		}
@@ -432,12 +434,7 @@ static void dispatch(struct node *n, const uint8_t next[PKT_ID_BYTES], int deliv
 
 static void held_unlink(struct held *h)
 {
-	if (h->lprev)
-		h->lprev->lnext = h->lnext;
-	else
-		h->n->held_list = h->lnext;
-	if (h->lnext)
-		h->lnext->lprev = h->lprev;
+	list_remove(&h->node);
 	h->n->held--;
 }
 
@@ -504,17 +501,13 @@ static void process_packet(struct node *n, uint8_t *pkt, struct link *from)
 		n->c.drop_held_full++;
 		return;
 	}
-	struct held *h = xmalloc(sizeof(*h));
+	struct held *h = xcalloc(1, sizeof(*h));
 	h->n = n;
 	memcpy(h->next, res.addr, PKT_ID_BYTES);
 	h->deliver = deliver;
 	memcpy(h->pkt, pkt, PKT_BYTES);
 	h->timer = ev_timer_add_us(n->ev, res.delay_us, held_fire, h);
-	h->lprev = NULL;
-	h->lnext = n->held_list;
-	if (h->lnext)
-		h->lnext->lprev = h;
-	n->held_list = h;
+	list_push_front(&n->held_list, &h->node);
 	n->held++;
 }
 
@@ -1183,6 +1176,7 @@ int cmd_node(int argc, char **argv)
 		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
 
 	n->ev = ev_new();
+	list_init(&n->held_list);
 	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
 	n->clients = htab_new(PKT_KEY_BYTES, o->max_clients);
 	fit_max_links(n);
@@ -1234,12 +1228,12 @@ int cmd_node(int argc, char **argv)
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct client *c = v;
-		while (c->head)
+		while (c->nmail)
 			mail_pop(n, c);
 		free(c);
 	}
-	while (n->held_list) {
-		struct held *h = n->held_list;
+	while (!list_empty(&n->held_list)) {
+		struct held *h = list_entry(n->held_list.next, struct held, node);
 		held_unlink(h);
 		free(h);
 	}
