@@ -1,4 +1,4 @@
-/* keys — X25519 key pairs and their files.
+/* keys — X25519 key pairs, their files, and the addresses made of them.
  *
  * A key file holds one line: the secret key in Base58, as WireGuard keeps
  * one base64 line.  Files are created 0600 with O_EXCL (never overwritten)
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "b58.h"
+#include "packet.h"
 
 struct keypair {
 	uint8_t pk[32];
@@ -38,6 +39,25 @@ int keyfile_read(const char *path, struct keypair *kp, char *err, size_t errsz);
  * read-only mount under systemd's ProtectSystem=).  0, or -1 with a
  * one-line reason naming dir in err. */
 int keydir_check(const char *dir, char *err, size_t errsz);
+/* A persistent identity: DIR/identity.key, created (0600, in a directory
+ * made 0700 if missing) on first use and read after that; a key file that
+ * others can read is refused, and so is a directory that others may
+ * access or that is not writable (keydir_check).  0, or -1 with a reason
+ * in err. */
+int keydir_identity(const char *dir, struct keypair *kp, char *err, size_t errsz);
+
+#define MIX_ADDR_CHARS (B58_KEY_CHARS + PKT_ID_BYTES + 1)
+
+/* A mixnet client's address: its public key and its gateway, written
+ * "KEY@GATEWAY". */
+struct mix_addr {
+	uint8_t pk[PKT_KEY_BYTES];
+	uint8_t gw[PKT_ID_BYTES];
+};
+/* 0, or -1 with a reason in *why. */
+int mix_addr_parse(const char *s, struct mix_addr *a, const char **why);
+const char *mix_addr_format(const struct mix_addr *a, char *buf, size_t n);
+
 /* Parse a key file's contents (push API: the fuzzer and tests feed it
  * bytes).  0 or -1 + err. */
 int keyfile_parse(const char *text, size_t len, struct keypair *kp, char *err, size_t errsz);

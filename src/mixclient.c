@@ -42,8 +42,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,39 +277,6 @@ static uint64_t new_epoch(void)
 	while (!e)
 		randombytes_buf(&e, sizeof(e));
 	return e;
-}
-
-int mix_addr_parse(const char *s, struct mix_addr *a, const char **why)
-{
-	const char *at = s ? strchr(s, '@') : NULL;
-	char key[64];
-	if (!at) {
-		*why = "expected KEY@GATEWAY";
-		return -1;
-	}
-	size_t kl = (size_t)(at - s);
-	if (kl == 0 || kl >= sizeof(key)) {
-		*why = "missing or overlong key before '@'";
-		return -1;
-	}
-	memcpy(key, s, kl);
-	key[kl] = 0;
-	if (key_from_str(key, a->pk)) {
-		*why = "the key is not a Base58 32-byte public key";
-		return -1;
-	}
-	if (pkt_id_from_str(a->gw, at + 1)) {
-		*why = "the gateway id after '@' must be 1 to 31 of A-Z a-z 0-9 . _ -";
-		return -1;
-	}
-	return 0;
-}
-
-const char *mix_addr_format(const struct mix_addr *a, char *buf, size_t n)
-{
-	char k[B58_KEY_CHARS];
-	snprintf(buf, n, "%s@%s", key_to_str(a->pk, k, sizeof(k)), (const char *)a->gw);
-	return buf;
 }
 
 static int rx_check(struct rxwin *w, uint64_t id)
@@ -2178,27 +2143,4 @@ uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MI
 {
 	const struct peer_in *p = htab_get(mc->ins, tag);
 	return p ? p->cv.epoch : 0;
-}
-
-int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz)
-{
-	char path[4096];
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errsz, "%s: cannot create directory: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (keydir_check(dir, err, errsz))
-		return -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/identity.key", dir) >= sizeof(path)) {
-		snprintf(err, errsz, "%s: path too long", dir);
-		return -1;
-	}
-	if (access(path, F_OK) == 0)
-		return keyfile_read(path, kp, err, errsz);
-	keypair_generate(kp);
-	if (keyfile_write(path, kp, err, errsz)) {
-		keypair_wipe(kp);
-		return -1;
-	}
-	return 0;
 }

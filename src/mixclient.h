@@ -48,16 +48,6 @@
 #define MIX_MSG_MAX 1928
 #define MIX_MSG_SURB 1368
 #define MIX_TAG_BYTES 16
-#define MIX_ADDR_CHARS (B58_KEY_CHARS + PKT_ID_BYTES + 1)
-
-/* A client's address: its public key and its gateway: "KEY@GATEWAY". */
-struct mix_addr {
-	uint8_t pk[PKT_KEY_BYTES];
-	uint8_t gw[PKT_ID_BYTES];
-};
-/* 0, or -1 with a reason in *why. */
-int mix_addr_parse(const char *s, struct mix_addr *a, const char **why);
-const char *mix_addr_format(const struct mix_addr *a, char *buf, size_t n);
 
 /* A peer, as on_message names who a message came from and on_giveup who
  * it was for.  A peer is either an address we write to (mixclient_send;
@@ -137,12 +127,6 @@ struct mixclient_stats {
 	uint64_t lost_early;  /* tries found lost before their timeout (fast) */
 };
 
-/* A persistent identity: DIR/identity.key, created (0600, in a directory
- * made 0700 if missing) on first use and read after that; a key file that
- * others can read is refused, and so is a directory that others may
- * access or that is not writable (keydir_check).  0, or -1 with a reason
- * in err. */
-int mixclient_identity_load(const char *dir, struct keypair *kp, char *err, size_t errsz);
 
 /* NULL with *err set on a bad configuration (unknown gateway ...). */
 struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg,

@@ -447,7 +447,7 @@ int cmd_server(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (mixclient_identity_load(sv->config_dir, &sv->kp, err, sizeof(err))) {
+	if (keydir_identity(sv->config_dir, &sv->kp, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy server: %s\n", err);
 		rc = EXIT_CANTCREAT;
 		goto out;

@@ -55,33 +55,6 @@ static struct topology *make_topo(void)
 	return t;
 }
 
-START_TEST(test_addr)
-{
-	struct mix_addr a, b;
-	char buf[MIX_ADDR_CHARS];
-	const char *why;
-	ck_assert_int_ge(sodium_init(), 0);
-	crypto_box_keypair(a.pk, b.pk);
-	pkt_id_from_str(a.gw, "gw-1");
-	mix_addr_format(&a, buf, sizeof(buf));
-	ck_assert_ptr_nonnull(strstr(buf, "@gw-1"));
-	ck_assert_int_eq(mix_addr_parse(buf, &b, &why), 0);
-	ck_assert_mem_eq(&a, &b, sizeof(a));
-
-	const char *bad[] = { "", "nokey", "@gw1", "abc@gw1", "0OIl@gw1", NULL };
-	for (int i = 0; bad[i]; i++)
-		ck_assert_int_eq(mix_addr_parse(bad[i], &b, &why), -1);
-	char s[MIX_ADDR_CHARS + 64];
-	strcpy(s, buf);
-	strcpy(strchr(s, '@'), "@");
-	ck_assert_int_eq(mix_addr_parse(s, &b, &why), -1);
-	ck_assert_ptr_nonnull(strstr(why, "gateway"));
-	strcpy(strchr(s, '@'), "@bad id");
-	ck_assert_int_eq(mix_addr_parse(s, &b, &why), -1);
-	ck_assert_int_eq(mix_addr_parse(NULL, &b, &why), -1);
-}
-END_TEST
-
 static int got, got_len;
 static struct mix_from last_from;
 
@@ -232,41 +205,6 @@ START_TEST(test_body_parser)
 	ev_run_once(ev, 0);
 	ev_free(ev);
 	topo_free(t);
-}
-END_TEST
-
-START_TEST(test_identity)
-{
-	char dir[] = "/tmp/mixclient-id.XXXXXX", sub[64], path[128], err[256];
-	struct keypair a, b;
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(sub, sizeof(sub), "%s/client", dir);
-	ck_assert_int_eq(mixclient_identity_load(sub, &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), 0);
-	ck_assert_mem_eq(a.pk, b.pk, 32); /* the same address after a restart */
-	snprintf(path, sizeof(path), "%s/identity.key", sub);
-	struct stat st;
-	ck_assert_int_eq(stat(path, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(stat(sub, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0700);
-	chmod(path, 0644);
-	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "group or others"));
-	ck_assert_int_eq(mixclient_identity_load(path, &b, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
-	/* The directory too: one that others may list is refused, naming it. */
-	chmod(path, 0600);
-	chmod(sub, 0755);
-	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, sub));
-	ck_assert_ptr_nonnull(strstr(err, "chmod 700"));
-	chmod(sub, 0700);
-	ck_assert_int_eq(mixclient_identity_load(sub, &b, err, sizeof(err)), 0);
-	ck_assert_mem_eq(a.pk, b.pk, 32);
-	unlink(path);
-	rmdir(sub);
-	rmdir(dir);
 }
 END_TEST
 
@@ -1427,9 +1365,7 @@ Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
 	TCase *tc = tcase_create("mixclient");
-	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_body_parser);
-	tcase_add_test(tc, test_identity);
 	suite_add_tcase(s, tc);
 	TCase *tn = tcase_create("mixclient_net");
 	tcase_set_timeout(tn, 60);
