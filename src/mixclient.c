@@ -58,9 +58,9 @@
 #include "mixbody.h"
 #include "mixcc.h"
 #include "route.h"
+#include "rxwin.h"
 #include "util.h"
 
-#define WIN 1024                 /* duplicate-suppression window per peer */
 #define MAX_PENDING_ACKS 255
 #define ACK_ECHO 64              /* acks sent once that go again, room permitting */
 #define STOCK_MAX 32             /* reply blocks held per anonymous sender */
@@ -100,11 +100,6 @@ _Static_assert(MIX_TAG_BYTES == MB_TAG_BYTES, "a tag is the body's tag field");
 _Static_assert(MIX_MSG_MAX + MB_HDR + 6 * MB_ACK_BYTES == PKT_BODY_BYTES,
                "a message leaves room for six acks (mixclient.h)");
 _Static_assert(MAX_PENDING_ACKS <= MB_MAX_ACKS, "owed acks fit one body's count");
-
-struct rxwin {
-	uint64_t base;               /* every id below base was delivered */
-	uint64_t bits[WIN / 64];     /* id base..base+WIN-1, by id % WIN */
-};
 
 struct outmsg;
 
@@ -279,31 +274,6 @@ static uint64_t new_epoch(void)
 	return e;
 }
 
-static int rx_check(struct rxwin *w, uint64_t id)
-{
-	/* 1 new, 0 duplicate, -1 too far ahead (not accepted now). */
-	if (id < w->base)
-		return 0;
-	if (id >= w->base + WIN)
-		return -1;
-	return !(w->bits[(id % WIN) / 64] & (1ull << (id % 64)));
-}
-
-/* Move base past every id already delivered. */
-static void rx_advance(struct rxwin *w)
-{
-	while (w->bits[(w->base % WIN) / 64] & (1ull << (w->base % 64))) {
-		w->bits[(w->base % WIN) / 64] &= ~(1ull << (w->base % 64));
-		w->base++;
-	}
-}
-
-static void rx_mark(struct rxwin *w, uint64_t id)
-{
-	w->bits[(id % WIN) / 64] |= 1ull << (id % 64);
-	rx_advance(w);
-}
-
 static void add_ack(uint64_t *acks, unsigned *n, uint64_t id)
 {
 	for (unsigned i = 0; i < *n; i++)
@@ -371,7 +341,7 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	p->gw = gw;
 	randombytes_buf(p->tag, sizeof(p->tag));
 	p->cv.next_id = 1;
-	p->cv.rx.base = 1;
+	rxwin_init(&p->cv.rx);
 	p->target = SURB_TARGET_MIN;
 	p->cv.last_us = now_us();
 	if (fring_init(&p->secs, PKT_TAG_BYTES, secrets_per_peer(mc)) ||
@@ -434,7 +404,7 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 	memcpy(p->tag, tag, MIX_TAG_BYTES);
 	p->cv.in = 1;
 	p->cv.next_id = 1;
-	p->cv.rx.base = 1;
+	rxwin_init(&p->cv.rx);
 	p->cv.epoch = new_epoch();
 	if (htab_put(mc->ins, tag, p)) {
 		free(p);
@@ -829,22 +799,6 @@ static uint64_t floor_for(struct mixclient *mc, const struct conv *cv)
 			f = m->id;
 	}
 	return f;
-}
-
-static void rx_floor(struct rxwin *w, uint64_t f)
-{
-	if (f <= w->base)
-		return;
-	if (f - w->base >= WIN) {
-		memset(w->bits, 0, sizeof(w->bits));
-		w->base = f;
-		return;
-	}
-	while (w->base < f) {
-		w->bits[(w->base % WIN) / 64] &= ~(1ull << (w->base % 64));
-		w->base++;
-	}
-	rx_advance(w);
 }
 
 /* ---- building and sending packets ---- */
@@ -1404,16 +1358,16 @@ static void accept_message(struct mixclient *mc, struct conv *cv, const struct m
                            uint64_t id, unsigned try, const uint8_t *data, size_t len)
 {
 	uint64_t ack = id | (uint64_t)try << 56;
-	int r = rx_check(&cv->rx, id);
-	if (r >= 0 && !mc->acks_since)
+	enum rxwin_verdict r = rxwin_check(&cv->rx, id);
+	if (r != RXWIN_AHEAD && !mc->acks_since)
 		mc->acks_since = now_us();
-	if (r >= 0 && !cv->nacks)
+	if (r != RXWIN_AHEAD && !cv->nacks)
 		cv->ack_since = now_us();
-	if (r == 0) {
+	if (r == RXWIN_DUP) {
 		mc->st.duplicates++;
 		add_ack(cv->acks, &cv->nacks, ack);
-	} else if (r == 1 && mc->cfg.cbs->on_message(mc, from, data, len, mc->cfg.ctx) == 0) {
-		rx_mark(&cv->rx, id);
+	} else if (r == RXWIN_NEW && mc->cfg.cbs->on_message(mc, from, data, len, mc->cfg.ctx) == 0) {
+		rxwin_take(&cv->rx, id);
 		mc->st.received++;
 		add_ack(cv->acks, &cv->nacks, ack);
 	} else {
@@ -1455,7 +1409,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	}
 	/* The floor is about the sender's ids, which never restart under a
 	 * tag: true whatever state the packet names. */
-	rx_floor(&p->cv.rx, v.h.floor);
+	rxwin_floor(&p->cv.rx, v.h.floor);
 	uint64_t named = v.h.epoch; /* to an address: the holder's epoch the sender names */
 	if (named != p->cv.epoch) {
 		/* For a former state of ours, or for none yet: we cannot know
@@ -1504,8 +1458,7 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 		         "what was sent to the former one is given up",
 		         mix_addr_format(&p->addr, a, sizeof(a)));
 		mc->st.peer_resets++;
-		memset(&p->cv.rx, 0, sizeof(p->cv.rx));
-		p->cv.rx.base = 1;
+		rxwin_init(&p->cv.rx);
 		p->cv.nacks = p->cv.necho = 0;
 		give_up_matching(mc, bound_to, &p->cv);
 	}
@@ -1545,7 +1498,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	/* It reports what it holds besides its reserve: STOCK_MAX - 1 at most. */
 	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX - 1 ? STOCK_MAX - 1 : want;
 	read_acks(mc, &v, &p->cv);
-	rx_floor(&p->cv.rx, v.h.floor);
+	rxwin_floor(&p->cv.rx, v.h.floor);
 	if (v.h.kind == MB_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
 		p->answered_us = p->cv.last_us;
