@@ -69,7 +69,7 @@
 #define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
 #define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
 #define MAX_PEERS 65536          /* addresses we write to */
-#define MAX_PEERS_IN 4096        /* anonymous senders we keep state for */
+#define MAX_PEERS_IN MIX_SENDERS_MAX
 #define MAX_SURB_SECRETS 65536
 #define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
 #define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
@@ -353,7 +353,10 @@ static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr
 	return p;
 }
 
-/* The sender was active: first in line to be kept. */
+/* The sender was useful: it left blocks, a new message, or an ack of a
+ * reply of ours, or the application answers it.  First in line to be
+ * kept: a packet that does none of these (refused, a duplicate, junk)
+ * does not move it, so it cannot keep a state alive for nothing. */
 static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
 {
 	p->cv.last_us = now_us();
@@ -368,27 +371,62 @@ static void peer_in_free(struct peer_in *p)
 	free(p);
 }
 
+static void give_up_matching(struct mixclient *mc,
+                             const char *(*match)(struct mixclient *mc, const struct outmsg *m,
+                                                  void *arg, char *buf, size_t n),
+                             void *arg);
+
+static const char *of_conv(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
+                           size_t n)
+{
+	(void)mc;
+	(void)buf;
+	(void)n;
+	return m->cv == cv ? "its sender was pushed out by newer ones" : NULL;
+}
+
+/* Forget a sender; replies to it still out are given up.  Out of the
+ * table first: what on_giveup does cannot reach it. */
 static void peer_in_forget(struct mixclient *mc, struct peer_in *p)
 {
 	list_remove(&p->lru);
 	htab_del(mc->ins, p->tag);
+	if (p->cv.inflight)
+		give_up_matching(mc, of_conv, &p->cv);
 	peer_in_free(p);
 }
 
-/* Make room for a new sender: the least recently used one that has no
- * reply of ours out or waiting and is owed no ack, so that made-up tags
- * push out the idle instead of locking every newcomer out.  (If it comes
- * back, its owner meets a new epoch: see Epochs.)  0, or -1: none. */
-static int peer_in_evict(struct mixclient *mc)
+/* Acks it is owed that could go: it holds a block to send them by. */
+static int peer_in_owed(const struct peer_in *p)
+{
+	return p->cv.nacks && fring_len(&p->stock);
+}
+
+/* Make room for a new sender; a newcomer is always let in.  First the
+ * least recently useful sender (the LRU order: see peer_in_touch) with
+ * no reply of ours out and no ack it could be sent: a sender that
+ * leaves no block to acknowledge it by cannot pin its state with acks
+ * it is owed.  Else the least recently useful one whatever it is owed:
+ * its replies are given up (the application learns it by on_giveup).
+ * Made-up tags thus push out the idle first, and only a stranger who
+ * keeps every one of his MAX_PEERS_IN tags more recently useful than an
+ * honest sender can push that one out (mixproxy-protocol(7), DENIAL OF
+ * SERVICE).  If it comes back, its owner meets a new epoch (see
+ * Epochs). */
+static void peer_in_evict(struct mixclient *mc)
 {
 	for (struct list *l = mc->lru.prev; l != &mc->lru; l = l->prev) {
 		struct peer_in *p = list_entry(l, struct peer_in, lru);
-		if (!p->cv.inflight && !p->cv.nacks) {
+		if (!p->cv.inflight && !peer_in_owed(p)) {
 			peer_in_forget(mc, p);
-			return 0;
+			mc->st.senders_evicted++;
+			return;
 		}
 	}
-	return -1;
+	if (!list_empty(&mc->lru)) {
+		peer_in_forget(mc, list_entry(mc->lru.prev, struct peer_in, lru));
+		mc->st.senders_evicted++;
+	}
 }
 
 static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
@@ -398,8 +436,8 @@ static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_T
 		return p;
 	/* Anyone can make up tags: a bounded number of senders, each costing
 	 * little until it sends reply blocks. */
-	if (htab_count(mc->ins) >= MAX_PEERS_IN && peer_in_evict(mc))
-		return NULL;
+	if (htab_count(mc->ins) >= MAX_PEERS_IN)
+		peer_in_evict(mc);
 	p = xcalloc(1, sizeof(*p));
 	memcpy(p->tag, tag, MIX_TAG_BYTES);
 	p->cv.in = 1;
@@ -419,11 +457,12 @@ static unsigned stock_n(const struct peer_in *p)
 	return (unsigned)fring_len(&p->stock);
 }
 
-static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
+/* 1 if the block was taken. */
+static int stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
 {
 	struct stocked s;
 	if (!p->stock.rec && fring_init(&p->stock, sizeof(struct stocked), STOCK_MAX))
-		return;
+		return 0;
 	memcpy(s.surb, surb, SURB_BYTES);
 	s.t_us = now_us();
 	/* Full: the oldest block goes (it is the nearest to expiry). */
@@ -431,6 +470,7 @@ static void stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *su
 		mc->st.surbs_expired++;
 	sodium_memzero(&s, sizeof(s));
 	mc->st.surbs_received++;
+	return 1;
 }
 
 /* The newest block: its secret is the likeliest still kept by its
@@ -586,15 +626,15 @@ static void lost_before(struct mixclient *mc, const struct conv *cv, uint64_t ed
 }
 
 /* An ack; *edge_us: the latest send time of a last try acked so far. */
-static void on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
-                     uint64_t *edge_us)
+static int on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
+                    uint64_t *edge_us)
 {
 	uint8_t key[16];
 	unsigned try = (unsigned)(ack >> 56);
 	msg_key(key, cv, ack & MB_ID_MASK);
 	struct outmsg *m = htab_get(mc->msgs, key);
 	if (!m)
-		return; /* acked before, or given up */
+		return 0; /* acked before, or given up */
 	/* Only the route of the try that got through is proven. */
 	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
 		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
@@ -610,6 +650,7 @@ static void on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
 	}
 	mc->st.acked++;
 	msg_free(mc, m, M_ACKED, NULL);
+	return 1;
 }
 
 /* Give a message up and tell the application whom it was for. */
@@ -1332,15 +1373,18 @@ static void kick(struct mixclient *mc)
 
 /* ---- receiving ---- */
 
-static void read_acks(struct mixclient *mc, const struct mb_view *v, const struct conv *cv)
+/* How many of our messages these acks were the first for. */
+static unsigned read_acks(struct mixclient *mc, const struct mb_view *v, const struct conv *cv)
 {
 	uint64_t edge = 0;
+	unsigned n = 0;
 	for (unsigned i = 0; i < v->nacks; i++)
-		on_acked(mc, cv, mb_ack(v, i), &edge);
+		n += on_acked(mc, cv, mb_ack(v, i), &edge);
 	/* After all of them: one acked here is not lost for being listed
 	 * after a later one. */
 	if (edge)
 		lost_before(mc, cv, edge);
+	return n;
 }
 
 /* The body, if it decodes and its message fits what the application
@@ -1354,8 +1398,8 @@ static int parse_body(const uint8_t *b, struct mb_view *v)
  * is acknowledged if it takes it; a duplicate is acknowledged again (the
  * first ack may have been lost); an id beyond the window, or one the
  * application cannot take now, is left for the sender to send again. */
-static void accept_message(struct mixclient *mc, struct conv *cv, const struct mix_from *from,
-                           uint64_t id, unsigned try, const uint8_t *data, size_t len)
+static int accept_message(struct mixclient *mc, struct conv *cv, const struct mix_from *from,
+                          uint64_t id, unsigned try, const uint8_t *data, size_t len)
 {
 	uint64_t ack = id | (uint64_t)try << 56;
 	enum rxwin_verdict r = rxwin_check(&cv->rx, id);
@@ -1370,9 +1414,10 @@ static void accept_message(struct mixclient *mc, struct conv *cv, const struct m
 		rxwin_take(&cv->rx, id);
 		mc->st.received++;
 		add_ack(cv->acks, &cv->nacks, ack);
-	} else {
-		mc->st.refused++;
+		return 1;
 	}
+	mc->st.refused++;
+	return 0;
 }
 
 static void deliver_forward(struct mixclient *mc, const uint8_t *b)
@@ -1395,15 +1440,15 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		mc->st.refused++;
 		return;
 	}
-	peer_in_touch(mc, p);
 	p->cv.heard_us = now_us();
+	int useful = 0;
 	for (unsigned i = 0; i < v.nsurbs; i++) {
 		/* A block must lead to a layer-1 mix we know, or it would sit
 		 * at the head of the stock and block every reply behind it. */
 		const uint8_t *surb = v.surbs + (size_t)i * SURB_BYTES;
 		const struct topo_node *first = topo_by_id(mc->cfg.topo, surb);
 		if (first && first->role == TOPO_MIX && first->layer == 1)
-			stock_put(mc, p, surb);
+			useful |= stock_put(mc, p, surb);
 		else
 			mc->st.undecodable++;
 	}
@@ -1426,6 +1471,8 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		 * the epoch (mixclient.sh, gateway restart). */
 		if (p->announce < ANNOUNCE_MAX)
 			p->announce++;
+		if (useful)
+			peer_in_touch(mc, p);
 		mc->st.stale++;
 		if (!mc->acks_since)
 			mc->acks_since = now_us();
@@ -1433,12 +1480,14 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	p->announce = 0; /* it knows our epoch: the answers still owed are moot */
-	read_acks(mc, &v, &p->cv);
+	useful |= read_acks(mc, &v, &p->cv) > 0;
 	if (kind == MB_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
-		accept_message(mc, &p->cv, &from, v.h.id, v.h.try, v.data, v.len);
+		useful |= accept_message(mc, &p->cv, &from, v.h.id, v.h.try, v.data, v.len);
 	}
+	if (useful)
+		peer_in_touch(mc, p);
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
 }
@@ -1691,6 +1740,14 @@ static void sweep(struct ev *ev, void *ctx)
 		while ((s = fring_oldest(&p->stock)) && now - s->t_us > SURB_LIFE_B_US) {
 			fring_drop_oldest(&p->stock);
 			mc->st.surbs_expired++;
+		}
+		/* Acks owed to a sender that left no block to send them by
+		 * expire after a peer timeout: its messages go again if it is
+		 * there, and the acks must not keep its state alive. */
+		if (p->cv.nacks && !stock_n(p) &&
+		    now - p->cv.ack_since > mc->cfg.peer_timeout_ms * 1000) {
+			mc->st.acks_expired += p->cv.nacks;
+			p->cv.nacks = p->cv.necho = 0;
 		}
 		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_IN_IDLE_US)
 			peer_in_forget(mc, p);

@@ -48,6 +48,7 @@
 #define MIX_MSG_MAX 1928
 #define MIX_MSG_SURB 1368
 #define MIX_TAG_BYTES 16
+#define MIX_SENDERS_MAX 4096  /* anonymous senders a client keeps state for */
 
 /* A peer, as on_message names who a message came from and on_giveup who
  * it was for.  A peer is either an address we write to (mixclient_send;
@@ -125,6 +126,8 @@ struct mixclient_stats {
 	uint64_t stale;       /* packets of, or for, a peer's former state: not taken */
 	uint64_t peer_resets; /* a peer we write to came back with a new state */
 	uint64_t lost_early;  /* tries found lost before their timeout (fast) */
+	uint64_t senders_evicted; /* anonymous senders forgotten to make room */
+	uint64_t acks_expired;    /* owed to a sender that left no block to send them by */
 };
 
 
@@ -141,9 +144,10 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
                    const uint8_t *data, size_t len, uint64_t *id);
 /* Answer an anonymous sender through its reply blocks.  Same returns
  * (EINVAL: a sender not known, or forgotten: idle for 20 minutes, or,
- * when 4096 senders are known and a new one comes, the least recently
- * active one with no reply out and no ack owed); a reply waits (in the
- * window) while no reply block is at hand, at most ten times
+ * when MIX_SENDERS_MAX are known and a new one comes, the least recently
+ * useful one, preferring one with no reply out and no ack it could be
+ * sent; replies out to a sender forgotten are given up).  A reply waits
+ * (in the window) while no reply block is at hand, at most ten times
  * peer_timeout_ms while the sender is heard from, and is then given up
  * (on_giveup). */
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],

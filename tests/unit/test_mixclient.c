@@ -21,6 +21,7 @@
 #include "ev.h"
 #include "link.h"
 #include "mixcc.h"
+#include "mixbody.h"
 #include "mixclient.h"
 #include "packet.h"
 #include "topology.h"
@@ -200,6 +201,108 @@ START_TEST(test_body_parser)
 	/* A reply to an unknown sender is refused. */
 	uint8_t tag[MIX_TAG_BYTES] = { 1 };
 	ck_assert_int_eq(mixclient_reply(mc, tag, big, 10, NULL), -1);
+
+	mixclient_free(mc);
+	ev_run_once(ev, 0);
+	ev_free(ev);
+	topo_free(t);
+}
+END_TEST
+
+/* A body from sender `i` (its tag holds i), message `id`, naming
+ * `epoch`: the stranger's and the newcomer's packets below. */
+static const uint8_t *sender_body(struct mb_writer *e, uint32_t i, uint64_t id, uint64_t epoch)
+{
+	uint8_t tag[MIX_TAG_BYTES], d[8] = { 0 };
+	memset(tag, 0xee, sizeof(tag));
+	be32_put(tag, i);
+	mb_begin(e, MB_DATA, id, tag);
+	e->h.try = 1;
+	e->h.floor = 1;
+	e->h.epoch = epoch;
+	mb_add_data(e, d, sizeof(d));
+	return mb_finish(e);
+}
+
+static int giveups;
+
+static void count_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t id,
+                         const char *why, void *ctx)
+{
+	(void)mc; (void)to; (void)id; (void)ctx;
+	ck_assert_ptr_nonnull(strstr(why, "pushed out"));
+	giveups++;
+}
+
+static const struct mixclient_cbs pin_cbs = { .on_message = on_msg, .on_giveup = count_giveup };
+
+/* The sender table under a stranger who fills it with tags whose
+ * messages were taken (so acks are owed) and who left no block to send
+ * them by: a newcomer still gets in, pushing out the least recently
+ * useful; and when every sender has a reply of ours out, a newcomer
+ * still gets in, and the reply to the one pushed out is given up. */
+START_TEST(test_senders_cannot_be_pinned)
+{
+	struct ev *ev = ev_new();
+	struct topology *t = make_topo();
+	struct keypair kp;
+	struct mixclient_cfg cfg;
+	struct mixclient_stats st;
+	struct mb_writer e;
+	const char *err;
+	uint8_t tag[MIX_TAG_BYTES];
+
+	keypair_generate(&kp);
+	mixclient_cfg_defaults(&cfg);
+	cfg.topo = t;
+	cfg.kp = &kp;
+	cfg.fast = 1;
+	cfg.window = 2 * MIX_SENDERS_MAX;
+	cfg.cbs = &pin_cbs;
+	struct mixclient *mc = mixclient_new(ev, &cfg, &err);
+	ck_assert_ptr_nonnull(mc);
+	got = giveups = 0;
+	for (uint32_t i = 0; i < MIX_SENDERS_MAX; i++) {
+		const uint8_t *b = sender_body(&e, i, 1, 0);
+		mixclient_feed_body(mc, b, PKT_BODY_BYTES);  /* refused: learns nothing yet */
+		uint64_t ep = mixclient_sender_epoch(mc, e.h.tag);
+		ck_assert_uint_ne(ep, 0);
+		mixclient_feed_body(mc, sender_body(&e, i, 1, ep), PKT_BODY_BYTES);
+	}
+	ck_assert_int_eq(got, MIX_SENDERS_MAX);      /* each owed an ack it cannot be sent */
+	/* Junk from the first sender (refused: a wrong epoch) does not make
+	 * it recently useful. */
+	mixclient_feed_body(mc, sender_body(&e, 0, 2, 1), PKT_BODY_BYTES);
+
+	/* The newcomer gets in; the first of the stranger's goes. */
+	const uint8_t *nb = sender_body(&e, MIX_SENDERS_MAX, 1, 0);
+	memcpy(tag, e.h.tag, sizeof(tag));
+	mixclient_feed_body(mc, nb, PKT_BODY_BYTES);
+	uint64_t ep = mixclient_sender_epoch(mc, tag);
+	ck_assert_uint_ne(ep, 0);
+	mixclient_feed_body(mc, sender_body(&e, MIX_SENDERS_MAX, 1, ep), PKT_BODY_BYTES);
+	ck_assert_int_eq(got, MIX_SENDERS_MAX + 1);
+	sender_body(&e, 0, 1, 0);
+	ck_assert_uint_eq(mixclient_sender_epoch(mc, e.h.tag), 0);
+	sender_body(&e, 1, 1, 0);
+	ck_assert_uint_ne(mixclient_sender_epoch(mc, e.h.tag), 0);
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.senders_evicted, 1);
+
+	/* Now a reply of ours waits for a block at every sender, the
+	 * newcomer's last (the most recently useful). */
+	for (uint32_t i = 1; i <= MIX_SENDERS_MAX; i++) {
+		sender_body(&e, i, 1, 0);
+		ck_assert_int_eq(mixclient_reply(mc, e.h.tag, (const uint8_t *)"r", 1, NULL), 0);
+	}
+	mixclient_feed_body(mc, sender_body(&e, MIX_SENDERS_MAX + 1, 1, 0), PKT_BODY_BYTES);
+	ck_assert_uint_ne(mixclient_sender_epoch(mc, e.h.tag), 0);
+	sender_body(&e, 1, 1, 0);
+	ck_assert_uint_eq(mixclient_sender_epoch(mc, e.h.tag), 0);  /* replied to first */
+	ck_assert_uint_ne(mixclient_sender_epoch(mc, tag), 0);
+	ck_assert_int_eq(giveups, 1);
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.senders_evicted, 2);
 
 	mixclient_free(mc);
 	ev_run_once(ev, 0);
@@ -1366,6 +1469,7 @@ Suite *suite_mixclient(void)
 	Suite *s = suite_create("mixclient");
 	TCase *tc = tcase_create("mixclient");
 	tcase_add_test(tc, test_body_parser);
+	tcase_add_test(tc, test_senders_cannot_be_pinned);
 	suite_add_tcase(s, tc);
 	TCase *tn = tcase_create("mixclient_net");
 	tcase_set_timeout(tn, 60);
