@@ -18,7 +18,10 @@
  *                via SURB the sender's own; to an address the one the
  *                sender last took from the holder (0: none yet)
  *   48 named     u64, via SURB: the epoch the tag's owner last named to
- *                this state (0: none); zero in packets to an address
+ *                this state (0: none)
+ *      pnum      u64, to an address: the packet's number, from 1, in the
+ *                sender's series to that holder (each packet is taken
+ *                once: a replayed delivery must not restock used blocks)
  *   56 nsurbs x SURB_BYTES, then nacks x u64, then len bytes, then zeros
  *      (random bytes in COVER and LOOP).
  *
@@ -49,7 +52,11 @@ enum mb_kind { MB_DATA = 1, MB_REPLY = 2, MB_ACK = 3, MB_COVER = 4, MB_LOOP = 5 
 /* The fixed fields; the counts and the length are the encoder's. */
 struct mb_head {
 	uint8_t kind, want, have, try;
-	uint64_t id, floor, epoch, named;
+	uint64_t id, floor, epoch;
+	union {                 /* offset 48: which one, the direction says */
+		uint64_t named; /* via SURB */
+		uint64_t pnum;  /* to an address */
+	};
 	uint8_t tag[MB_TAG_BYTES];
 };
 

@@ -138,6 +138,7 @@ struct peer_out {
 	uint64_t epoch_us;           /* when the epoch was learned */
 	struct fring secs;           /* tags of our blocks it may hold, oldest first */
 	int resupply;                /* send it blocks even without acks */
+	uint64_t pnum;               /* number of the last packet sent to it */
 };
 
 struct stocked {
@@ -150,6 +151,7 @@ struct peer_in {
 	uint8_t tag[MIX_TAG_BYTES];
 	struct fring stock;          /* STOCK_MAX struct stocked, oldest first;
 	                              * allocated with the first block */
+	struct rxwin pkts;           /* the numbers of its packets taken */
 	struct conv cv;
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
@@ -1020,6 +1022,7 @@ static int send_one_message(struct mixclient *mc)
 			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
 			b.h.floor = floor_for(mc, &p->cv);
 			b.h.epoch = p->cv.epoch;
+			b.h.pnum = ++p->pnum;
 			/* A retry carries a fresh block: the blocks the peer
 			 * holds may lead through mixes that died since (the newest
 			 * is the one it uses first), or be used up while its last
@@ -1165,6 +1168,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
 	mb_begin(&b, MB_ACK, 0, p->tag);
 	b.h.floor = floor_for(mc, &p->cv);
 	b.h.epoch = p->cv.epoch;
+	b.h.pnum = ++p->pnum;
 	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low);
 	body_add_acks(mc, &b, &p->cv, 0);
 	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL))
@@ -1420,6 +1424,29 @@ static int accept_message(struct mixclient *mc, struct conv *cv, const struct mi
 	return 0;
 }
 
+/* Each packet from a sender is taken once, by its number: a gateway
+ * that replays a delivery would put blocks already used back into the
+ * stock (their replies die at layer 1), and a node's duplicate would
+ * put in the same block twice.  The numbers of a new state start at its
+ * first packet (one sent to a former state must not count as new here);
+ * a number beyond the window moves it.  0 is no number: refused. */
+static int packet_fresh(struct peer_in *p, uint64_t pnum)
+{
+	if (!pnum)
+		return 0;
+	if (!p->pkts.base) {
+		rxwin_init(&p->pkts);
+		rxwin_floor(&p->pkts, pnum);
+	}
+	enum rxwin_verdict r = rxwin_check(&p->pkts, pnum);
+	if (r == RXWIN_DUP)
+		return 0;
+	if (r == RXWIN_AHEAD)
+		rxwin_floor(&p->pkts, pnum - RXWIN_IDS + 1);
+	rxwin_take(&p->pkts, pnum);
+	return 1;
+}
+
 static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 {
 	struct mb_view v;
@@ -1438,6 +1465,10 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	struct peer_in *p = peer_in_get(mc, v.h.tag);
 	if (!p) {
 		mc->st.refused++;
+		return;
+	}
+	if (!packet_fresh(p, v.h.pnum)) {
+		mc->st.repeats++;
 		return;
 	}
 	p->cv.heard_us = now_us();

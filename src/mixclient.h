@@ -128,6 +128,8 @@ struct mixclient_stats {
 	uint64_t lost_early;  /* tries found lost before their timeout (fast) */
 	uint64_t senders_evicted; /* anonymous senders forgotten to make room */
 	uint64_t acks_expired;    /* owed to a sender that left no block to send them by */
+	uint64_t repeats;         /* packets to us taken before (a replay, a node's
+	                           * duplicate), dropped whole */
 };
 
 

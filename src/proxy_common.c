@@ -109,6 +109,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
 	t->gave_up += st.gave_up;
 	t->senders_evicted += st.senders_evicted;
 	t->acks_expired += st.acks_expired;
+	t->repeats += st.repeats;
 	t->packets_sent += st.packets_sent;
 	t->surbs_sent += st.surbs_sent;
 }
@@ -118,7 +119,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
  * bytes, the messages pending. */
 enum {
 	PX_SENT, PX_RETRANSMITTED, PX_LOST_EARLY, PX_RECEIVED, PX_DUPLICATES, PX_GAVE_UP,
-	PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_PACKETS, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
+	PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
 };
 
 static const struct ctl_stat px_stats[PX_N] = {
@@ -130,6 +131,7 @@ static const struct ctl_stat px_stats[PX_N] = {
 	[PX_GAVE_UP] = { NULL, "gave_up", "messages_given_up_total", NULL, CTL_COUNTER, 0, "Messages given up: no route could carry them." },
 	[PX_SENDERS_EVICTED] = { NULL, "senders_evicted", "senders_evicted_total", NULL, CTL_COUNTER, 0, "Anonymous senders forgotten to make room for newer ones." },
 	[PX_ACKS_EXPIRED] = { NULL, "acks_expired", "acks_expired_total", NULL, CTL_COUNTER, 0, "Acknowledgements dropped: owed to a sender that left no reply block to send them by." },
+	[PX_REPEATS] = { NULL, "repeats", "packets_repeated_total", NULL, CTL_COUNTER, 0, "Packets from a sender taken before (a replayed delivery, a node's duplicate), dropped whole." },
 	[PX_PACKETS] = { NULL, "packets", "packets_sent_total", NULL, CTL_COUNTER, 0, "Packets sent: messages, acknowledgements, cover." },
 	[PX_SURBS] = { NULL, "surbs", "reply_blocks_sent_total", NULL, CTL_COUNTER, 0, "Single-use reply blocks sent." },
 	[PX_BYTES_OUT] = { NULL, "bytes_out", "session_bytes_out_total", NULL, CTL_COUNTER, 0, "Bytes the sessions read from their local sockets (client: applications; server: the upstream)." },
@@ -254,6 +256,7 @@ static void px_values(const struct proxy_report *r, double v[PX_N])
 	v[PX_GAVE_UP] = (double)r->mx.gave_up;
 	v[PX_SENDERS_EVICTED] = (double)r->mx.senders_evicted;
 	v[PX_ACKS_EXPIRED] = (double)r->mx.acks_expired;
+	v[PX_REPEATS] = (double)r->mx.repeats;
 	v[PX_PACKETS] = (double)r->mx.packets_sent;
 	v[PX_SURBS] = (double)r->mx.surbs_sent;
 	v[PX_BYTES_OUT] = (double)r->sessions.bytes_out;

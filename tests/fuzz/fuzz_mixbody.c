@@ -3,7 +3,7 @@
  * sections; then the mixnet client's handling of the body through its
  * test entry point, on one client whose gateway is never reached.  Each
  * input is fed as it is, then naming the epoch of the sender state it
- * made. */
+ * made, with a new packet number. */
 #include <stdlib.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -100,8 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * body again, so the acks and the window are fuzzed too. */
 	uint64_t e = mixclient_sender_epoch(mc, body + 16);
 	if (e) {
-		for (int i = 0; i < 8; i++)
+		/* A fresh packet number too: the same one again is a repeat,
+		 * dropped before anything else is read. */
+		static uint64_t pnum = 1ull << 40;
+		pnum++;
+		for (int i = 0; i < 8; i++) {
 			body[40 + i] = (uint8_t)(e >> (56 - 8 * i));
+			body[48 + i] = (uint8_t)(pnum >> (56 - 8 * i));
+		}
 		mixclient_feed_body(mc, body, sizeof(body));
 	}
 	return 0;

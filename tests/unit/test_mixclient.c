@@ -74,10 +74,19 @@ static int on_msg(struct mixclient *mc, const struct mix_from *from, const uint8
 static const struct mixclient_cbs cbs = { .on_message = on_msg };
 
 static uint64_t epoch_ab; /* what bodies from tag ab.. name */
+static uint64_t pnum_ab;  /* the number of the last packet from tag ab.. */
+
+/* A fresh packet number for body b (from tag ab..): the same body fed
+ * again is a repeat, dropped whole. */
+static void renumber(uint8_t *b)
+{
+	put64(b + 48, ++pnum_ab);
+}
 
 static void body_data(uint8_t *b, uint64_t id, uint16_t len, uint8_t nsurbs, uint8_t nacks)
 {
 	memset(b, 0, PKT_BODY_BYTES);
+	renumber(b);
 	b[0] = 1; /* DATA */
 	b[1] = nsurbs;
 	b[2] = nacks;
@@ -126,23 +135,32 @@ START_TEST(test_body_parser)
 	mixclient_feed_body(mc, b, sizeof(b));
 	ck_assert_int_eq(got, 0);
 
-	/* A good message, then the same again: delivered once. */
+	/* A good message, then the same again (sent again: a new packet):
+	 * delivered once. */
 	body_data(b, 1, 100, 0, 0);
 	ck_assert_int_eq(mixclient_feed_body(mc, b, sizeof(b)), 0);
 	ck_assert_int_eq(got, 1);
 	ck_assert_int_eq(got_len, 100);
 	ck_assert_int_eq(last_from.reply, 0);
 	ck_assert_int_eq(last_from.tag[0], 0xab);
+	renumber(b);
 	ck_assert_int_eq(mixclient_feed_body(mc, b, sizeof(b)), 0);
 	ck_assert_int_eq(got, 1);
 	mixclient_get_stats(mc, &st);
 	ck_assert_uint_eq(st.duplicates, 1);
+	/* The very same packet again (a replay, a node's duplicate): dropped
+	 * before anything in it is looked at. */
+	ck_assert_int_eq(mixclient_feed_body(mc, b, sizeof(b)), 0);
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.duplicates, 1);
+	ck_assert_uint_eq(st.repeats, 1);
 
 	/* Out of order ids are each delivered once. */
 	body_data(b, 3, 10, 0, 0);
 	mixclient_feed_body(mc, b, sizeof(b));
 	body_data(b, 2, 10, 0, 0);
 	mixclient_feed_body(mc, b, sizeof(b));
+	renumber(b);
 	mixclient_feed_body(mc, b, sizeof(b));
 	ck_assert_int_eq(got, 3);
 
@@ -171,6 +189,7 @@ START_TEST(test_body_parser)
 	 * or given up: the window moves, and the id is taken (one given-up
 	 * message must not hold a sender back for good). */
 	be32_put(b + 36, 99990);
+	renumber(b);
 	mixclient_feed_body(mc, b, sizeof(b));
 	ck_assert_int_eq(got, 4);
 	/* Below the floor now: a duplicate. */
@@ -187,6 +206,49 @@ START_TEST(test_body_parser)
 	mixclient_get_stats(mc, &st);
 	ck_assert_uint_eq(st.undecodable, undec + 1);
 	ck_assert_uint_eq(st.surbs_received, 0);
+
+	/* A block that leads to m1 is kept, once: the same delivery again
+	 * (a gateway replaying it) is dropped whole, so a block already used
+	 * cannot come back into the stock; and so is one whose number has
+	 * fallen behind the window of the sender's packets. */
+	body_data(b, 100002, 10, 1, 0);
+	uint64_t old_pnum = pnum_ab;
+	pkt_id_from_str(b + HDR, "m1");
+	mixclient_feed_body(mc, b, sizeof(b));
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.surbs_received, 1);
+	ck_assert_int_eq(got, 6);
+	uint64_t repeats = st.repeats;
+	mixclient_feed_body(mc, b, sizeof(b));
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.surbs_received, 1);
+	ck_assert_uint_eq(st.repeats, repeats + 1);
+	/* Packets numbered ahead: an honest one reordered within the window
+	 * is taken, then the window moves past the replayed one. */
+	pnum_ab += 500;
+	body_data(b, 100003, 10, 0, 0);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 7);
+	pnum_ab -= 100;
+	body_data(b, 100004, 10, 0, 0);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 8);
+	pnum_ab += 2000;
+	body_data(b, 100005, 10, 0, 0);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 9);
+	body_data(b, 100002, 10, 1, 0);
+	put64(b + 48, old_pnum);
+	pkt_id_from_str(b + HDR, "m1");
+	mixclient_feed_body(mc, b, sizeof(b));
+	mixclient_get_stats(mc, &st);
+	ck_assert_uint_eq(st.surbs_received, 1);
+	ck_assert_uint_eq(st.repeats, repeats + 2);
+	/* A packet with no number is refused too. */
+	body_data(b, 100006, 10, 0, 0);
+	put64(b + 48, 0);
+	mixclient_feed_body(mc, b, sizeof(b));
+	ck_assert_int_eq(got, 9);
 
 	/* Sending: too big, and the window. */
 	struct mix_addr to;
@@ -213,10 +275,12 @@ END_TEST
  * `epoch`: the stranger's and the newcomer's packets below. */
 static const uint8_t *sender_body(struct mb_writer *e, uint32_t i, uint64_t id, uint64_t epoch)
 {
+	static uint64_t pnum;
 	uint8_t tag[MIX_TAG_BYTES], d[8] = { 0 };
 	memset(tag, 0xee, sizeof(tag));
 	be32_put(tag, i);
 	mb_begin(e, MB_DATA, id, tag);
+	e->h.pnum = ++pnum;
 	e->h.try = 1;
 	e->h.floor = 1;
 	e->h.epoch = epoch;
@@ -327,6 +391,7 @@ struct fake {
 	struct keypair kp;          /* where its reply blocks lead */
 	uint8_t tag[MIX_TAG_BYTES];
 	uint64_t next_id;
+	uint64_t pnum;              /* its last packet's number */
 	int served;                 /* packets the client sent it */
 };
 
@@ -914,6 +979,7 @@ static void fake_feed(struct mixclient *mc, struct fake *f, int nsurbs, int name
 	be32_put(b + 12, (uint32_t)f->next_id);
 	memcpy(b + 16, f->tag, MIX_TAG_BYTES);
 	put64(b + 40, name_epoch ? mixclient_sender_epoch(mc, f->tag) : 0);
+	put64(b + 48, ++f->pnum);
 	for (int i = 0; i < nsurbs; i++) {
 		struct pkt_hop route[PKT_HOPS];
 		struct surb_secret sec;
