@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 #define EV_BATCH 128
@@ -617,6 +618,13 @@ int ev_run(struct ev *ev)
 void ev_stop(struct ev *ev)
 {
 	ev->stop = 1;
+}
+
+void ev_stop_on_signal(struct ev *ev, int signo, void *ctx)
+{
+	(void)ctx;
+	log_info("signal %d: shutting down", signo);
+	ev_stop(ev);
 }
 
 uint64_t ev_now_us(const struct ev *ev)

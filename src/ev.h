@@ -62,6 +62,9 @@ int ev_run(struct ev *ev);
  * Returns the number of callbacks run, or -1. */
 int ev_run_once(struct ev *ev, int timeout_ms);
 void ev_stop(struct ev *ev);
+/* A handler for ev_signal that logs the signal and stops the loop: the
+ * daemons' SIGTERM and SIGINT. */
+void ev_stop_on_signal(struct ev *ev, int signo, void *ctx);
 /* Cached monotonic time of the current iteration, in microseconds. */
 uint64_t ev_now_us(const struct ev *ev);
 

@@ -463,11 +463,11 @@ int link_feed(struct link *l, const uint8_t *buf, size_t n)
 	return l->state == LS_DOWN ? -1 : 0;
 }
 
-static void on_readable(struct ev *ev, int fd, void *ctx)
+static void link_readable(struct ev *ev, int fd, void *ctx)
 {
 	struct link *l = ctx;
 	(void)ev;
-	/* A failed connect wakes both callbacks; on_writable reports it. */
+	/* A failed connect wakes both callbacks; link_writable reports it. */
 	if (l->state == LS_CONNECTING)
 		return;
 	/* One read (at most RX_FRAMES frames) per event, then back to the
@@ -500,7 +500,7 @@ static void on_readable(struct ev *ev, int fd, void *ctx)
 	process_rx(l);
 }
 
-static void on_writable(struct ev *ev, int fd, void *ctx)
+static void link_writable(struct ev *ev, int fd, void *ctx)
 {
 	struct link *l = ctx;
 	if (l->state == LS_CONNECTING) {
@@ -606,7 +606,7 @@ static int link_watch(struct link *l, int fd)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	l->fd = fd;
-	if (ev_add_fd(l->ev, fd, on_readable, on_writable, l) < 0) {
+	if (ev_add_fd(l->ev, fd, link_readable, link_writable, l) < 0) {
 		close(fd);
 		l->fd = -1;
 		link_close(l, "cannot watch socket");

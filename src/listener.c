@@ -30,7 +30,7 @@ static void rest_over(struct ev *ev, void *ctx)
 	ev_want_read(ev, l->fd, 1);
 }
 
-static void on_readable(struct ev *ev, int fd, void *ctx)
+static void listener_readable(struct ev *ev, int fd, void *ctx)
 {
 	struct listener *l = ctx;
 	for (int i = 0; i < LISTENER_BURST; i++) {
@@ -66,7 +66,7 @@ struct listener *listener_new(struct ev *ev, int fd, const char *what,
 	l->cb = cb;
 	l->ctx = ctx;
 	l->rest_ms = LISTENER_REST_MS;
-	if (ev_add_fd(ev, fd, on_readable, NULL, l) != 0) {
+	if (ev_add_fd(ev, fd, listener_readable, NULL, l) != 0) {
 		free(l);
 		return NULL;
 	}

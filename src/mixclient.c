@@ -1331,7 +1331,7 @@ static void on_pump(struct ev *ev, void *ctx);
 /* Fast profile: send what is ready, as the link takes it, BURST packets
  * per loop pass: building a packet costs ten X25519, and acks that arrive
  * meanwhile must be read before their messages' timeouts run out. */
-static void pump(struct mixclient *mc)
+static void mc_pump(struct mixclient *mc)
 {
 	int n = 0;
 	while (n < BURST && can_send(mc) && acks_due(mc) && send_acks_first(mc) == 1)
@@ -1349,7 +1349,7 @@ static void on_pump(struct ev *ev, void *ctx)
 	struct mixclient *mc = ctx;
 	(void)ev;
 	mc->t_pump = 0;
-	pump(mc);
+	mc_pump(mc);
 }
 
 static void on_ack_timer(struct ev *ev, void *ctx)
@@ -1357,7 +1357,7 @@ static void on_ack_timer(struct ev *ev, void *ctx)
 	struct mixclient *mc = ctx;
 	(void)ev;
 	mc->t_ack = 0;
-	pump(mc);
+	mc_pump(mc);
 }
 
 /* Something became ready: in the fast profile send now (acks after a
@@ -1748,14 +1748,14 @@ static void attach(struct mixclient *mc)
 
 /* ---- housekeeping ---- */
 
-static void sweep(struct ev *ev, void *ctx)
+static void mc_sweep(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
 	uint64_t now = now_us();
 	size_t it = 0;
 	const void *k;
 	void *v;
-	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, sweep, mc);
+	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);
 	while (htab_next(mc->secrets, &it, &k, &v)) {
 		struct surb_rec *r = v;
 		if (now - r->t_us > SURB_LIFE_A_US) {
@@ -1873,7 +1873,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
 		                             on_loop_timer, mc);
 	}
-	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, sweep, mc);
+	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);
 	mc->t_supply = ev_timer_add(ev, rto_ms(mc, 0, 2), supply, mc);
 	return mc;
 }

@@ -78,7 +78,7 @@ struct mail {
 };
 
 /* A client known to this gateway: attached (link) or away (mail only). */
-struct client {
+struct gw_client {
 	struct node *n;
 	uint8_t pk[PKT_KEY_BYTES];
 	struct link *link;
@@ -91,7 +91,7 @@ struct client {
 struct inlink {
 	struct node *n;
 	struct link *link;
-	struct client *client; /* attached client, if any */
+	struct gw_client *client; /* attached client, if any */
 	int up;
 	int refused; /* accept_peer said no and logged why */
 };
@@ -116,7 +116,7 @@ struct node {
 	struct ratelog rl_accept; /* connections over max-links: a stranger's doing */
 	struct replay *rf;
 	struct htab *peers;    /* id -> struct peer */
-	struct htab *clients;  /* pk -> struct client */
+	struct htab *clients;  /* pk -> struct gw_client */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
 	uint64_t held, mail_total;
@@ -247,12 +247,12 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 
 /* ---- clients and mailboxes (gateways) ---- */
 
-static struct mail *mail_oldest(struct client *c)
+static struct mail *mail_oldest(struct gw_client *c)
 {
 	return list_empty(&c->mail) ? NULL : list_entry(c->mail.next, struct mail, node);
 }
 
-static void mail_pop(struct node *n, struct client *c)
+static void mail_pop(struct node *n, struct gw_client *c)
 {
 	struct mail *m = mail_oldest(c);
 	list_remove(&m->node);
@@ -262,9 +262,9 @@ static void mail_pop(struct node *n, struct client *c)
 	free(m);
 }
 
-static struct client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
+static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
-	struct client *c = htab_get(n->clients, pk);
+	struct gw_client *c = htab_get(n->clients, pk);
 	if (c)
 		return c;
 	if (htab_count(n->clients) >= n->o.max_clients)
@@ -280,7 +280,7 @@ static struct client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES]
 	return c;
 }
 
-static void client_maybe_forget(struct node *n, struct client *c)
+static void client_maybe_forget(struct node *n, struct gw_client *c)
 {
 	if (!c->link && c->nmail == 0) {
 		htab_del(n->clients, c->pk);
@@ -288,7 +288,7 @@ static void client_maybe_forget(struct node *n, struct client *c)
 	}
 }
 
-static void mailbox_flush(struct node *n, struct client *c)
+static void mailbox_flush(struct node *n, struct gw_client *c)
 {
 	struct mail *m;
 	while ((m = mail_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
@@ -300,7 +300,7 @@ static void mailbox_flush(struct node *n, struct client *c)
 	}
 }
 
-static void mailbox_put(struct node *n, struct client *c, const uint8_t *dlv)
+static void mailbox_put(struct node *n, struct gw_client *c, const uint8_t *dlv)
 {
 	/* Full: the oldest mail goes first (end-to-end retransmission
 	 * recovers it; fresh mail is the more useful). */
@@ -323,7 +323,7 @@ static void mailbox_put(struct node *n, struct client *c, const uint8_t *dlv)
 
 static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
 {
-	struct client *c = client_get(n, pk);
+	struct gw_client *c = client_get(n, pk);
 	if (!c) {
 		n->c.drop_no_client_slot++;
 		return;
@@ -337,16 +337,16 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 	mailbox_flush(n, c);
 }
 
-static void sweep(struct ev *ev, void *ctx)
+static void node_sweep(struct ev *ev, void *ctx)
 {
 	struct node *n = ctx;
 	uint64_t cutoff = now_us() - n->o.mailbox_age * 1000000u;
 	size_t it = 0;
 	const void *k;
 	void *v;
-	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, sweep, n);
+	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 	while (htab_next(n->clients, &it, &k, &v)) {
-		struct client *c = v;
+		struct gw_client *c = v;
 		struct mail *m;
 		while ((m = mail_oldest(c)) && m->t_us < cutoff) {
 			mail_pop(n, c);
@@ -375,7 +375,7 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
 
 /* Send the report to a client that is due one, if its link has room (a
  * full link sends it when it drains). */
-static void status_flush(struct node *n, struct client *c)
+static void status_flush(struct node *n, struct gw_client *c)
 {
 	uint8_t pkt[PKT_BYTES];
 	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link))
@@ -394,7 +394,7 @@ static void status_send_all(struct ev *ev, void *ctx)
 	(void)ev;
 	n->status_timer = 0;
 	while (htab_next(n->clients, &it, &k, &v)) {
-		struct client *c = v;
+		struct gw_client *c = v;
 		c->status_due = 1;
 		status_flush(n, c);
 	}
@@ -594,7 +594,7 @@ static void in_up(struct link *l, void *ctx)
 		         tn ? tn->name : "?", link_peer_addr(l));
 		return;
 	}
-	struct client *c = client_get(n, link_peer_pk(l));
+	struct gw_client *c = client_get(n, link_peer_pk(l));
 	if (!c) {
 		n->c.drop_no_client_slot++;
 		link_close(l, "too many clients");
@@ -894,7 +894,7 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	           from_clients, handshake);
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &val))
-		away += ((const struct client *)val)->nmail > 0;
+		away += ((const struct gw_client *)val)->nmail > 0;
 
 	ctl_printf(b, "\nqueues:\n");
 	ctl_printf(b, "  held for their delay: %llu packets (at most %llu)\n",
@@ -940,13 +940,6 @@ static void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
 }
 
 /* ---- signals ---- */
-
-static void on_term(struct ev *ev, int signo, void *ctx)
-{
-	(void)ctx;
-	log_info("caught signal %d: stopping", signo);
-	ev_stop(ev);
-}
 
 static void on_usr1(struct ev *ev, int signo, void *ctx)
 {
@@ -1184,13 +1177,13 @@ int cmd_node(int argc, char **argv)
 	n->listener = listener_new(n->ev, n->listen_fd, "listener", on_accept, n);
 	if (!n->listener)
 		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
-	ev_signal(n->ev, SIGTERM, on_term, n);
-	ev_signal(n->ev, SIGINT, on_term, n);
+	ev_signal(n->ev, SIGTERM, ev_stop_on_signal, n);
+	ev_signal(n->ev, SIGINT, ev_stop_on_signal, n);
 	ev_signal(n->ev, SIGHUP, on_hup, n);
 	ev_signal(n->ev, SIGUSR1, on_usr1, n);
 	signal(SIGPIPE, SIG_IGN);
 	if (n->self->role == TOPO_GATEWAY) {
-		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, sweep, n);
+		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, node_sweep, n);
 		/* Not at once: a gateway often starts before the mixes, and a
 		 * link that fails waits out a backoff, dropping what comes for
 		 * it meanwhile; links open on use until the first pass. */
@@ -1227,7 +1220,7 @@ int cmd_node(int argc, char **argv)
 	}
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &v)) {
-		struct client *c = v;
+		struct gw_client *c = v;
 		while (c->nmail)
 			mail_pop(n, c);
 		free(c);

@@ -332,15 +332,6 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx
 	session_start_client(id->s, fd);
 }
 
-/* ---- the process ---- */
-
-static void on_term(struct ev *ev, int signo, void *ctx)
-{
-	(void)ctx;
-	log_info("signal %d: shutting down", signo);
-	ev_stop(ev);
-}
-
 /* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
 
 enum {
@@ -558,8 +549,8 @@ int cmd_client(int argc, char **argv)
 	c->routes = routes_new(c->topo);
 	c->mcfg.routes = c->routes;
 	proxy_session_cfg(o, &c->scfg);
-	ev_signal(c->ev, SIGTERM, on_term, c);
-	ev_signal(c->ev, SIGINT, on_term, c);
+	ev_signal(c->ev, SIGTERM, ev_stop_on_signal, c);
+	ev_signal(c->ev, SIGINT, ev_stop_on_signal, c);
 	ev_signal(c->ev, SIGUSR1, on_usr1, c);
 	signal(SIGPIPE, SIG_IGN);
 	fill_pool(c->ev, c);

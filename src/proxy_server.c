@@ -315,15 +315,6 @@ static int write_address(struct server *sv, const char *text, char *err, size_t 
 	return 0;
 }
 
-/* ---- the process ---- */
-
-static void on_term(struct ev *ev, int signo, void *ctx)
-{
-	(void)ctx;
-	log_info("signal %d: shutting down", signo);
-	ev_stop(ev);
-}
-
 /* ---- what it reports: SIGUSR1, and `mixproxy show` (ctl.h) ---- */
 
 enum {
@@ -522,8 +513,8 @@ int cmd_server(int argc, char **argv)
 	sv->sessions = htab_new(PMSG_SID_BYTES, o->max_sessions);
 	sv->tombs = htab_new(PMSG_SID_BYTES, TOMBS);
 	(void)fring_init(&sv->tomb_ring, PMSG_SID_BYTES, TOMBS); /* fails only for a size of 0 */
-	ev_signal(sv->ev, SIGTERM, on_term, sv);
-	ev_signal(sv->ev, SIGINT, on_term, sv);
+	ev_signal(sv->ev, SIGTERM, ev_stop_on_signal, sv);
+	ev_signal(sv->ev, SIGINT, ev_stop_on_signal, sv);
 	ev_signal(sv->ev, SIGUSR1, on_usr1, sv);
 	signal(SIGPIPE, SIG_IGN);
 	if (sv->ctl)

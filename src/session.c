@@ -242,7 +242,7 @@ static void socket_failed(struct session *s, const char *doing)
 /* ---- the peer's direction: reorder and write out ---- */
 
 static void update_interest(struct session *s);
-static void pump(struct session *s);
+static void session_pump(struct session *s);
 static void check_end(struct session *s);
 
 static int ended(const struct session *s)
@@ -256,7 +256,7 @@ static void settle(struct session *s)
 {
 	if (s->st == S_DONE)
 		return;
-	pump(s);   /* resetting: the RESET, if it waited for room */
+	session_pump(s);   /* resetting: the RESET, if it waited for room */
 	if (ended(s))
 		return;
 	update_interest(s);
@@ -442,7 +442,7 @@ static int send_credit(struct session *s)
 
 /* Send what waits: the stashed message first (it is next in sequence),
  * then a credit of its own if no message carried it. */
-static void pump(struct session *s)
+static void session_pump(struct session *s)
 {
 	if (s->st == S_DONE || s->blocked)
 		return;
@@ -476,7 +476,7 @@ static int can_read(const struct session *s)
 	       !s->stash_len && !s->blocked && window_open(s);
 }
 
-static void on_readable(struct ev *ev, int fd, void *ctx)
+static void session_readable(struct ev *ev, int fd, void *ctx)
 {
 	struct session *s = ctx;
 	(void)ev;
@@ -512,7 +512,7 @@ static void on_readable(struct ev *ev, int fd, void *ctx)
 		settle(s);
 }
 
-static void on_writable(struct ev *ev, int fd, void *ctx)
+static void session_writable(struct ev *ev, int fd, void *ctx)
 {
 	struct session *s = ctx;
 	(void)ev;
@@ -599,7 +599,7 @@ static void tick(struct ev *ev, void *ctx)
 	if (c->idle_timeout_s &&
 	    now - s->sent_us > (uint64_t)c->idle_timeout_s * 1000000u / 4) {
 		s->credit_due = 1;
-		pump(s);
+		session_pump(s);
 	}
 }
 
@@ -632,7 +632,7 @@ struct session *session_new(struct ev *ev, enum session_role role,
 static int attach_fd(struct session *s, int fd)
 {
 	s->fd = fd;
-	if (ev_add_fd(s->ev, fd, on_readable, on_writable, s) < 0) {
+	if (ev_add_fd(s->ev, fd, session_readable, session_writable, s) < 0) {
 		char why[96];
 		snprintf(why, sizeof(why), "cannot watch the socket: %s", strerror(errno));
 		session_abort(s, why, 1);
