@@ -1,7 +1,12 @@
 /* proxymsg — see proxymsg.h for the layout. */
+#include "proxymsg.h"
+
 #include <string.h>
 
-#include "proxymsg.h"
+#include "buf.h"
+#include "mixclient.h"
+
+_Static_assert(PMSG_MAX == MIX_MSG_MAX, "a proxy message is one mixnet message");
 
 int pmsg_sequenced(enum pmsg_kind k)
 {
@@ -31,7 +36,7 @@ static int reason_ok(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static const char *check(const struct pmsg *m)
+const char *pmsg_invalid(const struct pmsg *m)
 {
 	switch (m->kind) {
 	case PMSG_DATA:
@@ -53,18 +58,18 @@ static const char *check(const struct pmsg *m)
 
 size_t pmsg_encode(uint8_t *out, size_t outsz, const struct pmsg *m)
 {
-	if (check(m) || outsz < PMSG_HDR + m->len)
+	struct wr w;
+	/* Nothing is written unless all of it fits. */
+	if (pmsg_invalid(m) || outsz < PMSG_HDR + m->len)
 		return 0;
-	out[0] = PMSG_VERSION;
-	out[1] = (uint8_t)m->kind;
-	out[2] = (uint8_t)(m->id >> 8);
-	out[3] = (uint8_t)m->id;
-	out[4] = (uint8_t)(m->credit >> 8);
-	out[5] = (uint8_t)m->credit;
-	memcpy(out + 6, m->sid, PMSG_SID_BYTES);
-	if (m->len)
-		memcpy(out + PMSG_HDR, m->data, m->len);
-	return PMSG_HDR + m->len;
+	wr_init(&w, out, outsz);
+	wr_u8(&w, PMSG_VERSION);
+	wr_u8(&w, (uint8_t)m->kind);
+	wr_u16(&w, m->id);
+	wr_u16(&w, m->credit);
+	wr_bytes(&w, m->sid, PMSG_SID_BYTES);
+	wr_bytes(&w, m->data, m->len);
+	return w.ok ? w.off : 0;
 }
 
 int pmsg_decode(const uint8_t *in, size_t len, struct pmsg *m, const char **why)
@@ -77,17 +82,22 @@ int pmsg_decode(const uint8_t *in, size_t len, struct pmsg *m, const char **why)
 		*why = "longer than a proxy message";
 		return -1;
 	}
-	if (in[0] != PMSG_VERSION) {
+	struct rd r;
+	uint8_t version, kind;
+	rd_init(&r, in, len);
+	rd_u8(&r, &version);
+	if (version != PMSG_VERSION) {
 		*why = "unknown proxy message version";
 		return -1;
 	}
-	m->kind = (enum pmsg_kind)in[1];
-	m->id = (uint16_t)(in[2] << 8 | in[3]);
-	m->credit = (uint16_t)(in[4] << 8 | in[5]);
-	memcpy(m->sid, in + 6, PMSG_SID_BYTES);
-	m->data = in + PMSG_HDR;
-	m->len = len - PMSG_HDR;
-	const char *bad = check(m);
+	rd_u8(&r, &kind);
+	rd_u16(&r, &m->id);
+	rd_u16(&r, &m->credit);
+	rd_bytes(&r, m->sid, PMSG_SID_BYTES);
+	m->kind = (enum pmsg_kind)kind;
+	m->len = rd_left(&r);
+	rd_ptr(&r, &m->data, m->len);
+	const char *bad = pmsg_invalid(m);
 	if (bad) {
 		*why = bad;
 		return -1;

@@ -23,14 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mixclient.h"
-
 #define PMSG_VERSION 1
 #define PMSG_HDR 22
 #define PMSG_SID_BYTES 16
-#define PMSG_DATA_MAX (MIX_MSG_MAX - PMSG_HDR)
+#define PMSG_MAX 1928        /* one mixnet message (MIX_MSG_MAX: asserted) */
+#define PMSG_DATA_MAX (PMSG_MAX - PMSG_HDR)
 #define PMSG_REASON_MAX 200
-#define PMSG_MAX MIX_MSG_MAX
 
 enum pmsg_kind {
 	PMSG_OPEN = 1,    /* client -> server, id 0: connect the upstream */
@@ -53,6 +51,8 @@ struct pmsg {
 int pmsg_sequenced(enum pmsg_kind k);
 const char *pmsg_kind_name(enum pmsg_kind k);
 
+/* Why m is not a valid message (kind, payload size, reason), or NULL. */
+const char *pmsg_invalid(const struct pmsg *m);
 /* Encode into out (>= PMSG_HDR + m->len bytes).  Returns the length, or 0
  * if m is not a valid message (wrong kind, payload size or reason). */
 size_t pmsg_encode(uint8_t *out, size_t outsz, const struct pmsg *m);

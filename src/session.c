@@ -58,8 +58,9 @@ struct session {
 	uint16_t out_next;       /* id of the next sequenced message */
 	uint16_t out_credit;     /* the peer took every message below this */
 	int out_eof;             /* EOF read from the socket (CLOSE made) */
-	uint8_t stash[PMSG_MAX]; /* a sequenced message the transport refused */
-	size_t stash_len;
+	struct pmsg stash;       /* a sequenced message the transport refused */
+	uint8_t stash_data[PMSG_DATA_MAX]; /* its payload (stash.data) */
+	int stashed;
 
 	/* peer -> local socket */
 	uint16_t in_expect;      /* next id to write out */
@@ -133,10 +134,19 @@ void session_waitq_run(struct session_waitq *q)
 
 /* ---- ending ---- */
 
+/* A slot holds stream bytes: wiped as it goes. */
+static void slot_free(struct slot *sl)
+{
+	if (!sl)
+		return;
+	sodium_memzero(sl, sizeof(*sl) + sl->len);
+	free(sl);
+}
+
 static void slots_free(struct session *s)
 {
 	for (unsigned i = 0; i < SESSION_WINDOW; i++) {
-		free(s->slots[i]);
+		slot_free(s->slots[i]);
 		s->slots[i] = NULL;
 	}
 	s->nslots = 0;
@@ -211,7 +221,7 @@ void session_abort(struct session *s, const char *why, int tell_peer)
 	log_info("session %s: reset: %s", s->name, why);
 	close_fd(s, 1);
 	slots_free(s);
-	s->stash_len = 0;
+	s->stashed = 0;
 	if (!tell_peer) {
 		finish(s, 0);
 		return;
@@ -292,7 +302,7 @@ static void flush_in(struct session *s)
 			set_state(s, s->st == S_LOCAL_EOF ? S_LOCAL_EOF : S_PEER_EOF, "peer closed");
 		}
 		s->slot_bytes -= sl->len;
-		free(sl);
+		slot_free(sl);
 		s->slots[i] = NULL;
 		s->nslots--;
 		s->in_expect++;
@@ -381,7 +391,7 @@ void session_input(struct session *s, const struct pmsg *m)
 					log_warn("session %s: message %u dropped: after the close", s->name, (unsigned)j);
 					s->slot_bytes -= (*p)->len;
 					s->nslots--;
-					free(*p);
+					slot_free(*p);
 					*p = NULL;
 				}
 			}
@@ -401,13 +411,15 @@ static int window_open(const struct session *s)
 /* Put a sequenced message in the stash and try to send it. */
 static int stash_send(struct session *s)
 {
-	/* The credit is filled in at each try: it may have moved while the
-	 * message waited. */
-	s->stash[4] = (uint8_t)(s->in_expect >> 8);
-	s->stash[5] = (uint8_t)s->in_expect;
-	int r = try_send(s, s->stash, s->stash_len);
+	/* Encoded at each try, with the credit of now: it may have moved
+	 * while the message waited. */
+	uint8_t buf[PMSG_MAX];
+	s->stash.credit = s->in_expect;
+	size_t n = pmsg_encode(buf, sizeof(buf), &s->stash);
+	int r = n ? try_send(s, buf, n) : -1;
+	sodium_memzero(buf, n);
 	if (r == 0) {
-		s->stash_len = 0;
+		s->stashed = 0;
 		s->in_credit_sent = s->in_expect;
 		s->credit_due = 0;
 	}
@@ -416,12 +428,21 @@ static int stash_send(struct session *s)
 
 static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, size_t len)
 {
-	struct pmsg m = { .kind = k, .id = s->out_next, .credit = s->in_expect,
-	                  .data = data, .len = len };
-	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
-	s->stash_len = pmsg_encode(s->stash, sizeof(s->stash), &m);
-	if (!s->stash_len)
+	struct pmsg *m = &s->stash;
+	if (len > sizeof(s->stash_data))
 		return -1;
+	memset(m, 0, sizeof(*m));
+	m->kind = k;
+	m->id = s->out_next;
+	memcpy(m->sid, s->sid, PMSG_SID_BYTES);
+	m->data = data;
+	m->len = len;
+	if (pmsg_invalid(m))
+		return -1;
+	if (len)
+		memcpy(s->stash_data, data, len);
+	m->data = s->stash_data;
+	s->stashed = 1;
 	s->out_next++;
 	return stash_send(s);
 }
@@ -451,9 +472,9 @@ static void session_pump(struct session *s)
 			finish(s, 0);
 		return;
 	}
-	if (s->stash_len && stash_send(s))
+	if (s->stashed && stash_send(s))
 		goto failed;
-	if (s->credit_due && !s->stash_len && send_credit(s))
+	if (s->credit_due && !s->stashed && send_credit(s))
 		goto failed;
 	return;
 failed:
@@ -473,7 +494,7 @@ static void on_local_eof(struct session *s)
 static int can_read(const struct session *s)
 {
 	return s->fd >= 0 && (s->st == S_OPEN || s->st == S_PEER_EOF) && !s->out_eof &&
-	       !s->stash_len && !s->blocked && window_open(s);
+	       !s->stashed && !s->blocked && window_open(s);
 }
 
 static void session_readable(struct ev *ev, int fd, void *ctx)
@@ -550,7 +571,7 @@ static void check_end(struct session *s)
 {
 	if (ended(s))
 		return;
-	if (s->in_closed && s->out_eof && !s->stash_len && !s->credit_due)
+	if (s->in_closed && s->out_eof && !s->stashed && !s->credit_due)
 		finish(s, 1);
 }
 
@@ -679,6 +700,7 @@ void session_free(struct session *s)
 		q_remove(s);
 		slots_free(s);
 	}
+	sodium_memzero(s, sizeof(*s)); /* the stash holds stream bytes */
 	free(s);
 }
 

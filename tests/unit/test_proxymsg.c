@@ -84,7 +84,6 @@ START_TEST(test_layout)
 	ck_assert_mem_eq(buf + 22, "xyz", 3);
 	ck_assert_int_eq(PMSG_HDR, 22);
 	ck_assert_int_eq(PMSG_DATA_MAX + PMSG_HDR, PMSG_MAX);
-	ck_assert_int_eq(PMSG_MAX, MIX_MSG_MAX);
 	ck_assert_int_eq(PMSG_OPEN, 1);
 	ck_assert_int_eq(PMSG_DATA, 2);
 	ck_assert_int_eq(PMSG_CLOSE, 3);
