@@ -28,10 +28,13 @@
 #define TICK_MS 1000
 #define READS_PER_EVENT 8    /* messages read from one socket per wakeup */
 
-enum state { S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_RESETTING, S_DONE };
+/* S_LOCAL_EOF: our socket said EOF (CLOSE sent); S_PEER_EOF: the peer's
+ * CLOSE is written out (SHUT_WR); S_CLOSING: both, and what we still owe
+ * the peer (a stashed message, a credit) drains before the end. */
+enum state { S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_CLOSING, S_RESETTING, S_DONE };
 
 static const char *const state_names[] = {
-	"connecting", "open", "local-eof", "peer-eof", "resetting", "done",
+	"connecting", "open", "local-eof", "peer-eof", "closing", "resetting", "done",
 };
 
 /* A message of the peer's direction, waiting for its turn or for room in
@@ -72,7 +75,7 @@ struct session {
 	unsigned nslots;
 	size_t slot_bytes;
 
-	int credit_due, reset_due;
+	int credit_due;
 	char reset_why[PMSG_REASON_MAX + 1];
 
 	uint64_t t_tick;
@@ -299,7 +302,7 @@ static void flush_in(struct session *s)
 			shutdown(s->fd, SHUT_WR);
 			s->in_closed = 1;
 			s->credit_due = 0;   /* nothing more comes this way */
-			set_state(s, s->st == S_LOCAL_EOF ? S_LOCAL_EOF : S_PEER_EOF, "peer closed");
+			set_state(s, s->st == S_LOCAL_EOF ? S_CLOSING : S_PEER_EOF, "peer closed");
 		}
 		s->slot_bytes -= sl->len;
 		slot_free(sl);
@@ -485,7 +488,7 @@ failed:
 static void on_local_eof(struct session *s)
 {
 	s->out_eof = 1;
-	set_state(s, s->st == S_PEER_EOF ? S_PEER_EOF : S_LOCAL_EOF,
+	set_state(s, s->st == S_PEER_EOF ? S_CLOSING : S_LOCAL_EOF,
 	          s->role == SESSION_CLIENT ? "local connection closed" : "upstream closed");
 	if (make_seq(s, PMSG_CLOSE, NULL, 0) < 0)
 		session_abort(s, "the mixnet client refused a message", 0);
