@@ -504,10 +504,7 @@ static void link_writable(struct ev *ev, int fd, void *ctx)
 {
 	struct link *l = ctx;
 	if (l->state == LS_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
+		int err = sock_connect_error(fd);
 		if (err) {
 			char why[96];
 			snprintf(why, sizeof(why), "connect: %s", strerror(err));

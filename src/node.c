@@ -20,6 +20,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "ctl.h"
+#include "daemon.h"
 #include "ev.h"
 #include "htab.h"
 #include "keys.h"
@@ -997,20 +998,6 @@ static void on_hup(struct ev *ev, int signo, void *ctx)
 
 /* ---- set-up ---- */
 
-static int listen_on(const char *text, const struct sockaddr_storage *ss, socklen_t sl)
-{
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0)
-		fatal(EXIT_OSERR, "socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sl) < 0)
-		fatal(EXIT_OSERR, "cannot listen on %s: %s", text, strerror(errno));
-	if (listen(fd, 256) < 0)
-		fatal(EXIT_OSERR, "listen on %s: %s", text, strerror(errno));
-	return fd;
-}
-
 /* Replay memory: `gens` Bloom filters sharing the budget, spanning the
  * window with two generations to spare (see replay.h). */
 static struct replay *make_replay(uint64_t window_min, uint64_t mib)
@@ -1074,20 +1061,11 @@ int cmd_node(int argc, char **argv)
 	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_BLOCK, &hup, NULL);
 
-	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
-	case 1:
-		conf_usage(opts, nopts, "mixproxy node -t TOPOLOGY -k KEYFILE [options]");
-		rc = 0;
+	rc = daemon_options("node", opts, nopts, argc, argv,
+	                    "mixproxy node -t TOPOLOGY -k KEYFILE [options]", &o->config);
+	if (rc != DAEMON_GO_ON)
 		goto out;
-	case -1:
-		fprintf(stderr, "mixproxy node: %s\n", err);
-		goto out;
-	}
-	if (o->config && conf_load_file(opts, nopts, o->config, err, sizeof(err))) {
-		fprintf(stderr, "mixproxy node: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
+	rc = EXIT_USAGE;
 	if (!o->topology || !o->key_file) {
 		fprintf(stderr, "mixproxy node: %s is required (see mixproxy node -h)\n",
 		        !o->topology ? "-t/--topology" : "-k/--key-file");
@@ -1105,8 +1083,7 @@ int cmd_node(int argc, char **argv)
 		goto out;
 	}
 	if (o->check_config) {
-		printf("mixproxy node: %s: ok\n", o->config ? o->config : "options");
-		rc = 0;
+		rc = daemon_checked("node", o->config);
 		goto out;
 	}
 	log_init("mixproxy-node", o->foreground, o->verbose);
@@ -1157,7 +1134,13 @@ int cmd_node(int argc, char **argv)
 	n->rf = make_replay(o->replay_window, o->replay_memory);
 	if (!n->rf)
 		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
-	n->listen_fd = listen_on(o->listen ? o->listen : n->self->addr_text, &ls, lsl);
+	n->listen_fd = daemon_listen(&ls, lsl, 256, o->listen ? o->listen : n->self->addr_text,
+	                             err, sizeof(err));
+	if (n->listen_fd < 0) {
+		fprintf(stderr, "mixproxy node: %s\n", err);
+		rc = EXIT_OSERR;
+		goto out;
+	}
 	char name[256];
 	ctl_name(o->config, n->self->name, name, sizeof(name));
 	n->ctl = ctl_open("node", o->control, name, &rc);
@@ -1165,8 +1148,7 @@ int cmd_node(int argc, char **argv)
 		close(n->listen_fd);
 		goto out;
 	}
-	if (!o->foreground && daemon(0, 0) < 0)
-		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
+	daemon_detach(o->foreground);
 
 	n->ev = ev_new();
 	list_init(&n->held_list);
@@ -1177,11 +1159,9 @@ int cmd_node(int argc, char **argv)
 	n->listener = listener_new(n->ev, n->listen_fd, "listener", on_accept, n);
 	if (!n->listener)
 		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
-	ev_signal(n->ev, SIGTERM, ev_stop_on_signal, n);
-	ev_signal(n->ev, SIGINT, ev_stop_on_signal, n);
+	daemon_signals(n->ev);
 	ev_signal(n->ev, SIGHUP, on_hup, n);
 	ev_signal(n->ev, SIGUSR1, on_usr1, n);
-	signal(SIGPIPE, SIG_IGN);
 	if (n->self->role == TOPO_GATEWAY) {
 		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, node_sweep, n);
 		/* Not at once: a gateway often starts before the mixes, and a

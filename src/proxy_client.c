@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "daemon.h"
 #include "ev.h"
 #include "listener.h"
 #include "log.h"
@@ -416,25 +417,6 @@ static int listen_parse(const struct client *c, struct sockaddr_storage *ss, soc
 	return 0;
 }
 
-static int listen_local(struct client *c, const struct sockaddr_storage *ss, socklen_t sl,
-                        const char *text, char *err, size_t errsz)
-{
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0) {
-		snprintf(err, errsz, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sl) < 0 || listen(fd, 512) < 0) {
-		snprintf(err, errsz, "cannot listen on %s: %s", text, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	c->lfd = fd;
-	return 0;
-}
-
 int cmd_client(int argc, char **argv)
 {
 	struct client *c = xcalloc(1, sizeof(*c));
@@ -458,20 +440,10 @@ int cmd_client(int argc, char **argv)
 	/* SIGHUP is documented as ignored: from the start, not only once the
 	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
 	signal(SIGHUP, SIG_IGN);
-	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
-	case 1:
-		conf_usage(opts, nopts, "mixproxy client -s ADDRESS -t TOPOLOGY [options]");
-		rc = 0;
+	rc = daemon_options("client", opts, nopts, argc, argv, "mixproxy client -s ADDRESS -t TOPOLOGY [options]", &o->config);
+	if (rc != DAEMON_GO_ON)
 		goto out;
-	case -1:
-		fprintf(stderr, "mixproxy client: %s\n", err);
-		goto out;
-	}
-	if (o->config && conf_load_file(opts, nopts, o->config, err, sizeof(err))) {
-		fprintf(stderr, "mixproxy client: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
+	rc = EXIT_USAGE;
 	if (!o->topology || !c->server_text) {
 		fprintf(stderr, "mixproxy client: %s is required (see mixproxy client -h)\n",
 		        !c->server_text ? "-s/--server-address" : "-t/--topology");
@@ -496,8 +468,7 @@ int cmd_client(int argc, char **argv)
 		goto out;
 	}
 	if (o->check_config) {
-		printf("mixproxy client: %s: ok\n", o->config ? o->config : "options");
-		rc = 0;
+		rc = daemon_checked("client", o->config);
 		goto out;
 	}
 	c->topo = topo_load(o->topology, err, sizeof(err));
@@ -522,7 +493,8 @@ int cmd_client(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (listen_local(c, &ls, lsl, ltext, err, sizeof(err))) {
+	c->lfd = daemon_listen(&ls, lsl, 512, ltext, err, sizeof(err));
+	if (c->lfd < 0) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
 		rc = EXIT_OSERR;
 		goto out;
@@ -536,8 +508,7 @@ int cmd_client(int argc, char **argv)
 	c->ctl = ctl_open("client", o->control, c->name, &rc);
 	if (!c->ctl && rc)
 		goto out;
-	if (!o->foreground && daemon(0, 0) < 0)
-		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
+	daemon_detach(o->foreground);
 
 	c->ev = ev_new();
 	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
@@ -549,10 +520,8 @@ int cmd_client(int argc, char **argv)
 	c->routes = routes_new(c->topo);
 	c->mcfg.routes = c->routes;
 	proxy_session_cfg(o, &c->scfg);
-	ev_signal(c->ev, SIGTERM, ev_stop_on_signal, c);
-	ev_signal(c->ev, SIGINT, ev_stop_on_signal, c);
+	daemon_signals(c->ev);
 	ev_signal(c->ev, SIGUSR1, on_usr1, c);
-	signal(SIGPIPE, SIG_IGN);
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
 	c->listener = listener_new(c->ev, c->lfd, "client listener", on_accept, c);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "daemon.h"
 #include "ev.h"
 #include "fring.h"
 #include "htab.h"
@@ -397,20 +398,10 @@ int cmd_server(int argc, char **argv)
 	/* SIGHUP is documented as ignored: from the start, not only once the
 	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
 	signal(SIGHUP, SIG_IGN);
-	switch (conf_parse_argv(opts, nopts, argc, argv, NULL, 0, NULL, err, sizeof(err))) {
-	case 1:
-		conf_usage(opts, nopts, "mixproxy server -u HOST:PORT -c DIR -t TOPOLOGY [options]");
-		rc = 0;
+	rc = daemon_options("server", opts, nopts, argc, argv, "mixproxy server -u HOST:PORT -c DIR -t TOPOLOGY [options]", &o->config);
+	if (rc != DAEMON_GO_ON)
 		goto out;
-	case -1:
-		fprintf(stderr, "mixproxy server: %s\n", err);
-		goto out;
-	}
-	if (o->config && conf_load_file(opts, nopts, o->config, err, sizeof(err))) {
-		fprintf(stderr, "mixproxy server: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
+	rc = EXIT_USAGE;
 	if (!sv->upstream_text || !sv->config_dir || !o->topology) {
 		fprintf(stderr, "mixproxy server: %s is required (see mixproxy server -h)\n",
 		        !sv->upstream_text ? "-u/--upstream-tcp-address" :
@@ -428,8 +419,7 @@ int cmd_server(int argc, char **argv)
 		goto out;
 	}
 	if (o->check_config) {
-		printf("mixproxy server: %s: ok\n", o->config ? o->config : "options");
-		rc = 0;
+		rc = daemon_checked("server", o->config);
 		goto out;
 	}
 	sv->topo = topo_load(o->topology, err, sizeof(err));
@@ -487,8 +477,7 @@ int cmd_server(int argc, char **argv)
 	sv->ctl = ctl_open("server", o->control, sv->name, &rc);
 	if (!sv->ctl && rc)
 		goto out;
-	if (!o->foreground && daemon(0, 0) < 0)
-		fatal(EXIT_OSERR, "daemon: %s", strerror(errno));
+	daemon_detach(o->foreground);
 
 	sv->ev = ev_new();
 	sv->rep = (struct proxy_reporter){ "server", sv->name, &sv->o, now_us(), server_gather,
@@ -513,10 +502,8 @@ int cmd_server(int argc, char **argv)
 	sv->sessions = htab_new(PMSG_SID_BYTES, o->max_sessions);
 	sv->tombs = htab_new(PMSG_SID_BYTES, TOMBS);
 	(void)fring_init(&sv->tomb_ring, PMSG_SID_BYTES, TOMBS); /* fails only for a size of 0 */
-	ev_signal(sv->ev, SIGTERM, ev_stop_on_signal, sv);
-	ev_signal(sv->ev, SIGINT, ev_stop_on_signal, sv);
+	daemon_signals(sv->ev);
 	ev_signal(sv->ev, SIGUSR1, on_usr1, sv);
-	signal(SIGPIPE, SIG_IGN);
 	if (sv->ctl)
 		ctl_serve(sv->ctl, sv->ev, proxy_report_answer, &sv->rep);
 	log_info("server address %s (written to %s/address), upstream %s", sv->atext,

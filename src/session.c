@@ -541,10 +541,7 @@ static void session_writable(struct ev *ev, int fd, void *ctx)
 	struct session *s = ctx;
 	(void)ev;
 	if (s->st == S_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
+		int err = sock_connect_error(fd);
 		if (err) {
 			char why[128];
 			snprintf(why, sizeof(why), "upstream connect failed: %s", strerror(err));

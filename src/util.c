@@ -184,3 +184,12 @@ int fd_nonblock(int fd)
 		return -1;
 	return 0;
 }
+
+int sock_connect_error(int fd)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		return errno;
+	return err;
+}

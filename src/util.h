@@ -50,4 +50,8 @@ const char *sockaddr_str(const struct sockaddr *sa, char *buf, size_t n);
 /* Put a file descriptor in non-blocking, close-on-exec mode. */
 int fd_nonblock(int fd);
 
+/* The outcome of a non-blocking connect(2) on fd, once it is writable:
+ * 0, or the errno it failed with. */
+int sock_connect_error(int fd);
+
 #endif
