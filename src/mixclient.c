@@ -50,31 +50,18 @@
 
 #include "buf.h"
 #include "ev.h"
-#include "fring.h"
 #include "htab.h"
 #include "link.h"
 #include "list.h"
 #include "log.h"
 #include "mixbody.h"
 #include "mixcc.h"
+#include "mixpeer.h"
 #include "route.h"
 #include "rxwin.h"
 #include "util.h"
 
-#define MAX_PENDING_ACKS 255
-#define ACK_ECHO 64              /* acks sent once that go again, room permitting */
-#define STOCK_MAX 32             /* reply blocks held per anonymous sender */
-#define SURB_TARGET_MIN 4
 #define ANNOUNCE_MAX 8           /* epoch announcements owed to one sender */
-#define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
-#define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
-#define MAX_PEERS 65536          /* addresses we write to */
-#define MAX_PEERS_IN MIX_SENDERS_MAX
-#define MAX_SURB_SECRETS 65536
-#define SURB_LIFE_A_US (50ull * 60 * 1000000)  /* creator forgets after */
-#define SURB_LIFE_B_US (40ull * 60 * 1000000)  /* holder discards after */
-#define PEER_OUT_IDLE_US (10ull * 60 * 1000000) /* shorter than the next: see Epochs */
-#define PEER_IN_IDLE_US (20ull * 60 * 1000000)
 #define REPLY_WAIT_MAX_MS (3600ull * 1000) /* bound of a reply's wait for blocks */
 #define HELLO_FRESH_US (30ull * 1000000) /* a hello's epoch, unused, is trusted */
 #define REPLY_WAIT_PER_TRY_MS 2000ull /* with a try limit: at least this per try */
@@ -99,72 +86,6 @@
 _Static_assert(MIX_TAG_BYTES == MB_TAG_BYTES, "a tag is the body's tag field");
 _Static_assert(MIX_MSG_MAX + MB_HDR + 6 * MB_ACK_BYTES == PKT_BODY_BYTES,
                "a message leaves room for six acks (mixclient.h)");
-_Static_assert(MAX_PENDING_ACKS <= MB_MAX_ACKS, "owed acks fit one body's count");
-
-struct outmsg;
-
-/* One end's view of a conversation, the same at both ends: a peer_out
- * (we write to its address) and a peer_in (an anonymous sender wrote to
- * us) each hold one, and a message points at the one it belongs to. */
-struct conv {
-	int in;                      /* 1: of a peer_in; 0: of a peer_out */
-	uint64_t next_id;            /* of our next message to the peer */
-	struct rxwin rx;             /* its messages to us */
-	uint64_t acks[MAX_PENDING_ACKS]; /* owed to it */
-	unsigned nacks;
-	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
-	uint64_t echo[ACK_ECHO];     /* acks sent once, to go once more */
-	unsigned necho;
-	uint64_t epoch;              /* the holder's state: a peer_in's own (random,
-	                              * never 0); a peer_out's as learned from the
-	                              * peer (0: none heard yet) */
-	uint64_t last_us;            /* last use: written to, or heard from */
-	uint64_t heard_us;           /* last packet from it */
-	unsigned inflight;           /* our messages to it not yet acked */
-	unsigned queued;             /* of those, waiting in the ready queue */
-};
-
-/* What this client knows of an address it writes to. */
-struct peer_out {
-	uint8_t key[64];             /* pk | gateway id */
-	struct mix_addr addr;
-	const struct topo_node *gw;
-	uint8_t tag[MIX_TAG_BYTES];  /* our anonymous tag at that peer */
-	struct conv cv;
-	unsigned surbs_out;          /* reply blocks it may still hold */
-	unsigned target;             /* how many it asked to hold */
-	uint64_t answered_us;        /* last reply (with a message) from it */
-	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
-	uint64_t epoch_us;           /* when the epoch was learned */
-	struct fring secs;           /* tags of our blocks it may hold, oldest first */
-	int resupply;                /* send it blocks even without acks */
-	uint64_t pnum;               /* number of the last packet sent to it */
-};
-
-struct stocked {
-	uint8_t surb[SURB_BYTES];
-	uint64_t t_us;
-};
-
-/* An anonymous sender that wrote to us. */
-struct peer_in {
-	uint8_t tag[MIX_TAG_BYTES];
-	struct fring stock;          /* STOCK_MAX struct stocked, oldest first;
-	                              * allocated with the first block */
-	struct rxwin pkts;           /* the numbers of its packets taken */
-	struct conv cv;
-	uint64_t asked_us;           /* last request for blocks on the reserve */
-	uint64_t named;              /* the latest non-zero epoch the sender named */
-	unsigned announce;           /* packets refused: tell the sender our epoch, once each */
-	struct list lru;             /* in mc->lru */
-};
-
-struct surb_rec {
-	struct surb_secret sec;
-	struct peer_out *peer;
-	uint64_t t_us;
-	uint8_t mixes[3][PKT_ID_BYTES]; /* its route: credited when it comes back */
-};
 
 enum msg_state { M_NEW, M_QUEUED, M_FLIGHT, M_ACKED, M_GIVEN_UP };
 
@@ -214,9 +135,7 @@ struct mixclient {
 	int want_writable;
 	unsigned backoff_ms;
 	uint64_t t_reconnect, t_send, t_loop, t_sweep, t_ack, t_supply;
-	struct htab *outs;           /* 64-byte key -> peer_out */
-	struct htab *ins;            /* tag -> peer_in */
-	struct htab *secrets;        /* tag -> surb_rec */
+	struct mixpeers peers;
 	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
 	struct list rq;              /* the ready queue */
 	size_t nmsgs;
@@ -228,22 +147,10 @@ struct mixclient {
 	struct list fl;              /* in flight, oldest try first */
 	uint64_t t_pump;
 	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
-	struct list lru;             /* every peer_in, most recently used first */
 	int rr_table;                /* send_acks resumes here: 0 outs, 1 ins, */
 	size_t rr_slot;              /* ... at this slot */
 	struct mixclient_stats st;
 };
-
-/* The peer whose conversation cv is: one of the two is NULL. */
-static struct peer_out *conv_po(struct conv *cv)
-{
-	return cv->in ? NULL : (struct peer_out *)((char *)cv - offsetof(struct peer_out, cv));
-}
-
-static struct peer_in *conv_pi(struct conv *cv)
-{
-	return cv->in ? (struct peer_in *)((char *)cv - offsetof(struct peer_in, cv)) : NULL;
-}
 
 /* ---- small helpers ---- */
 
@@ -266,27 +173,6 @@ static uint32_t delay_us(struct mixclient *mc)
 static uint32_t now_min(void)
 {
 	return (uint32_t)(wall_s() / 60);
-}
-
-static uint64_t new_epoch(void)
-{
-	uint64_t e = 0;
-	while (!e)
-		randombytes_buf(&e, sizeof(e));
-	return e;
-}
-
-static void add_ack(uint64_t *acks, unsigned *n, uint64_t id)
-{
-	for (unsigned i = 0; i < *n; i++)
-		if (acks[i] == id)
-			return;
-	if (*n == MAX_PENDING_ACKS) {
-		/* Forget the oldest: its sender will try again and be acked then. */
-		memmove(acks, acks + 1, (MAX_PENDING_ACKS - 1) * sizeof(*acks));
-		(*n)--;
-	}
-	acks[(*n)++] = id;
 }
 
 static void msg_key(uint8_t key[16], const struct conv *cv, uint64_t id)
@@ -320,180 +206,6 @@ static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
 	memcpy(route[3].id, exit_gw->id, PKT_ID_BYTES);
 	memcpy(route[3].pk, exit_gw->pk, PKT_KEY_BYTES);
 	route[3].delay_us = 0;
-}
-
-/* ---- peers ---- */
-
-static unsigned secrets_per_peer(const struct mixclient *mc);
-
-static struct peer_out *peer_out_get(struct mixclient *mc, const struct mix_addr *a)
-{
-	uint8_t key[64];
-	memcpy(key, a->pk, 32);
-	memcpy(key + 32, a->gw, 32);
-	struct peer_out *p = htab_get(mc->outs, key);
-	if (p)
-		return p;
-	const struct topo_node *gw = topo_by_id(mc->cfg.topo, a->gw);
-	if (!gw || gw->role != TOPO_GATEWAY || htab_count(mc->outs) >= MAX_PEERS)
-		return NULL;
-	p = xcalloc(1, sizeof(*p));
-	memcpy(p->key, key, 64);
-	p->addr = *a;
-	p->gw = gw;
-	randombytes_buf(p->tag, sizeof(p->tag));
-	p->cv.next_id = 1;
-	rxwin_init(&p->cv.rx);
-	p->target = SURB_TARGET_MIN;
-	p->cv.last_us = now_us();
-	if (fring_init(&p->secs, PKT_TAG_BYTES, secrets_per_peer(mc)) ||
-	    htab_put(mc->outs, key, p)) {
-		fring_free(&p->secs);
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
-/* The sender was useful: it left blocks, a new message, or an ack of a
- * reply of ours, or the application answers it.  First in line to be
- * kept: a packet that does none of these (refused, a duplicate, junk)
- * does not move it, so it cannot keep a state alive for nothing. */
-static void peer_in_touch(struct mixclient *mc, struct peer_in *p)
-{
-	p->cv.last_us = now_us();
-	if (list_linked(&p->lru))
-		list_remove(&p->lru);
-	list_push_front(&mc->lru, &p->lru);
-}
-
-static void peer_in_free(struct peer_in *p)
-{
-	fring_free(&p->stock);
-	free(p);
-}
-
-static void give_up_matching(struct mixclient *mc,
-                             const char *(*match)(struct mixclient *mc, const struct outmsg *m,
-                                                  void *arg, char *buf, size_t n),
-                             void *arg);
-
-static const char *of_conv(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
-                           size_t n)
-{
-	(void)mc;
-	(void)buf;
-	(void)n;
-	return m->cv == cv ? "its sender was pushed out by newer ones" : NULL;
-}
-
-/* Forget a sender; replies to it still out are given up.  Out of the
- * table first: what on_giveup does cannot reach it. */
-static void peer_in_forget(struct mixclient *mc, struct peer_in *p)
-{
-	list_remove(&p->lru);
-	htab_del(mc->ins, p->tag);
-	if (p->cv.inflight)
-		give_up_matching(mc, of_conv, &p->cv);
-	peer_in_free(p);
-}
-
-/* Acks it is owed that could go: it holds a block to send them by. */
-static int peer_in_owed(const struct peer_in *p)
-{
-	return p->cv.nacks && fring_len(&p->stock);
-}
-
-/* Make room for a new sender; a newcomer is always let in.  First the
- * least recently useful sender (the LRU order: see peer_in_touch) with
- * no reply of ours out and no ack it could be sent: a sender that
- * leaves no block to acknowledge it by cannot pin its state with acks
- * it is owed.  Else the least recently useful one whatever it is owed:
- * its replies are given up (the application learns it by on_giveup).
- * Made-up tags thus push out the idle first, and only a stranger who
- * keeps every one of his MAX_PEERS_IN tags more recently useful than an
- * honest sender can push that one out (mixproxy-protocol(7), DENIAL OF
- * SERVICE).  If it comes back, its owner meets a new epoch (see
- * Epochs). */
-static void peer_in_evict(struct mixclient *mc)
-{
-	for (struct list *l = mc->lru.prev; l != &mc->lru; l = l->prev) {
-		struct peer_in *p = list_entry(l, struct peer_in, lru);
-		if (!p->cv.inflight && !peer_in_owed(p)) {
-			peer_in_forget(mc, p);
-			mc->st.senders_evicted++;
-			return;
-		}
-	}
-	if (!list_empty(&mc->lru)) {
-		peer_in_forget(mc, list_entry(mc->lru.prev, struct peer_in, lru));
-		mc->st.senders_evicted++;
-	}
-}
-
-static struct peer_in *peer_in_get(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
-{
-	struct peer_in *p = htab_get(mc->ins, tag);
-	if (p)
-		return p;
-	/* Anyone can make up tags: a bounded number of senders, each costing
-	 * little until it sends reply blocks. */
-	if (htab_count(mc->ins) >= MAX_PEERS_IN)
-		peer_in_evict(mc);
-	p = xcalloc(1, sizeof(*p));
-	memcpy(p->tag, tag, MIX_TAG_BYTES);
-	p->cv.in = 1;
-	p->cv.next_id = 1;
-	rxwin_init(&p->cv.rx);
-	p->cv.epoch = new_epoch();
-	if (htab_put(mc->ins, tag, p)) {
-		free(p);
-		return NULL;
-	}
-	peer_in_touch(mc, p);
-	return p;
-}
-
-static unsigned stock_n(const struct peer_in *p)
-{
-	return (unsigned)fring_len(&p->stock);
-}
-
-/* 1 if the block was taken. */
-static int stock_put(struct mixclient *mc, struct peer_in *p, const uint8_t *surb)
-{
-	struct stocked s;
-	if (!p->stock.rec && fring_init(&p->stock, sizeof(struct stocked), STOCK_MAX))
-		return 0;
-	memcpy(s.surb, surb, SURB_BYTES);
-	s.t_us = now_us();
-	/* Full: the oldest block goes (it is the nearest to expiry). */
-	if (fring_push(&p->stock, &s) == 1)
-		mc->st.surbs_expired++;
-	sodium_memzero(&s, sizeof(s));
-	mc->st.surbs_received++;
-	return 1;
-}
-
-/* The newest block: its secret is the likeliest still kept by its
- * creator, and its route the likeliest chosen with fresh knowledge. */
-static const uint8_t *stock_peek(const struct peer_in *p)
-{
-	const struct stocked *s = fring_newest(&p->stock);
-	return s ? s->surb : NULL;
-}
-
-/* The block stock_peek gave goes: used, or unusable. */
-static void stock_take(struct peer_in *p)
-{
-	fring_drop_newest(&p->stock);
-}
-
-/* How many blocks a peer should hold for us to answer it well. */
-static unsigned peer_in_want(const struct peer_in *p)
-{
-	unsigned w = SURB_TARGET_MIN + p->cv.queued + p->cv.inflight + (p->cv.nacks + 7) / 8;
-	return w > STOCK_MAX ? STOCK_MAX : w;
 }
 
 /* ---- the ready queue and the send window ---- */
@@ -738,6 +450,21 @@ static void give_up_matching(struct mixclient *mc,
 	free(ids);
 }
 
+/* A sender forgotten with replies of ours to it out: they are given up. */
+static const char *of_conv(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
+                           size_t n)
+{
+	(void)mc;
+	(void)buf;
+	(void)n;
+	return m->cv == cv ? "its sender was pushed out by newer ones" : NULL;
+}
+
+static void sender_forgotten(struct conv *cv, void *ctx)
+{
+	give_up_matching(ctx, of_conv, cv);
+}
+
 /* The messages to a peer sent naming an epoch (see Epochs). */
 static const char *bound_to(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
                             size_t n)
@@ -846,121 +573,36 @@ static uint64_t floor_for(struct mixclient *mc, const struct conv *cv)
 
 /* ---- building and sending packets ---- */
 
-static void secret_free(struct mixclient *mc, struct surb_rec *r)
-{
-	htab_del(mc->secrets, r->sec.tag);
-	sodium_memzero(r, sizeof(*r));
-	free(r);
-}
-
-/* Forget a secret pushed out by newer ones.  The peer's stock estimate
- * is left alone: it comes from what the peer reports, and lowering it here
- * would ask for a top-up that pushes out more secrets, without end. */
-static void secret_drop(struct mixclient *mc, const uint8_t tag[PKT_TAG_BYTES])
-{
-	struct surb_rec *r = htab_get(mc->secrets, tag);
-	if (r) {
-		secret_free(mc, r);
-		mc->st.surbs_expired++;
-	}
-}
-
-/* A peer holds only its newest STOCK_MAX blocks (it drops the oldest when
- * full), and at most `window` more are on their way to it; past that many
- * of ours the oldest secret can go: its block is gone, used, or lost.  This
- * bounds what a stalled or silent peer costs us. */
-static unsigned secrets_per_peer(const struct mixclient *mc)
-{
-	return mc->cfg.window + 2 * STOCK_MAX;
-}
-
-static void remember_secret(struct mixclient *mc, struct peer_out *p, const uint8_t *tag)
-{
-	if (fring_full(&p->secs)) {
-		secret_drop(mc, fring_oldest(&p->secs));
-		fring_drop_oldest(&p->secs);
-	}
-	fring_push(&p->secs, tag);
-}
-
 /* Attach n fresh reply blocks back to us for peer p. */
 static void body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct peer_out *p,
                            unsigned n)
 {
 	while (n-- > 0 && mb_room(b) >= SURB_BYTES && b->nsurbs < MB_MAX_SURBS && !b->nacks &&
-	       htab_count(mc->secrets) < MAX_SURB_SECRETS) {
+	       secrets_room(&mc->peers)) {
 		struct pkt_hop route[PKT_HOPS];
 		uint8_t surb[SURB_BYTES];
 		struct surb_rec *r = xcalloc(1, sizeof(*r));
 		make_route(mc, mc->gw, route);
 		if (surb_create(surb, &r->sec, route, mc->cfg.kp->pk, now_min()) != PKT_OK ||
-		    mb_add_surb(b, surb) || htab_put(mc->secrets, r->sec.tag, r)) {
+		    mb_add_surb(b, surb)) {
 			sodium_memzero(r, sizeof(*r));
 			free(r);
 			return;
 		}
-		r->peer = p;
-		r->t_us = now_us();
-		remember_secret(mc, p, r->sec.tag);
 		for (int i = 0; i < 3; i++)
 			memcpy(r->mixes[i], route[i].id, PKT_ID_BYTES);
+		if (secret_keep(&mc->peers, p, r, now_us()))
+			return;
 		p->surbs_out++;
 		mc->st.surbs_sent++;
 	}
 }
 
-/* As many of the n acks as fit, leaving `reserve` bytes; how many. */
-static unsigned put_acks(struct mb_writer *b, const uint64_t *a, unsigned n, size_t reserve)
-{
-	unsigned k = 0;
-	while (k < n && mb_add_ack(b, a[k], reserve) == 0)
-		k++;
-	return k;
-}
-
-/* Acks, leaving `reserve` bytes for the message that follows them: the
- * owed ones, then, in the room left, each ack sent once before and not
- * yet again (try 0).  An ack is lost as often as any packet (at 5% loss a node,
- * one in four over 5 hops), and the message it answered then went again
- * for nothing: a third of the retransmissions under loss.  Its second
- * copy costs bytes in a packet that goes anyway, never a packet. */
+/* Acks, leaving `reserve` bytes for the message that follows them. */
 static void body_add_acks(struct mixclient *mc, struct mb_writer *b, struct conv *cv,
                           size_t reserve)
 {
-	unsigned k = put_acks(b, cv->acks, cv->nacks, reserve);
-	unsigned j = put_acks(b, cv->echo, cv->necho, reserve);
-	/* The repeated ones are done; the new ones wait for their repeat
-	 * (the oldest give way, unrepeated, when there are too many). */
-	memmove(cv->echo, cv->echo + j, (cv->necho - j) * sizeof(*cv->echo));
-	cv->necho -= j;
-	unsigned keep = k < ACK_ECHO ? k : ACK_ECHO;
-	if (cv->necho + keep > ACK_ECHO) {
-		unsigned drop = cv->necho + keep - ACK_ECHO;
-		memmove(cv->echo, cv->echo + drop, (cv->necho - drop) * sizeof(*cv->echo));
-		cv->necho -= drop;
-	}
-	/* The repeat names no try (0): it may go a while after the first
-	 * copy, so it must not give a round trip, nor prove a route. */
-	for (unsigned i = k - keep; i < k; i++)
-		cv->echo[cv->necho++] = cv->acks[i] & MB_ID_MASK;
-	memmove(cv->acks, cv->acks + k, (cv->nacks - k) * sizeof(*cv->acks));
-	cv->nacks -= k;
-	mc->st.acks_sent += k;
-}
-
-/* How many reply blocks to send p with the next packet: while it holds
- * fewer than it asked for, and SURB_CUSHION more if it answers: its count
- * reaches us a path late, and a burst of answers must not wait for
- * blocks.  Each answer it sends takes one, so the count falls and the
- * next packet replaces it; a peer that only acknowledges, or answers now
- * and then, takes one per batch, not one per message (blocks cost the
- * sender as much as the packet itself, and unused ones expire). */
-static unsigned surbs_wanted(const struct peer_out *p)
-{
-	unsigned goal = p->target;
-	if (now_us() - p->answered_us < ANSWERING_US)
-		goal = goal + SURB_CUSHION > STOCK_MAX - 1 ? STOCK_MAX - 1 : goal + SURB_CUSHION;
-	return goal > p->surbs_out ? goal - p->surbs_out : 0;
+	mc->st.acks_sent += conv_put_acks(cv, b, reserve);
 }
 
 /* A packet of acks or blocks is owed: it goes before messages once it
@@ -1030,7 +672,7 @@ static int send_one_message(struct mixclient *mc)
 			 * acknowledge.  Blocks that do not fit beside the message
 			 * go in an ACK packet of their own, soon (acks_out); for
 			 * a retry, a few, at most once a round trip. */
-			unsigned n = surbs_wanted(p), fit = (unsigned)((mb_room(&b) - m->len) / SURB_BYTES);
+			unsigned n = peer_out_surbs_wanted(p, now_us()), fit = (unsigned)((mb_room(&b) - m->len) / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
 				n = 1;
 			if (n > fit) {
@@ -1200,7 +842,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		b.h.epoch = p->cv.epoch;
 		b.h.named = p->named;
 		unsigned nacks = p->cv.nacks, necho = p->cv.necho;
-		uint64_t acks[MAX_PENDING_ACKS], echo[ACK_ECHO];
+		uint64_t acks[MIXPEER_ACKS_MAX], echo[MIXPEER_ECHO];
 		memcpy(acks, p->cv.acks, nacks * sizeof(*acks));
 		memcpy(echo, p->cv.echo, necho * sizeof(*echo));
 		body_add_acks(mc, &b, &p->cv, 0);
@@ -1232,7 +874,7 @@ static int send_acks(struct mixclient *mc, struct ack_pass *ap)
 	size_t start = mc->rr_slot;
 	/* This table from the cursor, the other one, this one up to it. */
 	for (int step = 0; step < 3; step++, t ^= 1) {
-		struct htab *h = t ? mc->ins : mc->outs;
+		struct htab *h = t ? mc->peers.ins : mc->peers.outs;
 		size_t it = step == 0 ? start : 0;
 		const void *k;
 		void *v;
@@ -1413,38 +1055,15 @@ static int accept_message(struct mixclient *mc, struct conv *cv, const struct mi
 		cv->ack_since = now_us();
 	if (r == RXWIN_DUP) {
 		mc->st.duplicates++;
-		add_ack(cv->acks, &cv->nacks, ack);
+		conv_owe_ack(cv, ack);
 	} else if (r == RXWIN_NEW && mc->cfg.cbs->on_message(mc, from, data, len, mc->cfg.ctx) == 0) {
 		rxwin_take(&cv->rx, id);
 		mc->st.received++;
-		add_ack(cv->acks, &cv->nacks, ack);
+		conv_owe_ack(cv, ack);
 		return 1;
 	}
 	mc->st.refused++;
 	return 0;
-}
-
-/* Each packet from a sender is taken once, by its number: a gateway
- * that replays a delivery would put blocks already used back into the
- * stock (their replies die at layer 1), and a node's duplicate would
- * put in the same block twice.  The numbers of a new state start at its
- * first packet (one sent to a former state must not count as new here);
- * a number beyond the window moves it.  0 is no number: refused. */
-static int packet_fresh(struct peer_in *p, uint64_t pnum)
-{
-	if (!pnum)
-		return 0;
-	if (!p->pkts.base) {
-		rxwin_init(&p->pkts);
-		rxwin_floor(&p->pkts, pnum);
-	}
-	enum rxwin_verdict r = rxwin_check(&p->pkts, pnum);
-	if (r == RXWIN_DUP)
-		return 0;
-	if (r == RXWIN_AHEAD)
-		rxwin_floor(&p->pkts, pnum - RXWIN_IDS + 1);
-	rxwin_take(&p->pkts, pnum);
-	return 1;
 }
 
 static void deliver_forward(struct mixclient *mc, const uint8_t *b)
@@ -1462,12 +1081,12 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		mc->st.undecodable++;
 		return;
 	}
-	struct peer_in *p = peer_in_get(mc, v.h.tag);
+	struct peer_in *p = peer_in_get(&mc->peers, v.h.tag, now_us());
 	if (!p) {
 		mc->st.refused++;
 		return;
 	}
-	if (!packet_fresh(p, v.h.pnum)) {
+	if (!peer_in_fresh(p, v.h.pnum)) {
 		mc->st.repeats++;
 		return;
 	}
@@ -1479,7 +1098,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		const uint8_t *surb = v.surbs + (size_t)i * SURB_BYTES;
 		const struct topo_node *first = topo_by_id(mc->cfg.topo, surb);
 		if (first && first->role == TOPO_MIX && first->layer == 1)
-			useful |= stock_put(mc, p, surb);
+			useful |= stock_put(&mc->peers, p, surb, now_us());
 		else
 			mc->st.undecodable++;
 	}
@@ -1503,7 +1122,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		if (p->announce < ANNOUNCE_MAX)
 			p->announce++;
 		if (useful)
-			peer_in_touch(mc, p);
+			peer_in_touch(&mc->peers, p, now_us());
 		mc->st.stale++;
 		if (!mc->acks_since)
 			mc->acks_since = now_us();
@@ -1518,7 +1137,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		useful |= accept_message(mc, &p->cv, &from, v.h.id, v.h.try, v.data, v.len);
 	}
 	if (useful)
-		peer_in_touch(mc, p);
+		peer_in_touch(&mc->peers, p, now_us());
 	/* Replies that waited for blocks can go now. */
 	kick(mc);
 }
@@ -1575,8 +1194,9 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	 * way are forgotten here instead of counted until they expire. */
 	p->surbs_out = v.h.have;
 	unsigned want = v.h.want;
-	/* It reports what it holds besides its reserve: STOCK_MAX - 1 at most. */
-	p->target = want < SURB_TARGET_MIN ? SURB_TARGET_MIN : want > STOCK_MAX - 1 ? STOCK_MAX - 1 : want;
+	/* It reports what it holds besides its reserve: MIXPEER_STOCK_MAX - 1 at most. */
+	p->target = want < MIXPEER_SURB_TARGET_MIN ? MIXPEER_SURB_TARGET_MIN
+	          : want > MIXPEER_STOCK_MAX - 1 ? MIXPEER_STOCK_MAX - 1 : want;
 	read_acks(mc, &v, &p->cv);
 	rxwin_floor(&p->cv.rx, v.h.floor);
 	if (v.h.kind == MB_REPLY) {
@@ -1609,14 +1229,14 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 	}
 	mc->st.packets_received++;
 	pkt_delivery_tag(pkt, PKT_BYTES, tag);
-	struct surb_rec *r = htab_get(mc->secrets, tag);
+	struct surb_rec *r = secret_find(&mc->peers, tag);
 	if (r) {
 		/* Single use: the secret goes whether the reply opens or not. */
 		struct peer_out *p = r->peer;
 		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
 		if (rc == PKT_OK)
 			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, 1);
-		secret_free(mc, r);
+		secret_free(&mc->peers, r);
 		p->surbs_out -= p->surbs_out > 0;
 		if (rc == PKT_OK)
 			deliver_reply(mc, p, body);
@@ -1655,7 +1275,7 @@ static void supply(struct ev *ev, void *ctx)
 	if (quiet < SUPPLY_MIN_US)
 		quiet = SUPPLY_MIN_US;
 	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
-	while (htab_next(mc->outs, &it, &k, &v)) {
+	while (htab_next(mc->peers.outs, &it, &k, &v)) {
 		struct peer_out *p = v;
 		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
 		if (now - p->cv.last_us < 60000000 && p->cv.next_id > 1 && !p->cv.inflight &&
@@ -1751,54 +1371,10 @@ static void attach(struct mixclient *mc)
 static void mc_sweep(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
-	uint64_t now = now_us();
-	size_t it = 0;
-	const void *k;
-	void *v;
 	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);
-	while (htab_next(mc->secrets, &it, &k, &v)) {
-		struct surb_rec *r = v;
-		if (now - r->t_us > SURB_LIFE_A_US) {
-			r->peer->surbs_out -= r->peer->surbs_out > 0;
-			secret_free(mc, r);
-			mc->st.surbs_expired++;
-		}
-	}
-	it = 0;
-	while (htab_next(mc->ins, &it, &k, &v)) {
-		struct peer_in *p = v;
-		const struct stocked *s;
-		while ((s = fring_oldest(&p->stock)) && now - s->t_us > SURB_LIFE_B_US) {
-			fring_drop_oldest(&p->stock);
-			mc->st.surbs_expired++;
-		}
-		/* Acks owed to a sender that left no block to send them by
-		 * expire after a peer timeout: its messages go again if it is
-		 * there, and the acks must not keep its state alive. */
-		if (p->cv.nacks && !stock_n(p) &&
-		    now - p->cv.ack_since > mc->cfg.peer_timeout_ms * 1000) {
-			mc->st.acks_expired += p->cv.nacks;
-			p->cv.nacks = p->cv.necho = 0;
-		}
-		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_IN_IDLE_US)
-			peer_in_forget(mc, p);
-	}
-	it = 0;
-	while (htab_next(mc->outs, &it, &k, &v)) {
-		struct peer_out *p = v;
-		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > PEER_OUT_IDLE_US) {
-			/* Its reply blocks must not point at a freed peer; every
-			 * one of them is in its ring until it is freed. */
-			for (size_t i = 0; i < fring_len(&p->secs); i++) {
-				struct surb_rec *r = htab_get(mc->secrets, fring_at(&p->secs, i));
-				if (r)
-					secret_free(mc, r);
-			}
-			htab_del(mc->outs, p->key);
-			fring_free(&p->secs);
-			free(p);
-		}
-	}
+	/* Acks owed to a sender that left no block to send them by expire
+	 * after a peer timeout. */
+	mixpeers_sweep(&mc->peers, now_us(), mc->cfg.peer_timeout_ms * 1000);
 	/* Last: on_giveup may queue messages, but not free a peer. */
 	give_up_matching(mc, unreachable_match, NULL);
 }
@@ -1849,7 +1425,6 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->backoff_ms = BACKOFF_MIN_MS;
 	list_init(&mc->rq);
 	list_init(&mc->fl);
-	list_init(&mc->lru);
 	mc->cc = cfg->cc;
 	if (!mc->cc) {
 		mc->cc = mixcc_new(ev, cfg->fast);
@@ -1857,9 +1432,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	}
 	mc->waiter.turn = cc_turn;
 	mc->waiter.arg = mc;
-	mc->outs = htab_new(64, MAX_PEERS);
-	mc->ins = htab_new(MIX_TAG_BYTES, MAX_PEERS_IN);
-	mc->secrets = htab_new(PKT_TAG_BYTES, MAX_SURB_SECRETS);
+	mixpeers_init(&mc->peers, cfg->topo, cfg->window, &mc->st, sender_forgotten, mc);
 	mc->msgs = htab_new(16, cfg->window + 1);
 	mc->routes = cfg->routes;
 	if (!mc->routes) {
@@ -1907,23 +1480,8 @@ void mixclient_free(struct mixclient *mc)
 		sodium_memzero(m, sizeof(*m));
 		free(m);
 	}
-	it = 0;
-	while (htab_next(mc->secrets, &it, &k, &v)) {
-		sodium_memzero(v, sizeof(struct surb_rec));
-		free(v);
-	}
-	it = 0;
-	while (htab_next(mc->ins, &it, &k, &v))
-		peer_in_free(v);
-	it = 0;
-	while (htab_next(mc->outs, &it, &k, &v)) {
-		fring_free(&((struct peer_out *)v)->secs);
-		free(v);
-	}
 	htab_free(mc->msgs);
-	htab_free(mc->secrets);
-	htab_free(mc->ins);
-	htab_free(mc->outs);
+	mixpeers_free(&mc->peers);
 	if (mc->own_routes)
 		routes_free(mc->routes);
 	if (mc->own_cc)
@@ -1971,7 +1529,7 @@ static int msg_enqueue(struct mixclient *mc, struct outmsg *m, uint64_t *id)
 int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
                    const uint8_t *data, size_t len, uint64_t *id)
 {
-	struct peer_out *p = peer_out_get(mc, to);
+	struct peer_out *p = peer_out_get(&mc->peers, to, now_us());
 	if (!p) {
 		errno = EINVAL;
 		return -1;
@@ -2015,7 +1573,7 @@ static uint64_t reply_budget_ms(struct mixclient *mc)
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
                     const uint8_t *data, size_t len, uint64_t *id)
 {
-	struct peer_in *p = htab_get(mc->ins, tag);
+	struct peer_in *p = peer_in_find(&mc->peers, tag);
 	if (!p) {
 		errno = EINVAL;
 		return -1;
@@ -2035,13 +1593,13 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	m->cv = &p->cv;
 	m->id = p->cv.next_id++;
 	m->deadline_us = now_us() + reply_budget_ms(mc) * 1000;
-	peer_in_touch(mc, p);
+	peer_in_touch(&mc->peers, p, now_us());
 	return msg_enqueue(mc, m, id);
 }
 
 int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
 {
-	struct peer_out *p = peer_out_get(mc, to);
+	struct peer_out *p = peer_out_get(&mc->peers, to, now_us());
 	if (!p) {
 		const struct topo_node *g = topo_by_id(mc->cfg.topo, to->gw);
 		errno = g && g->role == TOPO_GATEWAY ? ENOSPC : EINVAL;
@@ -2062,20 +1620,14 @@ int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
 
 int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to)
 {
-	uint8_t key[64];
-	memcpy(key, to->pk, 32);
-	memcpy(key + 32, to->gw, 32);
-	const struct peer_out *p = htab_get(mc->outs, key);
+	const struct peer_out *p = peer_out_find(&mc->peers, to);
 	return p && p->cv.epoch;
 }
 
 size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to)
 {
-	uint8_t key[64];
-	memcpy(key, to->pk, 32);
-	memcpy(key + 32, to->gw, 32);
-	const struct peer_out *p = htab_get(mc->outs, key);
-	return !p || surbs_wanted(p) ? MIX_MSG_SURB : MIX_MSG_MAX;
+	const struct peer_out *p = peer_out_find(&mc->peers, to);
+	return !p || peer_out_surbs_wanted(p, now_us()) ? MIX_MSG_SURB : MIX_MSG_MAX;
 }
 
 size_t mixclient_room(const struct mixclient *mc)
@@ -2095,11 +1647,11 @@ int mixclient_quiet(const struct mixclient *mc)
 	void *v;
 	if (mc->nmsgs)
 		return 0;
-	while (htab_next(mc->outs, &it, &k, &v))
+	while (htab_next(mc->peers.outs, &it, &k, &v))
 		if (((struct peer_out *)v)->cv.nacks)
 			return 0;
 	it = 0;
-	while (htab_next(mc->ins, &it, &k, &v)) {
+	while (htab_next(mc->peers.ins, &it, &k, &v)) {
 		const struct peer_in *p = v;
 		/* Not what a sender that left us no block is owed: it cannot be
 		 * sent (and anyone can make up such a sender). */
@@ -2125,11 +1677,11 @@ int mixclient_done(const struct mixclient *mc)
 	uint64_t wait_us = 3 * 1000 * rto_ms(mc, (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), 1);
 	if (wait_us < DONE_MIN_US)
 		wait_us = DONE_MIN_US;
-	while (htab_next(mc->outs, &it, &k, &v))
+	while (htab_next(mc->peers.outs, &it, &k, &v))
 		if (now - ((const struct peer_out *)v)->cv.heard_us < wait_us)
 			return 0;
 	it = 0;
-	while (htab_next(mc->ins, &it, &k, &v)) {
+	while (htab_next(mc->peers.ins, &it, &k, &v)) {
 		const struct peer_in *p = v;
 		if (stock_n(p) && now - p->cv.heard_us < wait_us)
 			return 0;
@@ -2153,23 +1705,9 @@ void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 	*st = mc->st;
 }
 
-static size_t stock_bytes(const struct mixclient *mc)
-{
-	size_t n = 0, it = 0;
-	const void *k;
-	void *v;
-	while (htab_next(mc->ins, &it, &k, &v))
-		if (((struct peer_in *)v)->stock.rec)
-			n += STOCK_MAX * sizeof(struct stocked);
-	return n;
-}
-
 size_t mixclient_memory(const struct mixclient *mc)
 {
-	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) +
-	       htab_count(mc->secrets) * sizeof(struct surb_rec) +
-	       htab_count(mc->ins) * sizeof(struct peer_in) + stock_bytes(mc) +
-	       htab_count(mc->outs) * (sizeof(struct peer_out) + secrets_per_peer(mc) * PKT_TAG_BYTES);
+	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) + mixpeers_memory(&mc->peers);
 }
 
 int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
@@ -2182,6 +1720,6 @@ int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)
 
 uint64_t mixclient_sender_epoch(const struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES])
 {
-	const struct peer_in *p = htab_get(mc->ins, tag);
+	const struct peer_in *p = peer_in_find(&mc->peers, tag);
 	return p ? p->cv.epoch : 0;
 }

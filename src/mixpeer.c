@@ -1,0 +1,449 @@
+/* mixpeer — see mixpeer.h. */
+#include "mixpeer.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "topology.h"
+#include "util.h"
+
+#define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
+#define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
+
+_Static_assert(MIXPEER_ACKS_MAX <= MB_MAX_ACKS, "owed acks fit one body's count");
+
+void conv_owe_ack(struct conv *cv, uint64_t ack)
+{
+	for (unsigned i = 0; i < cv->nacks; i++)
+		if (cv->acks[i] == ack)
+			return;
+	if (cv->nacks == MIXPEER_ACKS_MAX) {
+		memmove(cv->acks, cv->acks + 1, (MIXPEER_ACKS_MAX - 1) * sizeof(*cv->acks));
+		cv->nacks--;
+	}
+	cv->acks[cv->nacks++] = ack;
+}
+
+/* As many of the n acks as fit, leaving `reserve` bytes; how many. */
+static unsigned put_acks(struct mb_writer *b, const uint64_t *a, unsigned n, size_t reserve)
+{
+	unsigned k = 0;
+	while (k < n && mb_add_ack(b, a[k], reserve) == 0)
+		k++;
+	return k;
+}
+
+/* An ack is lost as often as any packet (at 5% loss a node, one in four
+ * over 5 hops), and the message it answered then goes again for nothing:
+ * a third of the retransmissions under loss.  Its second copy costs bytes
+ * in a packet that goes anyway, never a packet. */
+unsigned conv_put_acks(struct conv *cv, struct mb_writer *b, size_t reserve)
+{
+	unsigned k = put_acks(b, cv->acks, cv->nacks, reserve);
+	unsigned j = put_acks(b, cv->echo, cv->necho, reserve);
+	/* The repeated ones are done; the new ones wait for their repeat
+	 * (the oldest give way, unrepeated, when there are too many). */
+	memmove(cv->echo, cv->echo + j, (cv->necho - j) * sizeof(*cv->echo));
+	cv->necho -= j;
+	unsigned keep = k < MIXPEER_ECHO ? k : MIXPEER_ECHO;
+	if (cv->necho + keep > MIXPEER_ECHO) {
+		unsigned drop = cv->necho + keep - MIXPEER_ECHO;
+		memmove(cv->echo, cv->echo + drop, (cv->necho - drop) * sizeof(*cv->echo));
+		cv->necho -= drop;
+	}
+	/* The repeat names no try (0): it may go a while after the first
+	 * copy, so it must not give a round trip, nor prove a route. */
+	for (unsigned i = k - keep; i < k; i++)
+		cv->echo[cv->necho++] = cv->acks[i] & MB_ID_MASK;
+	memmove(cv->acks, cv->acks + k, (cv->nacks - k) * sizeof(*cv->acks));
+	cv->nacks -= k;
+	return k;
+}
+
+struct peer_out *conv_po(struct conv *cv)
+{
+	return cv->in ? NULL : (struct peer_out *)((char *)cv - offsetof(struct peer_out, cv));
+}
+
+struct peer_in *conv_pi(struct conv *cv)
+{
+	return cv->in ? (struct peer_in *)((char *)cv - offsetof(struct peer_in, cv)) : NULL;
+}
+
+static void conv_init(struct conv *cv, int in, uint64_t now)
+{
+	cv->in = in;
+	cv->next_id = 1;
+	rxwin_init(&cv->rx);
+	cv->last_us = now;
+}
+
+void mixpeers_init(struct mixpeers *ps, const struct topology *topo, unsigned window,
+                   struct mixclient_stats *st, void (*on_forget)(struct conv *, void *),
+                   void *ctx)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->outs = htab_new(64, MIXPEER_OUT_MAX);
+	ps->ins = htab_new(MIX_TAG_BYTES, MIX_SENDERS_MAX);
+	ps->secrets = htab_new(PKT_TAG_BYTES, MIXPEER_SECRETS_MAX);
+	list_init(&ps->lru);
+	ps->topo = topo;
+	/* A peer holds only its newest MIXPEER_STOCK_MAX blocks (it drops
+	 * the oldest when full), and at most `window` more are on their way
+	 * to it; past that many of ours the oldest secret can go: its block
+	 * is gone, used, or lost.  This bounds what a stalled or silent peer
+	 * costs us. */
+	ps->secrets_each = window + 2 * MIXPEER_STOCK_MAX;
+	ps->st = st;
+	ps->on_forget = on_forget;
+	ps->ctx = ctx;
+}
+
+static void peer_in_free(struct peer_in *p)
+{
+	fring_free(&p->stock);
+	free(p);
+}
+
+static void peer_out_free(struct peer_out *p)
+{
+	fring_free(&p->secs);
+	free(p);
+}
+
+void mixpeers_free(struct mixpeers *ps)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(ps->secrets, &it, &k, &v)) {
+		sodium_memzero(v, sizeof(struct surb_rec));
+		free(v);
+	}
+	it = 0;
+	while (htab_next(ps->ins, &it, &k, &v))
+		peer_in_free(v);
+	it = 0;
+	while (htab_next(ps->outs, &it, &k, &v))
+		peer_out_free(v);
+	htab_free(ps->secrets);
+	htab_free(ps->ins);
+	htab_free(ps->outs);
+}
+
+/* ---- addresses we write to ---- */
+
+static void out_key(uint8_t key[64], const struct mix_addr *a)
+{
+	memcpy(key, a->pk, 32);
+	memcpy(key + 32, a->gw, 32);
+}
+
+struct peer_out *peer_out_find(const struct mixpeers *ps, const struct mix_addr *a)
+{
+	uint8_t key[64];
+	out_key(key, a);
+	return htab_get(ps->outs, key);
+}
+
+struct peer_out *peer_out_get(struct mixpeers *ps, const struct mix_addr *a, uint64_t now)
+{
+	struct peer_out *p = peer_out_find(ps, a);
+	if (p)
+		return p;
+	const struct topo_node *gw = topo_by_id(ps->topo, a->gw);
+	if (!gw || gw->role != TOPO_GATEWAY || htab_count(ps->outs) >= MIXPEER_OUT_MAX)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	out_key(p->key, a);
+	p->addr = *a;
+	p->gw = gw;
+	randombytes_buf(p->tag, sizeof(p->tag));
+	conv_init(&p->cv, 0, now);
+	p->target = MIXPEER_SURB_TARGET_MIN;
+	if (fring_init(&p->secs, PKT_TAG_BYTES, ps->secrets_each) || htab_put(ps->outs, p->key, p)) {
+		peer_out_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* While it holds fewer than it asked for, and SURB_CUSHION more if it
+ * answers: its count reaches us a path late, and a burst of answers must
+ * not wait for blocks.  Each answer it sends takes one, so the count
+ * falls and the next packet replaces it; a peer that only acknowledges,
+ * or answers now and then, takes one per batch, not one per message
+ * (blocks cost the sender as much as the packet itself, and unused ones
+ * expire). */
+unsigned peer_out_surbs_wanted(const struct peer_out *p, uint64_t now)
+{
+	unsigned goal = p->target;
+	if (now - p->answered_us < ANSWERING_US)
+		goal = goal + SURB_CUSHION > MIXPEER_STOCK_MAX - 1 ? MIXPEER_STOCK_MAX - 1
+		                                                    : goal + SURB_CUSHION;
+	return goal > p->surbs_out ? goal - p->surbs_out : 0;
+}
+
+/* ---- anonymous senders ---- */
+
+struct peer_in *peer_in_find(const struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES])
+{
+	return htab_get(ps->ins, tag);
+}
+
+/* A packet that does none of what the caller counts as useful (refused,
+ * a duplicate, junk) does not move the sender, so it cannot keep a state
+ * alive for nothing. */
+void peer_in_touch(struct mixpeers *ps, struct peer_in *p, uint64_t now)
+{
+	p->cv.last_us = now;
+	if (list_linked(&p->lru))
+		list_remove(&p->lru);
+	list_push_front(&ps->lru, &p->lru);
+}
+
+/* Out of the table first: what on_forget does cannot reach it. */
+static void peer_in_forget(struct mixpeers *ps, struct peer_in *p)
+{
+	list_remove(&p->lru);
+	htab_del(ps->ins, p->tag);
+	if (p->cv.inflight && ps->on_forget)
+		ps->on_forget(&p->cv, ps->ctx);
+	peer_in_free(p);
+}
+
+/* Acks it is owed that could go: it holds a block to send them by. */
+static int peer_in_owed(const struct peer_in *p)
+{
+	return p->cv.nacks && fring_len(&p->stock);
+}
+
+/* Make room for a new sender; a newcomer is always let in.  First the
+ * least recently useful sender with no reply of ours out and no ack it
+ * could be sent: a sender that leaves no block to acknowledge it by
+ * cannot pin its state with acks it is owed.  Else the least recently
+ * useful one whatever it is owed: its replies are given up.  Made-up
+ * tags thus push out the idle first, and only a stranger who keeps every
+ * one of his MIX_SENDERS_MAX tags more recently useful than an honest
+ * sender can push that one out (mixproxy-protocol(7), DENIAL OF
+ * SERVICE).  If it comes back, its owner meets a new epoch. */
+static void peer_in_evict(struct mixpeers *ps)
+{
+	for (struct list *l = ps->lru.prev; l != &ps->lru; l = l->prev) {
+		struct peer_in *p = list_entry(l, struct peer_in, lru);
+		if (!p->cv.inflight && !peer_in_owed(p)) {
+			peer_in_forget(ps, p);
+			ps->st->senders_evicted++;
+			return;
+		}
+	}
+	if (!list_empty(&ps->lru)) {
+		peer_in_forget(ps, list_entry(ps->lru.prev, struct peer_in, lru));
+		ps->st->senders_evicted++;
+	}
+}
+
+static uint64_t new_epoch(void)
+{
+	uint64_t e = 0;
+	while (!e)
+		randombytes_buf(&e, sizeof(e));
+	return e;
+}
+
+struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES], uint64_t now)
+{
+	struct peer_in *p = htab_get(ps->ins, tag);
+	if (p)
+		return p;
+	/* Anyone can make up tags: a bounded number of senders, each costing
+	 * little until it sends reply blocks. */
+	if (htab_count(ps->ins) >= MIX_SENDERS_MAX)
+		peer_in_evict(ps);
+	p = xcalloc(1, sizeof(*p));
+	memcpy(p->tag, tag, MIX_TAG_BYTES);
+	conv_init(&p->cv, 1, now);
+	p->cv.epoch = new_epoch();
+	if (htab_put(ps->ins, tag, p)) {
+		free(p);
+		return NULL;
+	}
+	peer_in_touch(ps, p, now);
+	return p;
+}
+
+/* Each packet from a sender is taken once, by its number: a gateway
+ * that replays a delivery would put blocks already used back into the
+ * stock (their replies die at layer 1), and a node's duplicate would
+ * put in the same block twice.  The numbers of a new state start at its
+ * first packet (one sent to a former state must not count as new here);
+ * a number beyond the window moves it.  0 is no number: refused. */
+int peer_in_fresh(struct peer_in *p, uint64_t pnum)
+{
+	if (!pnum)
+		return 0;
+	if (!p->pkts.base) {
+		rxwin_init(&p->pkts);
+		rxwin_floor(&p->pkts, pnum);
+	}
+	enum rxwin_verdict r = rxwin_check(&p->pkts, pnum);
+	if (r == RXWIN_DUP)
+		return 0;
+	if (r == RXWIN_AHEAD)
+		rxwin_floor(&p->pkts, pnum - RXWIN_IDS + 1);
+	rxwin_take(&p->pkts, pnum);
+	return 1;
+}
+
+unsigned peer_in_want(const struct peer_in *p)
+{
+	unsigned w = MIXPEER_SURB_TARGET_MIN + p->cv.queued + p->cv.inflight + (p->cv.nacks + 7) / 8;
+	return w > MIXPEER_STOCK_MAX ? MIXPEER_STOCK_MAX : w;
+}
+
+unsigned stock_n(const struct peer_in *p)
+{
+	return (unsigned)fring_len(&p->stock);
+}
+
+/* 1 if the block was taken. */
+int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint64_t now)
+{
+	struct stocked s;
+	if (!p->stock.rec && fring_init(&p->stock, sizeof(struct stocked), MIXPEER_STOCK_MAX))
+		return 0;
+	memcpy(s.surb, surb, SURB_BYTES);
+	s.t_us = now;
+	/* Full: the oldest block goes (it is the nearest to expiry). */
+	if (fring_push(&p->stock, &s) == 1)
+		ps->st->surbs_expired++;
+	sodium_memzero(&s, sizeof(s));
+	ps->st->surbs_received++;
+	return 1;
+}
+
+/* The newest block: its secret is the likeliest still kept by its
+ * creator, and its route the likeliest chosen with fresh knowledge. */
+const uint8_t *stock_peek(const struct peer_in *p)
+{
+	const struct stocked *s = fring_newest(&p->stock);
+	return s ? s->surb : NULL;
+}
+
+void stock_take(struct peer_in *p)
+{
+	fring_drop_newest(&p->stock);
+}
+
+/* ---- secrets of our reply blocks ---- */
+
+int secrets_room(const struct mixpeers *ps)
+{
+	return htab_count(ps->secrets) < MIXPEER_SECRETS_MAX;
+}
+
+struct surb_rec *secret_find(const struct mixpeers *ps, const uint8_t tag[PKT_TAG_BYTES])
+{
+	return htab_get(ps->secrets, tag);
+}
+
+void secret_free(struct mixpeers *ps, struct surb_rec *r)
+{
+	htab_del(ps->secrets, r->sec.tag);
+	sodium_memzero(r, sizeof(*r));
+	free(r);
+}
+
+/* Forget a secret pushed out by newer ones.  The peer's stock estimate
+ * is left alone: it comes from what the peer reports, and lowering it
+ * here would ask for a top-up that pushes out more secrets, without end. */
+static void secret_drop(struct mixpeers *ps, const uint8_t tag[PKT_TAG_BYTES])
+{
+	struct surb_rec *r = htab_get(ps->secrets, tag);
+	if (r) {
+		secret_free(ps, r);
+		ps->st->surbs_expired++;
+	}
+}
+
+int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uint64_t now)
+{
+	if (htab_put(ps->secrets, r->sec.tag, r)) {
+		sodium_memzero(r, sizeof(*r));
+		free(r);
+		return -1;
+	}
+	r->peer = p;
+	r->t_us = now;
+	if (fring_full(&p->secs)) {
+		secret_drop(ps, fring_oldest(&p->secs));
+		fring_drop_oldest(&p->secs);
+	}
+	fring_push(&p->secs, r->sec.tag);
+	return 0;
+}
+
+/* ---- housekeeping ---- */
+
+void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(ps->secrets, &it, &k, &v)) {
+		struct surb_rec *r = v;
+		if (now - r->t_us > MIXPEER_SECRET_LIFE_US) {
+			r->peer->surbs_out -= r->peer->surbs_out > 0;
+			secret_free(ps, r);
+			ps->st->surbs_expired++;
+		}
+	}
+	it = 0;
+	while (htab_next(ps->ins, &it, &k, &v)) {
+		struct peer_in *p = v;
+		const struct stocked *s;
+		while ((s = fring_oldest(&p->stock)) && now - s->t_us > MIXPEER_STOCK_LIFE_US) {
+			fring_drop_oldest(&p->stock);
+			ps->st->surbs_expired++;
+		}
+		/* Acks owed to a sender that left no block to send them by
+		 * expire: its messages go again if it is there, and the acks
+		 * must not keep its state alive. */
+		if (p->cv.nacks && !stock_n(p) && now - p->cv.ack_since > ack_life_us) {
+			ps->st->acks_expired += p->cv.nacks;
+			p->cv.nacks = p->cv.necho = 0;
+		}
+		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > MIXPEER_IN_IDLE_US)
+			peer_in_forget(ps, p);
+	}
+	it = 0;
+	while (htab_next(ps->outs, &it, &k, &v)) {
+		struct peer_out *p = v;
+		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > MIXPEER_OUT_IDLE_US) {
+			/* Its reply blocks must not point at a freed peer; every
+			 * one of them is in its ring until it is freed. */
+			for (size_t i = 0; i < fring_len(&p->secs); i++) {
+				struct surb_rec *r = htab_get(ps->secrets, fring_at(&p->secs, i));
+				if (r)
+					secret_free(ps, r);
+			}
+			htab_del(ps->outs, p->key);
+			peer_out_free(p);
+		}
+	}
+}
+
+size_t mixpeers_memory(const struct mixpeers *ps)
+{
+	size_t stock = 0, it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(ps->ins, &it, &k, &v))
+		if (((struct peer_in *)v)->stock.rec)
+			stock += MIXPEER_STOCK_MAX * sizeof(struct stocked);
+	return htab_count(ps->secrets) * sizeof(struct surb_rec) +
+	       htab_count(ps->ins) * sizeof(struct peer_in) + stock +
+	       htab_count(ps->outs) * (sizeof(struct peer_out) + ps->secrets_each * PKT_TAG_BYTES);
+}
