@@ -212,7 +212,10 @@ static const struct {
 	{ "g gateway [::g]:80 KEY", "bad address '[::g]:80': bad IPv6 address" },
 	{ "g gateway 10.0.0.1:1 abc", "bad public key" },
 	{ "g gateway 10.0.0.1:1 0OIl", "bad public key" },
-	{ "g gateway 10.0.0.1:1 KEY1", "bad public key" },
+	/* A key with a character too many: 45 digits, the first not 1, are
+	 * more than 32 bytes whatever they are (one appended to a random key
+	 * still fit one time in 58 when that key had 43). */
+	{ "g gateway 10.0.0.1:1 222222222222222222222222222222222222222222222", "bad public key" },
 	/* Decodes to 32 zero bytes: a low-order point. */
 	{ "g gateway 10.0.0.1:1 11111111111111111111111111111111",
 	  "bad public key '11111111111111111111111111111111' (not a usable X25519 key)" },
