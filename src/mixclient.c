@@ -54,97 +54,42 @@
 #include "link.h"
 #include "list.h"
 #include "log.h"
+#include "mixattach.h"
 #include "mixbody.h"
 #include "mixcc.h"
+#include "mixmsg.h"
 #include "mixpeer.h"
 #include "route.h"
 #include "rxwin.h"
 #include "util.h"
 
 #define ANNOUNCE_MAX 8           /* epoch announcements owed to one sender */
-#define REPLY_WAIT_MAX_MS (3600ull * 1000) /* bound of a reply's wait for blocks */
 #define HELLO_FRESH_US (30ull * 1000000) /* a hello's epoch, unused, is trusted */
-#define REPLY_WAIT_PER_TRY_MS 2000ull /* with a try limit: at least this per try */
 #define SWEEP_MS 5000
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define ACK_DELAY_FAST_MS 2      /* the least an ack waits for a packet to ride (fast) */
 #define ACK_DELAY_MAX_US 20000   /* ... and the most */
 #define DONE_MIN_US 2000000      /* mixclient_done: the least silence of its peers */
 #define ACK_BATCH 16             /* owed to one peer: worth a packet of their own at once */
 #define BURST 32                 /* packets per loop pass in the fast profile */
-#define RTO_FAST_MIN_MS 50       /* fast profile: acks wait ACK_DELAY_FAST_MS; the
-                                  * rest is for a busy loop (the timeout follows
-                                  * measured round trips beyond it) */
-#define RACK_MIN_US 2000.0
-#define RTO_BACKOFF_CAP_MS 1000.0 /* backed-off timeouts reach at least this */
-#define EARLY_MAX 3              /* tries found lost early, per timeout */
-#define TRY_RING 4               /* tries whose send times are kept */
 #define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */
-#define SUPPLY_GAP_MAX_US 8000000ull /* ... and supplied at least this often */
 
 _Static_assert(MIX_TAG_BYTES == MB_TAG_BYTES, "a tag is the body's tag field");
 _Static_assert(MIX_MSG_MAX + MB_HDR + 6 * MB_ACK_BYTES == PKT_BODY_BYTES,
                "a message leaves room for six acks (mixclient.h)");
 
-enum msg_state { M_NEW, M_QUEUED, M_FLIGHT, M_ACKED, M_GIVEN_UP };
-
-struct outmsg {
-	struct mixclient *mc;
-	enum msg_state st;           /* msg_set_state only */
-	struct list rq;              /* in the ready queue */
-	int kind;                    /* MB_DATA or MB_REPLY */
-	struct conv *cv;             /* of its peer: a peer_out's (DATA), a peer_in's */
-	uint64_t id;
-	uint64_t timer;
-	unsigned tries;              /* sends so far */
-	unsigned timeouts;           /* of those, the ones whose timeout fired */
-	unsigned early;              /* found lost early since the last timeout */
-	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
-	int have_route;
-	int blames;                  /* its failure is evidence against the route:
-	                              * it named the peer's epoch (one naming none
-	                              * is refused wherever it arrives) */
-	uint64_t first_us;           /* queued: the unheard peer's clock starts */
-	uint64_t sent_us, fwd_us;    /* the last try: when, and its route's delays */
-	uint64_t try_us[TRY_RING], try_fwd_us[TRY_RING]; /* the last tries, by try */
-	struct list fl;              /* in flight: by the time of the last try */
-	int bound;                   /* DATA: sent naming a non-zero epoch */
-	uint64_t deadline_us;        /* REPLY: given up if still waiting for a block then */
-	size_t len;
-	uint8_t data[MIX_MSG_MAX];
-};
-
-/* The client's attachment to its gateway. */
-enum attachment {
-	DETACHED,                    /* no link: waiting to connect again */
-	CONNECTING,                  /* a link on its way up */
-	ATTACHED,                    /* the link is up: packets go */
-};
-
-static const char *const attachment_names[] = {
-	[DETACHED] = "detached", [CONNECTING] = "connecting", [ATTACHED] = "attached",
-};
-
 struct mixclient {
 	struct ev *ev;
 	struct mixclient_cfg cfg;
 	const struct topo_node *gw;
-	struct link *link;
-	enum attachment att;         /* to the gateway: set_attachment only */
-	int want_writable;
-	unsigned backoff_ms;
-	uint64_t t_reconnect, t_send, t_loop, t_sweep, t_ack, t_supply;
+	struct mixattach gwa;        /* the link to it */
+	uint64_t t_send, t_loop, t_sweep, t_ack, t_supply;
 	struct mixpeers peers;
-	struct htab *msgs;           /* (peer ptr, id) -> outmsg */
-	struct list rq;              /* the ready queue */
-	size_t nmsgs;
+	struct mixmsgs msgs;         /* what we have out */
 	struct routes *routes;       /* mix health, maybe shared (route.h) */
 	int own_routes;
 	struct mixcc *cc;            /* round trips and (fast) the window */
 	int own_cc;
 	struct mixcc_waiter waiter;  /* in cc's queue for a turn */
-	struct list fl;              /* in flight, oldest try first */
 	uint64_t t_pump;
 	uint64_t acks_since;         /* oldest unsent ack waiting, 0: none */
 	int rr_table;                /* send_acks resumes here: 0 outs, 1 ins, */
@@ -175,23 +120,7 @@ static uint32_t now_min(void)
 	return (uint32_t)(wall_s() / 60);
 }
 
-static void msg_key(uint8_t key[16], const struct conv *cv, uint64_t id)
-{
-	uintptr_t p = (uintptr_t)cv;
-	memset(key, 0, 16);
-	memcpy(key, &p, sizeof(p));
-	memcpy(key + 8, &id, 8);
-}
-
 /* ---- route choice (route.h) ---- */
-
-static void mark_route(struct mixclient *mc, const uint8_t (*mixes)[PKT_ID_BYTES], int ok)
-{
-	if (ok)
-		routes_proven(mc->routes, mixes, now_us());
-	else
-		routes_failed(mc->routes, mixes);
-}
 
 static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
                        struct pkt_hop route[PKT_HOPS])
@@ -208,184 +137,9 @@ static void make_route(struct mixclient *mc, const struct topo_node *exit_gw,
 	route[3].delay_us = 0;
 }
 
-/* ---- the ready queue and the send window ---- */
+/* ---- what the messages ask of the client (mixmsg.h) ---- */
 
 static void kick(struct mixclient *mc);
-static void on_timeout(struct ev *ev, void *ctx);
-static void on_deadline(struct ev *ev, void *ctx);
-static uint64_t rto_ms(const struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries);
-
-/* Where a message is, and what that means:
- *
- *   QUEUED  in the ready queue (counted in its conversation's `queued`).
- *           A reply's deadline timer runs: it waits for a block of its
- *           sender's as well as for its turn.
- *   FLIGHT  a try is out: in the flight list, oldest try first, counted
- *           by the congestion window; its retransmission timer runs.
- *   ACKED, GIVEN_UP  on neither list, no timer: about to be freed.
- *
- * Queued to go (again), a message going again goes before every first
- * try, and retries go by id: the receiver delivers in order, so
- * everything after a lost message waits for it (a session's first
- * message, refused for want of the epoch, once waited behind 30 others,
- * each waiting for a turn of the shared window: nearly a minute with
- * 1,000 sessions). */
-static const char *const msg_state_names[] = {
-	[M_NEW] = "new", [M_QUEUED] = "queued", [M_FLIGHT] = "in flight",
-	[M_ACKED] = "acknowledged", [M_GIVEN_UP] = "given up",
-};
-
-static void msg_set_state(struct mixclient *mc, struct outmsg *m, enum msg_state st,
-                          const char *why)
-{
-	if (m->st == st)
-		return;
-	log_trace("mixclient: message %llu: %s -> %s%s%s", (unsigned long long)m->id,
-	          msg_state_names[m->st], msg_state_names[st], why ? ": " : "", why ? why : "");
-	if (m->st == M_QUEUED) {
-		list_remove(&m->rq);
-		m->cv->queued--;
-	} else if (m->st == M_FLIGHT) {
-		list_remove(&m->fl);
-		mixcc_left(mc->cc);
-	}
-	ev_timer_cancel(mc->ev, m->timer);
-	m->timer = 0;
-	m->st = st;
-	if (st == M_QUEUED) {
-		struct list *at = &mc->rq; /* insert before this one; the head: at the tail */
-		if (m->tries > 0)
-			for (at = mc->rq.next; at != &mc->rq; at = at->next) {
-				struct outmsg *x = list_entry(at, struct outmsg, rq);
-				if (x->tries == 0 || x->id >= m->id)
-					break;
-			}
-		list_insert_before(at, &m->rq);
-		m->cv->queued++;
-		if (m->cv->in) {
-			uint64_t now = now_us();
-			uint64_t ms = m->deadline_us > now ? (m->deadline_us - now + 999) / 1000 : 0;
-			m->timer = ev_timer_add(mc->ev, ms, on_deadline, m);
-		}
-	} else if (st == M_FLIGHT) {
-		/* A reply block's route was chosen by its creator: the
-		 * timeout allows for mean delays. */
-		uint64_t fwd = m->cv->in ? (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000) : m->fwd_us;
-		list_push_back(&mc->fl, &m->fl);
-		mixcc_sent(mc->cc);
-		m->timer = ev_timer_add(mc->ev, rto_ms(mc, fwd, m->timeouts + 1), on_timeout, m);
-	}
-}
-
-/* Acknowledged or given up: the message goes. */
-static void msg_free(struct mixclient *mc, struct outmsg *m, enum msg_state st, const char *why)
-{
-	uint8_t key[16];
-	msg_key(key, m->cv, m->id);
-	htab_del(mc->msgs, key);
-	msg_set_state(mc, m, st, why);
-	m->cv->inflight--;
-	mc->nmsgs--;
-	sodium_memzero(m, sizeof(*m));
-	free(m);
-	if (mc->want_writable && mixclient_room(mc) > 0) {
-		mc->want_writable = 0;
-		if (mc->cfg.cbs->on_writable)
-			mc->cfg.cbs->on_writable(mc, mc->cfg.ctx);
-	}
-}
-
-/* A try found lost: the message goes again (a reply once it has a block). */
-static void requeue(struct mixclient *mc, struct outmsg *m)
-{
-	if (m->have_route && m->blames)
-		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
-	mc->st.retransmitted++;
-	msg_set_state(mc, m, M_QUEUED, "lost");
-}
-
-/* Loss found early, as TCP's RACK finds it: a try sent well before one
- * just acknowledged (at edge_us) by the same peer, and not acknowledged
- * itself, is lost.  Such tries do not count towards max_tries (timeouts
- * do), so a lossy path does not spend a message's tries in a second.  Fast profile
- * only: without delays, tries overtake each other only by the queues of
- * their routes, which half a round trip covers; in the default profile
- * the drawn delays reorder everything, and the timeout decides.  A message
- * at its last try or its deadline is left to its timer, which gives it
- * up.  The caller sends what this queues. */
-static void lost_before(struct mixclient *mc, const struct conv *cv, uint64_t edge_us)
-{
-	if (!mc->cfg.fast)
-		return;
-	double reo = mixcc_srtt_us(mc->cc) / 2;
-	if (reo < RACK_MIN_US)
-		reo = RACK_MIN_US;
-	uint64_t now = now_us();
-	for (struct list *l = mc->fl.next, *next; l != &mc->fl; l = next) {
-		struct outmsg *x = list_entry(l, struct outmsg, fl);
-		next = l->next; /* requeue unlinks x only */
-		if ((double)x->sent_us + reo >= (double)edge_us)
-			break;
-		/* Only messages to the peer whose acks these are: another
-		 * peer's path may be slower without anything being lost.  At
-		 * most EARLY_MAX early tries per timeout: a message the peer
-		 * keeps refusing (its application is full) while it takes
-		 * later ones must not spend a reply block per ack packet. */
-		if (x->cv != cv || x->early >= EARLY_MAX || (cv->in && now >= x->deadline_us))
-			continue;
-		x->early++;
-		requeue(mc, x);
-		mc->st.lost_early++;
-	}
-}
-
-/* An ack; *edge_us: the latest send time of a last try acked so far. */
-static int on_acked(struct mixclient *mc, const struct conv *cv, uint64_t ack,
-                    uint64_t *edge_us)
-{
-	uint8_t key[16];
-	unsigned try = (unsigned)(ack >> 56);
-	msg_key(key, cv, ack & MB_ID_MASK);
-	struct outmsg *m = htab_get(mc->msgs, key);
-	if (!m)
-		return 0; /* acked before, or given up */
-	/* Only the route of the try that got through is proven. */
-	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
-		mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
-	/* The ack names the try it answers, so its round trip is known even
-	 * for a message sent several times (Karn's problem does not arise),
-	 * also when it answers an earlier try than the last: on a loaded
-	 * network those are the only answers until the timeout has grown. */
-	if (try >= 1 && try <= m->tries && m->tries - try < TRY_RING && m->tries < 255) {
-		uint64_t now = now_us(), t = m->try_us[try % TRY_RING] + m->try_fwd_us[try % TRY_RING];
-		mixcc_sample(mc->cc, m->try_us[try % TRY_RING], now > t ? (double)(now - t) : 0);
-		if (try == m->tries && m->st == M_FLIGHT && m->sent_us > *edge_us)
-			*edge_us = m->sent_us;
-	}
-	mc->st.acked++;
-	msg_free(mc, m, M_ACKED, NULL);
-	return 1;
-}
-
-/* Give a message up and tell the application whom it was for. */
-static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
-{
-	struct mix_from to;
-	uint64_t id = m->id;
-	memset(&to, 0, sizeof(to));
-	if (!m->cv->in) {
-		to.reply = 1;
-		to.addr = conv_po(m->cv)->addr;
-	} else {
-		memcpy(to.tag, conv_pi(m->cv)->tag, MIX_TAG_BYTES);
-	}
-	mc->st.gave_up++;
-	log_debug("mixclient: message %llu given up after %u tries: %s", (unsigned long long)id,
-	          m->tries, why);
-	msg_free(mc, m, M_GIVEN_UP, why);
-	if (mc->cfg.cbs->on_giveup)
-		mc->cfg.cbs->on_giveup(mc, &to, id, why, mc->cfg.ctx);
-}
 
 /* Why no route can carry m: nothing has come from its peer for
  * peer_timeout since it was queued (or since the peer was last heard,
@@ -393,9 +147,9 @@ static void give_up(struct mixclient *mc, struct outmsg *m, const char *why)
  * no mix that carried anything in that time, else the peer's side).
  * NULL while a route may still carry it: it is sent again, however many
  * tries that takes. */
-static const char *unreachable(struct mixclient *mc, const struct outmsg *m, char *buf,
-                               size_t n)
+static const char *unreachable(void *ctx, const struct outmsg *m, char *buf, size_t n)
 {
+	struct mixclient *mc = ctx;
 	uint64_t now = now_us(), t = mc->cfg.peer_timeout_ms * 1000;
 	uint64_t heard = m->cv->heard_us;
 	uint64_t since = heard > m->first_us ? heard : m->first_us;
@@ -403,7 +157,7 @@ static const char *unreachable(struct mixclient *mc, const struct outmsg *m, cha
 	if (!t || now - since < t)
 		return NULL;
 	unsigned secs = (unsigned)((now - since) / 1000000);
-	if (mc->att != ATTACHED) {
+	if (mc->gwa.att != ATTACHED) {
 		snprintf(buf, n, "our gateway %s unreachable; nothing heard for %u s", mc->gw->name,
 		         secs);
 	} else if ((layer = routes_dead_layer(mc->routes, now - t)) != 0) {
@@ -419,42 +173,9 @@ static const char *unreachable(struct mixclient *mc, const struct outmsg *m, cha
 	return buf;
 }
 
-/* Give up the messages for which match() says why, as it says.  By id,
- * looked up again one at a time: on_giveup may queue messages meanwhile,
- * which can rehash the table under an iteration. */
-static void give_up_matching(struct mixclient *mc,
-                             const char *(*match)(struct mixclient *mc, const struct outmsg *m,
-                                                  void *arg, char *buf, size_t n),
-                             void *arg)
-{
-	size_t n = 0, it = 0;
-	const void *k;
-	void *v;
-	struct { const struct conv *cv; uint64_t id; } *ids = xcalloc(mc->nmsgs + 1, sizeof(*ids));
-	char why[160];
-	while (htab_next(mc->msgs, &it, &k, &v)) {
-		struct outmsg *m = v;
-		if (n <= mc->nmsgs && match(mc, m, arg, why, sizeof(why))) {
-			ids[n].cv = m->cv;
-			ids[n++].id = m->id;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t key[16];
-		msg_key(key, ids[i].cv, ids[i].id);
-		struct outmsg *m = htab_get(mc->msgs, key);
-		const char *w;
-		if (m && (w = match(mc, m, arg, why, sizeof(why))) != NULL)
-			give_up(mc, m, w);
-	}
-	free(ids);
-}
-
 /* A sender forgotten with replies of ours to it out: they are given up. */
-static const char *of_conv(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
-                           size_t n)
+static const char *of_conv(const struct outmsg *m, void *cv, char *buf, size_t n)
 {
-	(void)mc;
 	(void)buf;
 	(void)n;
 	return m->cv == cv ? "its sender was pushed out by newer ones" : NULL;
@@ -462,114 +183,48 @@ static const char *of_conv(struct mixclient *mc, const struct outmsg *m, void *c
 
 static void sender_forgotten(struct conv *cv, void *ctx)
 {
-	give_up_matching(ctx, of_conv, cv);
+	struct mixclient *mc = ctx;
+	mixmsgs_give_up_matching(&mc->msgs, of_conv, cv);
 }
 
 /* The messages to a peer sent naming an epoch (see Epochs). */
-static const char *bound_to(struct mixclient *mc, const struct outmsg *m, void *cv, char *buf,
-                            size_t n)
+static const char *bound_to(const struct outmsg *m, void *cv, char *buf, size_t n)
 {
-	(void)mc;
 	(void)buf;
 	(void)n;
 	return m->cv == cv && m->bound ? "the peer lost its state for us" : NULL;
 }
 
-static const char *unreachable_match(struct mixclient *mc, const struct outmsg *m, void *arg,
-                                     char *buf, size_t n)
+static const char *unreachable_match(const struct outmsg *m, void *mc, char *buf, size_t n)
 {
-	(void)arg;
 	return unreachable(mc, m, buf, n);
 }
 
-static void on_deadline(struct ev *ev, void *ctx)
+static void msgs_kick(void *ctx)
 {
-	struct outmsg *m = ctx;
-	(void)ev;
-	m->timer = 0;
-	give_up(m->mc, m, "no reply block came in time");
+	kick(ctx);
 }
 
-static void on_timeout(struct ev *ev, void *ctx)
+static void msgs_given_up(void *ctx, const struct mix_from *to, uint64_t id, const char *why)
 {
-	struct outmsg *m = ctx;
-	struct mixclient *mc = m->mc;
-	(void)ev;
-	m->timer = 0;
-	mixcc_timeout(mc->cc, m->sent_us);
-	m->early = 0;
-	m->timeouts++;
-	char buf[160];
-	const char *why = unreachable(mc, m, buf, sizeof(buf));
-	if (!why && mc->cfg.max_tries && m->timeouts >= mc->cfg.max_tries)
-		why = "no acknowledgement after the tries it was allowed";
-	if (!why && m->cv->in && now_us() >= m->deadline_us)
-		why = "out of time";
-	if (why) {
-		if (m->have_route && m->blames)
-			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
-		give_up(mc, m, why);
-		return;
-	}
-	requeue(mc, m);
-	kick(mc);
+	struct mixclient *mc = ctx;
+	if (mc->cfg.cbs->on_giveup)
+		mc->cfg.cbs->on_giveup(mc, to, id, why, mc->cfg.ctx);
 }
 
-/* Retransmission timeout: the delays this try was given on its way, plus
- * the larger of a fixed allowance (a mean ack path back, the receiver's
- * send slots, 250 ms of slack) and what round trips have measured beyond
- * the chosen delays (smoothed, plus four deviations, as TCP does), so a
- * slow machine or a loaded network does not send everything twice;
- * growing with each try. */
-static uint64_t rto_ms(const struct mixclient *mc, uint64_t fwd_delay_us, unsigned tries)
+static void msgs_writable(void *ctx)
 {
-	double fixed = mc->cfg.fast ? RTO_FAST_MIN_MS
-	                            : 3 * mc->cfg.delay_mean_ms + 4 * mc->cfg.send_mean_ms + 250;
-	if (fixed < (double)mc->cfg.rto_min_ms)
-		fixed = (double)mc->cfg.rto_min_ms;
-	double measured = (mixcc_srtt_us(mc->cc) + 4 * mixcc_rttvar_us(mc->cc)) / 1000.0;
-	double base = (double)fwd_delay_us / 1000.0 + (measured > fixed ? measured : fixed);
-	/* Backs off to 4x (or 1 s, if more) only: loss in a mixnet is mostly
-	 * a dead or lossy node, which the new route avoids; a slow machine or
-	 * a loaded network shows in the measured round trips, which the base
-	 * follows.  The 1 s keeps max_tries from running out within a few
-	 * seconds where round trips are short (fast profile): a gateway that
-	 * restarts, or a burst of load, takes longer than that. */
-	double cap = 4 * base > RTO_BACKOFF_CAP_MS ? 4 * base : RTO_BACKOFF_CAP_MS;
-	double ms = base;
-	for (unsigned i = 1; i < tries && ms < cap; i++)
-		ms *= 1.5;
-	if (ms > cap)
-		ms = cap;
-	/* Until a round trip has been measured, though, nothing says the
-	 * fixed allowance fits this machine: one too slow to send a window
-	 * of packets within it would spend all its time sending them again,
-	 * and give them up before an ack could be read.  Double, as TCP
-	 * does before its first sample. */
-	if (mixcc_srtt_us(mc->cc) == 0) {
-		ms = base;
-		for (unsigned i = 1; i < tries && ms < 60000; i++)
-			ms *= 2;
-	}
-	return ms > 60000 ? 60000 : (uint64_t)ms;
+	struct mixclient *mc = ctx;
+	if (mc->cfg.cbs->on_writable)
+		mc->cfg.cbs->on_writable(mc, mc->cfg.ctx);
 }
 
-/* The lowest id of ours to `peer` still in flight (or the next id): the
- * receiver need not wait for anything below it, so one message given up
- * cannot hold its window back for good. */
-static uint64_t floor_for(struct mixclient *mc, const struct conv *cv)
-{
-	uint64_t f = cv->next_id;
-	size_t it = 0;
-	const void *k;
-	void *v;
-	while (htab_next(mc->msgs, &it, &k, &v)) {
-		struct outmsg *m = v;
-		if (m->cv == cv && m->id < f)
-			f = m->id;
-	}
-	return f;
-}
+static const struct mixmsgs_cbs mc_msgs_cbs = {
+	.kick = msgs_kick,
+	.unreachable = unreachable,
+	.given_up = msgs_given_up,
+	.writable = msgs_writable,
+};
 
 /* ---- building and sending packets ---- */
 
@@ -623,7 +278,7 @@ static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
 	make_route(mc, dst_gw, route);
 	if (pkt_create(pkt, route, dst_pk, mb_finish(b), sizeof(b->b), now_min()) != PKT_OK)
 		return -1;
-	if (link_send(mc->link, LF_SEND, route[0].id, pkt))
+	if (link_send(mc->gwa.link, LF_SEND, route[0].id, pkt))
 		return -1;
 	if (mixes)
 		for (int i = 0; i < 3; i++)
@@ -639,7 +294,7 @@ static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_wr
 	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
 	if (surb_use(surb, SURB_BYTES, mb_finish(b), sizeof(b->b), pkt, first) != PKT_OK)
 		return -1;
-	if (link_send(mc->link, LF_SEND, first, pkt))
+	if (link_send(mc->gwa.link, LF_SEND, first, pkt))
 		return -1;
 	mc->st.packets_sent++;
 	mc->st.surbs_used++;
@@ -648,13 +303,13 @@ static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_wr
 
 static int can_send(struct mixclient *mc)
 {
-	return mc->att == ATTACHED && link_queue_room(mc->link) > 0;
+	return mixattach_can_send(&mc->gwa);
 }
 
 /* Send one queued message; 1 sent, 0 nothing sendable, -1 blocked. */
 static int send_one_message(struct mixclient *mc)
 {
-	for (struct list *l = mc->rq.next; l != &mc->rq; l = l->next) {
+	for (struct list *l = mc->msgs.rq.next; l != &mc->msgs.rq; l = l->next) {
 		struct outmsg *m = list_entry(l, struct outmsg, rq);
 		struct mb_writer b;
 		uint64_t dsum = 0;
@@ -662,7 +317,7 @@ static int send_one_message(struct mixclient *mc)
 			struct peer_out *p = conv_po(m->cv);
 			mb_begin(&b, MB_DATA, m->id, p->tag);
 			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			b.h.floor = floor_for(mc, &p->cv);
+			b.h.floor = mixmsgs_floor(&mc->msgs, &p->cv);
 			b.h.epoch = p->cv.epoch;
 			b.h.pnum = ++p->pnum;
 			/* A retry carries a fresh block: the blocks the peer
@@ -677,7 +332,7 @@ static int send_one_message(struct mixclient *mc)
 				n = 1;
 			if (n > fit) {
 				uint64_t now = now_us();
-				if (m->tries > 0 && now - p->supplied_us > rto_ms(mc, 0, 1) * 1000) {
+				if (m->tries > 0 && now - p->supplied_us > mixmsgs_rto_ms(&mc->msgs, 0, 1) * 1000) {
 					p->resupply = 1;
 					p->supplied_us = now;
 				}
@@ -701,7 +356,7 @@ static int send_one_message(struct mixclient *mc)
 			const uint8_t *surb = stock_peek(p);
 			mb_begin(&b, MB_REPLY, m->id, NULL);
 			b.h.try = (uint8_t)(m->tries >= 254 ? 255 : m->tries + 1);
-			b.h.floor = floor_for(mc, &p->cv);
+			b.h.floor = mixmsgs_floor(&mc->msgs, &p->cv);
 			b.h.epoch = p->cv.epoch;
 			b.h.named = p->named;
 			b.h.want = (uint8_t)peer_in_want(p);
@@ -719,13 +374,7 @@ static int send_one_message(struct mixclient *mc)
 			stock_take(p);
 			p->announce -= p->announce > 0;
 		}
-		if (++m->tries == 1)
-			mc->st.sent++;
-		m->sent_us = now_us();
-		m->fwd_us = m->kind == MB_DATA ? dsum : 0;
-		m->try_us[m->tries % TRY_RING] = m->sent_us;
-		m->try_fwd_us[m->tries % TRY_RING] = m->fwd_us;
-		msg_set_state(mc, m, M_FLIGHT, NULL);
+		msg_sent(m, m->kind == MB_DATA ? dsum : 0);
 		return 1;
 	}
 	return 0;
@@ -735,7 +384,7 @@ static int send_one_message(struct mixclient *mc)
  * for (mixcc.h).  1 sent, 0 nothing sendable now, -1 blocked. */
 static int send_msg(struct mixclient *mc)
 {
-	if (list_empty(&mc->rq))
+	if (list_empty(&mc->msgs.rq))
 		return 0;
 	if (!mixcc_room(mc->cc)) {
 		mixcc_wait(mc->cc, &mc->waiter);
@@ -750,7 +399,7 @@ static int cc_turn(void *arg)
 	struct mixclient *mc = arg;
 	if (!can_send(mc) || send_one_message(mc) != 1)
 		return 0; /* blocked: the link's drain kicks it again */
-	return !list_empty(&mc->rq);
+	return !list_empty(&mc->msgs.rq);
 }
 
 /* A pass over the peers for ack-only packets.  An ack waits a little for
@@ -808,7 +457,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
 	p->resupply = 0;
 	struct mb_writer b;
 	mb_begin(&b, MB_ACK, 0, p->tag);
-	b.h.floor = floor_for(mc, &p->cv);
+	b.h.floor = mixmsgs_floor(&mc->msgs, &p->cv);
 	b.h.epoch = p->cv.epoch;
 	b.h.pnum = ++p->pnum;
 	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low);
@@ -829,7 +478,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		/* The last block (the reserve) only asks for more, and not more
 		 * often than a round trip could answer. */
 		if (stock_n(p) == 1) {
-			uint64_t gap = (uint64_t)(rto_ms(mc, 0, 1) * 1000);
+			uint64_t gap = (uint64_t)(mixmsgs_rto_ms(&mc->msgs, 0, 1) * 1000);
 			if (now_us() - p->asked_us < gap)
 				return 0;
 			p->asked_us = now_us();
@@ -838,7 +487,7 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		mb_begin(&b, MB_ACK, 0, NULL);
 		b.h.want = (uint8_t)peer_in_want(p);
 		b.h.have = (uint8_t)(stock_n(p) - 1);
-		b.h.floor = floor_for(mc, &p->cv);
+		b.h.floor = mixmsgs_floor(&mc->msgs, &p->cv);
 		b.h.epoch = p->cv.epoch;
 		b.h.named = p->named;
 		unsigned nacks = p->cv.nacks, necho = p->cv.necho;
@@ -1019,20 +668,6 @@ static void kick(struct mixclient *mc)
 
 /* ---- receiving ---- */
 
-/* How many of our messages these acks were the first for. */
-static unsigned read_acks(struct mixclient *mc, const struct mb_view *v, const struct conv *cv)
-{
-	uint64_t edge = 0;
-	unsigned n = 0;
-	for (unsigned i = 0; i < v->nacks; i++)
-		n += on_acked(mc, cv, mb_ack(v, i), &edge);
-	/* After all of them: one acked here is not lost for being listed
-	 * after a later one. */
-	if (edge)
-		lost_before(mc, cv, edge);
-	return n;
-}
-
 /* The body, if it decodes and its message fits what the application
  * takes. */
 static int parse_body(const uint8_t *b, struct mb_view *v)
@@ -1130,7 +765,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		return;
 	}
 	p->announce = 0; /* it knows our epoch: the answers still owed are moot */
-	useful |= read_acks(mc, &v, &p->cv) > 0;
+	useful |= mixmsgs_read_acks(&mc->msgs, &v, &p->cv) > 0;
 	if (kind == MB_DATA) {
 		struct mix_from from = { .reply = 0 };
 		memcpy(from.tag, p->tag, MIX_TAG_BYTES);
@@ -1146,10 +781,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_t epoch)
 {
 	uint64_t old = p->cv.epoch;
-	size_t it = 0;
-	const void *k;
 	p->epoch_us = now_us();
-	void *v;
 	p->cv.epoch = epoch;
 	if (old) {
 		char a[MIX_ADDR_CHARS];
@@ -1159,14 +791,10 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 		mc->st.peer_resets++;
 		rxwin_init(&p->cv.rx);
 		p->cv.nacks = p->cv.necho = 0;
-		give_up_matching(mc, bound_to, &p->cv);
+		mixmsgs_give_up_matching(&mc->msgs, bound_to, &p->cv);
 	}
 	/* What went naming no epoch was refused: again, now. */
-	while (htab_next(mc->msgs, &it, &k, &v)) {
-		struct outmsg *m = v;
-		if (m->cv == &p->cv && m->st == M_FLIGHT)
-			msg_set_state(mc, m, M_QUEUED, "refused for want of the epoch");
-	}
+	mixmsgs_requeue_conv(&mc->msgs, &p->cv, "refused for want of the epoch");
 }
 
 static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_t *b)
@@ -1197,7 +825,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	/* It reports what it holds besides its reserve: MIXPEER_STOCK_MAX - 1 at most. */
 	p->target = want < MIXPEER_SURB_TARGET_MIN ? MIXPEER_SURB_TARGET_MIN
 	          : want > MIXPEER_STOCK_MAX - 1 ? MIXPEER_STOCK_MAX - 1 : want;
-	read_acks(mc, &v, &p->cv);
+	mixmsgs_read_acks(&mc->msgs, &v, &p->cv);
 	rxwin_floor(&p->cv.rx, v.h.floor);
 	if (v.h.kind == MB_REPLY) {
 		struct mix_from from = { .reply = 1, .addr = p->addr };
@@ -1207,15 +835,10 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	kick(mc);
 }
 
-static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, uint8_t *pkt,
-                     void *ctx)
+static void mc_frame(enum link_frame_type t, uint8_t *pkt, void *ctx)
 {
 	struct mixclient *mc = ctx;
 	uint8_t tag[PKT_TAG_BYTES], body[PKT_BODY_BYTES];
-	(void)l;
-	(void)id;
-	if (!mc)
-		return;
 	if (t == LF_STATUS) {
 		const char *why;
 		unsigned unknown;
@@ -1235,7 +858,7 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 		struct peer_out *p = r->peer;
 		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
 		if (rc == PKT_OK)
-			mark_route(mc, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, 1);
+			routes_proven(mc->routes, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, now_us());
 		secret_free(&mc->peers, r);
 		p->surbs_out -= p->surbs_out > 0;
 		if (rc == PKT_OK)
@@ -1251,120 +874,47 @@ static void mc_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 	deliver_forward(mc, body);
 }
 
-/* A peer we are talking to (we sent it a message: a hello is not
- * talking) that has gone quiet may have run out of reply blocks (its
- * requests lost too): send it some unasked.  Not only when the estimate
- * says it is short: blocks lost on the way still count as held there,
- * and a peer with none left cannot say so, nor send what it owes us.
- * Not while messages to it are out (their retries bring blocks), and
- * backing off, the wait doubling per supply it leaves unanswered up to
- * SUPPLY_GAP_MAX_US, for 60 s after we last wrote to it or heard from
- * it: a peer quiet because the network is loaded must not be sent a
- * flood (1,000 identities supplying every round trip kept a machine busy
- * building blocks and nothing else), and one whose last reply is stuck
- * for want of blocks must get enough chances before it gives that reply
- * up (it waits the peer timeout, 60 s, for a sign of us). */
+/* Peers quiet for a while may have run out of reply blocks: some go to
+ * them unasked (mixpeers_supply). */
 static void supply(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
-	uint64_t now = now_us(), quiet = rto_ms(mc, 0, 2) * 1000;
-	size_t it = 0;
-	const void *k;
-	void *v;
-	int any = 0;
+	uint64_t quiet = mixmsgs_rto_ms(&mc->msgs, 0, 2) * 1000;
 	if (quiet < SUPPLY_MIN_US)
 		quiet = SUPPLY_MIN_US;
 	mc->t_supply = ev_timer_add(ev, quiet / 1000, supply, mc);
-	while (htab_next(mc->peers.outs, &it, &k, &v)) {
-		struct peer_out *p = v;
-		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
-		if (now - p->cv.last_us < 60000000 && p->cv.next_id > 1 && !p->cv.inflight &&
-		    now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
-			p->resupply = 1;
-			p->supplied_us = now;
-			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
-			any = 1;
-		}
-	}
-	if (any)
+	if (mixpeers_supply(&mc->peers, now_us(), quiet))
 		kick(mc);
 }
 
-/* ---- attachment ---- */
+/* ---- attachment (mixattach.h) ---- */
 
-/* Every change of the attachment, traced; the link is there exactly
- * while connecting or attached. */
-static void set_attachment(struct mixclient *mc, enum attachment att, struct link *l,
-                           const char *why)
-{
-	if (mc->att != att)
-		log_debug("mixclient: gateway %s: %s -> %s%s%s", mc->gw->name,
-		          attachment_names[mc->att], attachment_names[att], why ? ": " : "",
-		          why ? why : "");
-	mc->att = att;
-	mc->link = att == DETACHED ? NULL : l;
-}
-
-static void attach(struct mixclient *mc);
-
-static void on_reconnect(struct ev *ev, void *ctx)
+static void mc_up(void *ctx)
 {
 	struct mixclient *mc = ctx;
-	(void)ev;
-	mc->t_reconnect = 0;
-	attach(mc);
-}
-
-static void mc_down(struct link *l, const char *why, void *ctx)
-{
-	struct mixclient *mc = ctx;
-	(void)l;
-	if (!mc)
-		return;
-	int was_up = mc->att == ATTACHED;
-	set_attachment(mc, DETACHED, NULL, why);
-	log_info("mixclient: gateway %s: %s (retry in %u ms)", mc->gw->name, why, mc->backoff_ms);
-	mc->t_reconnect = ev_timer_add(mc->ev, mc->backoff_ms, on_reconnect, mc);
-	mc->backoff_ms = mc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : mc->backoff_ms * 2;
-	if (was_up && mc->cfg.cbs->on_link)
-		mc->cfg.cbs->on_link(mc, 0, mc->cfg.ctx);
-}
-
-static void mc_up(struct link *l, void *ctx)
-{
-	struct mixclient *mc = ctx;
-	if (!mc)
-		return;
-	set_attachment(mc, ATTACHED, l, NULL);
-	mc->backoff_ms = BACKOFF_MIN_MS;
 	if (mc->cfg.cbs->on_link)
 		mc->cfg.cbs->on_link(mc, 1, mc->cfg.ctx);
 	kick(mc);
 }
 
-static void mc_drain(struct link *l, void *ctx)
+static void mc_down(void *ctx, int was_up)
 {
-	(void)l;
-	if (ctx)
-		kick(ctx);
+	struct mixclient *mc = ctx;
+	if (was_up && mc->cfg.cbs->on_link)
+		mc->cfg.cbs->on_link(mc, 0, mc->cfg.ctx);
 }
 
-static const struct link_cbs mc_link_cbs = {
-	.on_up = mc_up,
-	.on_frame = mc_frame,
-	.on_drain = mc_drain,
-	.on_down = mc_down,
+static void mc_drain(void *ctx)
+{
+	kick(ctx);
+}
+
+static const struct mixattach_cbs mc_attach_cbs = {
+	.up = mc_up,
+	.down = mc_down,
+	.frame = mc_frame,
+	.drain = mc_drain,
 };
-
-static void attach(struct mixclient *mc)
-{
-	struct link *l = link_connect(mc->ev, (const struct sockaddr *)&mc->gw->addr,
-	                              mc->gw->addrlen, mc->cfg.kp, mc->gw->pk, LINK_CLIENT, 256,
-	                              &mc_link_cbs, mc);
-	/* NULL: it failed at once, and mc_down has made us detached. */
-	if (l)
-		set_attachment(mc, CONNECTING, l, NULL);
-}
 
 /* ---- housekeeping ---- */
 
@@ -1376,7 +926,7 @@ static void mc_sweep(struct ev *ev, void *ctx)
 	 * after a peer timeout. */
 	mixpeers_sweep(&mc->peers, now_us(), mc->cfg.peer_timeout_ms * 1000);
 	/* Last: on_giveup may queue messages, but not free a peer. */
-	give_up_matching(mc, unreachable_match, NULL);
+	mixmsgs_give_up_matching(&mc->msgs, unreachable_match, mc);
 }
 
 /* ---- the API ---- */
@@ -1422,9 +972,6 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	if (mc->cfg.fast)
 		mc->cfg.delay_mean_ms = 0;
 	mc->gw = gw;
-	mc->backoff_ms = BACKOFF_MIN_MS;
-	list_init(&mc->rq);
-	list_init(&mc->fl);
 	mc->cc = cfg->cc;
 	if (!mc->cc) {
 		mc->cc = mixcc_new(ev, cfg->fast);
@@ -1433,13 +980,13 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->waiter.turn = cc_turn;
 	mc->waiter.arg = mc;
 	mixpeers_init(&mc->peers, cfg->topo, cfg->window, &mc->st, sender_forgotten, mc);
-	mc->msgs = htab_new(16, cfg->window + 1);
 	mc->routes = cfg->routes;
 	if (!mc->routes) {
 		mc->routes = routes_new(cfg->topo);
 		mc->own_routes = 1;
 	}
-	attach(mc);
+	mixmsgs_init(&mc->msgs, ev, mc->cc, mc->routes, &mc->cfg, &mc->st, &mc_msgs_cbs, mc);
+	mixattach_start(&mc->gwa, ev, gw, mc->cfg.kp, &mc_attach_cbs, mc);
 	if (!mc->cfg.fast) {
 		mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
 		                             on_send_timer, mc);
@@ -1447,83 +994,30 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		                             on_loop_timer, mc);
 	}
 	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);
-	mc->t_supply = ev_timer_add(ev, rto_ms(mc, 0, 2), supply, mc);
+	mc->t_supply = ev_timer_add(ev, mixmsgs_rto_ms(&mc->msgs, 0, 2), supply, mc);
 	return mc;
 }
 
 void mixclient_free(struct mixclient *mc)
 {
-	size_t it = 0;
-	const void *k;
-	void *v;
 	if (!mc)
 		return;
 	ev_timer_cancel(mc->ev, mc->t_send);
 	ev_timer_cancel(mc->ev, mc->t_loop);
 	ev_timer_cancel(mc->ev, mc->t_sweep);
 	ev_timer_cancel(mc->ev, mc->t_ack);
-	ev_timer_cancel(mc->ev, mc->t_reconnect);
 	ev_timer_cancel(mc->ev, mc->t_supply);
 	ev_timer_cancel(mc->ev, mc->t_pump);
 	mixcc_unwait(mc->cc, &mc->waiter);
-	if (mc->link) {
-		/* The link outlives this call until the batch ends: its
-		 * callbacks see a NULL context and do nothing. */
-		struct link *l = mc->link;
-		set_attachment(mc, DETACHED, NULL, "client closed");
-		link_set_ctx(l, NULL);
-		link_close(l, "client closed");
-	}
-	while (htab_next(mc->msgs, &it, &k, &v)) {
-		struct outmsg *m = v;
-		msg_set_state(mc, m, M_GIVEN_UP, "client closed");
-		sodium_memzero(m, sizeof(*m));
-		free(m);
-	}
-	htab_free(mc->msgs);
+	mixattach_stop(&mc->gwa, "client closed");
+	/* Before the peers: a message counts in its conversation. */
+	mixmsgs_free(&mc->msgs);
 	mixpeers_free(&mc->peers);
 	if (mc->own_routes)
 		routes_free(mc->routes);
 	if (mc->own_cc)
 		mixcc_free(mc->cc);
 	free(mc);
-}
-
-static struct outmsg *msg_new(struct mixclient *mc, const uint8_t *data, size_t len)
-{
-	if (len > MIX_MSG_MAX) {
-		errno = EMSGSIZE;
-		return NULL;
-	}
-	if (mc->nmsgs >= mc->cfg.window) {
-		errno = EAGAIN;
-		mc->want_writable = 1;
-		return NULL;
-	}
-	struct outmsg *m = xcalloc(1, sizeof(*m));
-	m->mc = mc;
-	m->len = len;
-	memcpy(m->data, data, len);
-	return m;
-}
-
-static int msg_enqueue(struct mixclient *mc, struct outmsg *m, uint64_t *id)
-{
-	uint8_t key[16];
-	msg_key(key, m->cv, m->id);
-	if (htab_put(mc->msgs, key, m)) {
-		free(m);
-		errno = EAGAIN;
-		return -1;
-	}
-	m->cv->inflight++;
-	mc->nmsgs++;
-	m->first_us = now_us();
-	if (id)
-		*id = m->id;
-	msg_set_state(mc, m, M_QUEUED, NULL);
-	kick(mc);
-	return 0;
 }
 
 int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
@@ -1534,7 +1028,7 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 		errno = EINVAL;
 		return -1;
 	}
-	struct outmsg *m = msg_new(mc, data, len);
+	struct outmsg *m = mixmsgs_new(&mc->msgs, data, len);
 	if (!m)
 		return -1;
 	/* An epoch learned by a hello long ago may be of a state the peer
@@ -1543,31 +1037,8 @@ int mixclient_send(struct mixclient *mc, const struct mix_addr *to,
 	 * safe: nothing was sent under it. */
 	if (p->cv.next_id == 1 && p->cv.epoch && now_us() - p->epoch_us > HELLO_FRESH_US)
 		p->cv.epoch = 0;
-	m->kind = MB_DATA;
-	m->cv = &p->cv;
-	m->id = p->cv.next_id++;
 	p->cv.last_us = now_us();
-	return msg_enqueue(mc, m, id);
-}
-
-/* How long a reply may wait for reply blocks in all, while its sender is
- * heard from (a silent one is unreachable after peer_timeout, like any
- * peer): ten times that, so a sender that writes and leaves no blocks
- * cannot hold replies for good; with a try limit (tests), what those
- * tries would take, and at least 2 s a try.  Waiting costs nothing on
- * the wire. */
-static uint64_t reply_budget_ms(struct mixclient *mc)
-{
-	if (!mc->cfg.max_tries) {
-		uint64_t ms = 10 * mc->cfg.peer_timeout_ms;
-		return ms && ms < REPLY_WAIT_MAX_MS ? ms : REPLY_WAIT_MAX_MS;
-	}
-	uint64_t d = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), ms = 0;
-	for (unsigned i = 1; i <= mc->cfg.max_tries && ms < REPLY_WAIT_MAX_MS; i++)
-		ms += rto_ms(mc, d, i);
-	if (ms < REPLY_WAIT_PER_TRY_MS * mc->cfg.max_tries)
-		ms = REPLY_WAIT_PER_TRY_MS * mc->cfg.max_tries;
-	return ms < REPLY_WAIT_MAX_MS ? ms : REPLY_WAIT_MAX_MS;
+	return mixmsgs_enqueue(&mc->msgs, m, MB_DATA, &p->cv, id);
 }
 
 int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
@@ -1583,18 +1054,14 @@ int mixclient_reply(struct mixclient *mc, const uint8_t tag[MIX_TAG_BYTES],
 	 * for the others. */
 	if (p->cv.inflight >= mc->cfg.window - mc->cfg.window / 4) {
 		errno = EAGAIN;
-		mc->want_writable = 1;
+		mixmsgs_want_writable(&mc->msgs);
 		return -1;
 	}
-	struct outmsg *m = msg_new(mc, data, len);
+	struct outmsg *m = mixmsgs_new(&mc->msgs, data, len);
 	if (!m)
 		return -1;
-	m->kind = MB_REPLY;
-	m->cv = &p->cv;
-	m->id = p->cv.next_id++;
-	m->deadline_us = now_us() + reply_budget_ms(mc) * 1000;
 	peer_in_touch(&mc->peers, p, now_us());
-	return msg_enqueue(mc, m, id);
+	return mixmsgs_enqueue(&mc->msgs, m, MB_REPLY, &p->cv, id);
 }
 
 int mixclient_hello(struct mixclient *mc, const struct mix_addr *to)
@@ -1632,40 +1099,21 @@ size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to)
 
 size_t mixclient_room(const struct mixclient *mc)
 {
-	return mc->nmsgs >= mc->cfg.window ? 0 : mc->cfg.window - mc->nmsgs;
+	return mixmsgs_room(&mc->msgs);
 }
 
 size_t mixclient_pending(const struct mixclient *mc)
 {
-	return mc->nmsgs;
+	return mc->msgs.n;
 }
 
 int mixclient_quiet(const struct mixclient *mc)
 {
-	size_t it = 0;
-	const void *k;
-	void *v;
-	if (mc->nmsgs)
-		return 0;
-	while (htab_next(mc->peers.outs, &it, &k, &v))
-		if (((struct peer_out *)v)->cv.nacks)
-			return 0;
-	it = 0;
-	while (htab_next(mc->peers.ins, &it, &k, &v)) {
-		const struct peer_in *p = v;
-		/* Not what a sender that left us no block is owed: it cannot be
-		 * sent (and anyone can make up such a sender). */
-		if (stock_n(p) && (p->cv.nacks || p->announce))
-			return 0;
-	}
-	return 1;
+	return !mc->msgs.n && !mixpeers_owed(&mc->peers);
 }
 
 int mixclient_done(const struct mixclient *mc)
 {
-	size_t it = 0;
-	const void *k;
-	void *v;
 	if (!mixclient_quiet(mc))
 		return 0;
 	/* Three timeouts cover the peer's retry and the next one.  At least
@@ -1673,20 +1121,11 @@ int mixclient_done(const struct mixclient *mc)
 	 * measured, which our own load lengthens (a proxy client busy with
 	 * 1,000 sessions made its server's seconds long), so three of ours
 	 * can be shorter than one of its. */
-	uint64_t now = now_us();
-	uint64_t wait_us = 3 * 1000 * rto_ms(mc, (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000), 1);
+	uint64_t fwd_us = (uint64_t)(3 * mc->cfg.delay_mean_ms * 1000);
+	uint64_t wait_us = 3 * 1000 * mixmsgs_rto_ms(&mc->msgs, fwd_us, 1);
 	if (wait_us < DONE_MIN_US)
 		wait_us = DONE_MIN_US;
-	while (htab_next(mc->peers.outs, &it, &k, &v))
-		if (now - ((const struct peer_out *)v)->cv.heard_us < wait_us)
-			return 0;
-	it = 0;
-	while (htab_next(mc->peers.ins, &it, &k, &v)) {
-		const struct peer_in *p = v;
-		if (stock_n(p) && now - p->cv.heard_us < wait_us)
-			return 0;
-	}
-	return 1;
+	return !mixpeers_heard_within(&mc->peers, now_us(), wait_us);
 }
 
 void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
@@ -1697,7 +1136,7 @@ void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
 
 int mixclient_is_attached(const struct mixclient *mc)
 {
-	return mc->att == ATTACHED;
+	return mc->gwa.att == ATTACHED;
 }
 
 void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
@@ -1707,7 +1146,7 @@ void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 
 size_t mixclient_memory(const struct mixclient *mc)
 {
-	return sizeof(*mc) + mc->nmsgs * sizeof(struct outmsg) + mixpeers_memory(&mc->peers);
+	return sizeof(*mc) + mc->msgs.n * sizeof(struct outmsg) + mixpeers_memory(&mc->peers);
 }
 
 int mixclient_feed_body(struct mixclient *mc, const uint8_t *body, size_t len)

@@ -11,6 +11,8 @@
 
 #define ANSWERING_US 1000000ull  /* a peer that replied this recently answers */
 #define SURB_CUSHION 8           /* held beyond its target by a peer that answers */
+#define SUPPLY_TALKING_US 60000000ull /* written to or heard from this recently: talking */
+#define SUPPLY_GAP_MAX_US 8000000ull  /* a quiet peer is supplied at least this often */
 
 _Static_assert(MIXPEER_ACKS_MAX <= MB_MAX_ACKS, "owed acks fit one body's count");
 
@@ -382,6 +384,79 @@ int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uin
 		fring_drop_oldest(&p->secs);
 	}
 	fring_push(&p->secs, r->sec.tag);
+	return 0;
+}
+
+/* ---- the client's questions about all of them ---- */
+
+/* A peer we are talking to (we sent it a message: a hello is not
+ * talking) that has gone quiet may have run out of reply blocks (its
+ * requests lost too).  Not only when the estimate says it is short:
+ * blocks lost on the way still count as held there, and a peer with none
+ * left cannot say so, nor send what it owes us.  Not while messages to
+ * it are out (their retries bring blocks), and backing off, the wait
+ * doubling per supply it leaves unanswered up to SUPPLY_GAP_MAX_US, for
+ * SUPPLY_TALKING_US after we last wrote to it or heard from it: a peer
+ * quiet because the network is loaded must not be sent a flood (1,000
+ * identities supplying every round trip kept a machine busy building
+ * blocks and nothing else), and one whose last reply is stuck for want
+ * of blocks must get enough chances before it gives that reply up (it
+ * waits the peer timeout, 60 s, for a sign of us). */
+int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	int any = 0;
+	while (htab_next(ps->outs, &it, &k, &v)) {
+		struct peer_out *p = v;
+		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
+		if (now - p->cv.last_us < SUPPLY_TALKING_US && p->cv.next_id > 1 && !p->cv.inflight &&
+		    now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
+			p->resupply = 1;
+			p->supplied_us = now;
+			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
+			any = 1;
+		}
+	}
+	return any;
+}
+
+int mixpeers_owed(const struct mixpeers *ps)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(ps->outs, &it, &k, &v))
+		if (((struct peer_out *)v)->cv.nacks)
+			return 1;
+	it = 0;
+	while (htab_next(ps->ins, &it, &k, &v)) {
+		const struct peer_in *p = v;
+		/* Not what a sender that left us no block is owed: it cannot be
+		 * sent (and anyone can make up such a sender). */
+		if (stock_n(p) && (p->cv.nacks || p->announce))
+			return 1;
+	}
+	return 0;
+}
+
+/* A sender that left no block cannot be answered, so its silence or
+ * not does not matter. */
+int mixpeers_heard_within(const struct mixpeers *ps, uint64_t now, uint64_t wait_us)
+{
+	size_t it = 0;
+	const void *k;
+	void *v;
+	while (htab_next(ps->outs, &it, &k, &v))
+		if (now - ((const struct peer_out *)v)->cv.heard_us < wait_us)
+			return 1;
+	it = 0;
+	while (htab_next(ps->ins, &it, &k, &v)) {
+		const struct peer_in *p = v;
+		if (stock_n(p) && now - p->cv.heard_us < wait_us)
+			return 1;
+	}
 	return 0;
 }
 

@@ -172,6 +172,17 @@ int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uin
 struct surb_rec *secret_find(const struct mixpeers *ps, const uint8_t tag[PKT_TAG_BYTES]);
 void secret_free(struct mixpeers *ps, struct surb_rec *r); /* used: it goes, wiped */
 
+/* Mark for blocks unasked (peer_out.resupply) each address we talk to
+ * that has been quiet longer than `quiet` µs and is not being supplied
+ * already; 1 if any was. */
+int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet);
+
+/* Whether any acks are owed that could be sent now (to an address, or
+ * to a sender that left a block), or an epoch announced. */
+int mixpeers_owed(const struct mixpeers *ps);
+/* Whether any peer that could still write to us was heard within wait_us. */
+int mixpeers_heard_within(const struct mixpeers *ps, uint64_t now, uint64_t wait_us);
+
 /* Expire old blocks and secrets, acks owed for ack_life_us to a sender
  * that left no block to send them by, and idle peers. */
 void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us);
