@@ -1,7 +1,7 @@
 /* ev — see ev.h.
  *
- * One iteration: before-sleep hook, epoll_wait (timeout from the nearest
- * timer), fd callbacks, due timers, deferred frees.
+ * One iteration: epoll_wait (timeout from the nearest timer), fd callbacks,
+ * due timers, deferred frees.
  *
  * Callbacks may add and delete fds, add and cancel timers and defer frees,
  * so nothing here holds a pointer into a growable array across a callback:
@@ -79,8 +79,6 @@ struct ev {
 		void *ctx;
 	} sig[NSIG];
 
-	ev_hook_cb *before_sleep;
-	void *before_sleep_ctx;
 
 	struct ev_defer *defer;
 	size_t ndefer, capdefer;
@@ -562,23 +560,15 @@ void ev_free(struct ev *ev)
 	free(ev);
 }
 
-void ev_set_before_sleep(struct ev *ev, ev_hook_cb *cb, void *ctx)
-{
-	ev->before_sleep = cb;
-	ev->before_sleep_ctx = ctx;
-}
-
 int ev_run_once(struct ev *ev, int timeout_ms)
 {
 	ev->ncalls = 0;
-	if (ev->before_sleep)
-		ev->before_sleep(ev, ev->before_sleep_ctx);
 
 	int t = timers_timeout(ev);
 	if (t < 0 || (timeout_ms >= 0 && timeout_ms < t))
 		t = timeout_ms;
 	if (ev->stop)
-		t = 0;   /* stopped from the hook: finish this pass, don't sleep */
+		t = 0;   /* stopped already: finish this pass, don't sleep */
 
 	int n = epoll_wait(ev->epfd, ev->events, EV_BATCH, t);
 	if (n < 0) {

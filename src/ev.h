@@ -2,9 +2,10 @@
  *
  * After hostap's eloop and redis' ae: file descriptors with read/write
  * callbacks and a context pointer; timers on a binary heap, cancellable by
- * id; signals turned into loop events through signalfd; a before-sleep hook
- * run once per iteration; deferred frees run after each event batch, so a
- * callback may schedule its own object's destruction safely.
+ * id; signals turned into loop events through signalfd; deferred frees run
+ * after each event batch, so a callback may schedule its own object's
+ * destruction safely.  Work to be done after a batch (a flush) is a 0 ms
+ * timer: timers added during a pass wait for the next one.
  *
  * Write interest is explicit: call ev_want_write(fd, 1) while output is
  * queued and ev_want_write(fd, 0) when it drains (OpenSMTPD's ioev), so the
@@ -18,7 +19,6 @@ struct ev;
 typedef void ev_fd_cb(struct ev *ev, int fd, void *ctx);
 typedef void ev_timer_cb(struct ev *ev, void *ctx);
 typedef void ev_signal_cb(struct ev *ev, int signo, void *ctx);
-typedef void ev_hook_cb(struct ev *ev, void *ctx);
 typedef void ev_free_cb(void *ptr);
 
 struct ev *ev_new(void);
@@ -49,9 +49,6 @@ uint64_t ev_timer_count(const struct ev *ev);
 /* Deliver signo as a loop event (blocks it for the process and reads it
  * from a signalfd).  One handler per signal. */
 int ev_signal(struct ev *ev, int signo, ev_signal_cb *cb, void *ctx);
-
-/* Run cb before every sleep in epoll_wait (flush batched output, etc.). */
-void ev_set_before_sleep(struct ev *ev, ev_hook_cb *cb, void *ctx);
 
 /* Free ptr with fn after the current batch of events. */
 void ev_defer_free(struct ev *ev, void *ptr, ev_free_cb *fn);

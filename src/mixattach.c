@@ -101,7 +101,6 @@ void mixattach_start(struct mixattach *a, struct ev *ev, const struct topo_node 
 	a->cbs = cbs;
 	a->ctx = ctx;
 	a->backoff_ms = MIXATTACH_BACKOFF_MIN_MS;
-	a->att = DETACHED;
 	attach(a);
 }
 

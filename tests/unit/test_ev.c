@@ -1,5 +1,5 @@
 /* Unit tests for ev: fd interest, deletion inside callbacks, timer order and
- * cancellation, signals, the before-sleep hook, deferred frees, ev_stop.
+ * cancellation, signals, deferred frees, ev_stop.
  * Every wait is bounded by an explicit timeout so a bug fails, not hangs. */
 #include <check.h>
 #include <errno.h>
@@ -673,42 +673,7 @@ START_TEST(test_signal)
 }
 END_TEST
 
-/* ---- hook, deferred frees, stop ---- */
-
-static void count_hook(struct ev *ev, void *ctx)
-{
-	(void)ev;
-	(*(int *)ctx)++;
-}
-
-static void stop_hook(struct ev *ev, void *ctx)
-{
-	(*(int *)ctx)++;
-	ev_stop(ev);
-}
-
-START_TEST(test_before_sleep)
-{
-	struct ev *ev = ev_new();
-	int n = 0;
-	ev_set_before_sleep(ev, count_hook, &n);
-	for (int i = 0; i < 3; i++)
-		ev_run_once(ev, 0);
-	ck_assert_int_eq(n, 3);
-
-	/* A stop from the hook ends ev_run without sleeping (no fds, no
-	 * timers: sleeping would be forever). */
-	n = 0;
-	ev_set_before_sleep(ev, stop_hook, &n);
-	ck_assert_int_eq(ev_run(ev), 0);
-	ck_assert_int_eq(n, 1);
-
-	ev_set_before_sleep(ev, NULL, NULL);
-	ev_run_once(ev, 0);
-	ck_assert_int_eq(n, 1);
-	ev_free(ev);
-}
-END_TEST
+/* ---- deferred frees, stop ---- */
 
 struct obj {
 	int magic;
@@ -904,7 +869,6 @@ Suite *suite_ev(void)
 
 	tc = tcase_create("loop");
 	tcase_add_test(tc, test_signal);
-	tcase_add_test(tc, test_before_sleep);
 	tcase_add_test(tc, test_defer_free);
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_now);
