@@ -10,11 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "b58.h"
 #include "ev.h"
 #include "keys.h"
 #include "link.h"
 #include "mixattach.h"
+#include "testtopo.h"
 #include "topology.h"
 #include "util.h"
 
@@ -108,22 +108,10 @@ static unsigned gw_port(int listening)
 
 static void start(int listening)
 {
-	char text[1024], key[B58_KEY_CHARS], err[256];
 	ev = ev_new();
 	keypair_generate(&gw_kp);
 	keypair_generate(&client_kp);
-	size_t off = (size_t)snprintf(text, sizeof(text), "gw gateway 127.0.0.1:%u %s\n",
-	                              gw_port(listening), key_to_str(gw_kp.pk, key, sizeof(key)));
-	for (unsigned l = 1; l <= 3; l++) {
-		struct keypair kp;
-		keypair_generate(&kp);
-		off += (size_t)snprintf(text + off, sizeof(text) - off, "m%u mix %u 127.0.0.1:%u %s\n",
-		                        l, l, 1 + l, key_to_str(kp.pk, key, sizeof(key)));
-	}
-	struct topo_parser *p = topo_parser_new();
-	ck_assert_int_eq(topo_parser_feed(p, text, off, err, sizeof(err)), 0);
-	topo = topo_parser_finish(p, err, sizeof(err));
-	ck_assert_msg(topo != NULL, "%s", err);
+	topo = testtopo_new(1, gw_port(listening), &gw_kp);
 	ups = downs = downs_up = frames = drains = 0;
 	srv = NULL;
 	mixattach_start(&a, ev, topo_by_name(topo, "gw"), &client_kp, &cbs, NULL);

@@ -10,12 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "b58.h"
 #include "ev.h"
-#include "keys.h"
 #include "mixcc.h"
 #include "mixmsg.h"
 #include "route.h"
+#include "testtopo.h"
 #include "topology.h"
 #include "util.h"
 
@@ -74,21 +73,7 @@ static const struct mixmsgs_cbs cbs = {
 
 static void start(int fast, unsigned window)
 {
-	char text[1024], key[B58_KEY_CHARS], err[256];
-	size_t off = 0;
-	struct keypair kp;
-	keypair_generate(&kp);
-	off += (size_t)snprintf(text + off, sizeof(text) - off, "gw gateway 127.0.0.1:20000 %s\n",
-	                        key_to_str(kp.pk, key, sizeof(key)));
-	for (unsigned l = 1; l <= 3; l++) {
-		keypair_generate(&kp);
-		off += (size_t)snprintf(text + off, sizeof(text) - off, "m%u mix %u 127.0.0.1:%u %s\n",
-		                        l, l, 20000 + l, key_to_str(kp.pk, key, sizeof(key)));
-	}
-	struct topo_parser *p = topo_parser_new();
-	ck_assert_int_eq(topo_parser_feed(p, text, off, err, sizeof(err)), 0);
-	topo = topo_parser_finish(p, err, sizeof(err));
-	ck_assert_msg(topo != NULL, "%s", err);
+	topo = testtopo_new(1, 0, NULL);
 	ev = ev_new();
 	cc = mixcc_new(ev, fast);
 	routes = routes_new(topo);

@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b58.h"
 #include "htab.h"
-#include "keys.h"
 #include "mixpeer.h"
+#include "testtopo.h"
 #include "topology.h"
 
 #define T0 (1000ull * 1000000) /* a clock that starts well past 0 */
@@ -33,21 +32,7 @@ static void on_forget(struct conv *cv, void *ctx)
 
 static void setup(void)
 {
-	char text[1024], key[B58_KEY_CHARS], err[256];
-	size_t off = 0;
-	struct keypair kp;
-	keypair_generate(&kp);
-	off += (size_t)snprintf(text + off, sizeof(text) - off, "gw gateway 127.0.0.1:20000 %s\n",
-	                        key_to_str(kp.pk, key, sizeof(key)));
-	for (unsigned l = 1; l <= 3; l++) {
-		keypair_generate(&kp);
-		off += (size_t)snprintf(text + off, sizeof(text) - off, "m%u mix %u 127.0.0.1:%u %s\n",
-		                        l, l, 20000 + l, key_to_str(kp.pk, key, sizeof(key)));
-	}
-	struct topo_parser *p = topo_parser_new();
-	ck_assert_int_eq(topo_parser_feed(p, text, off, err, sizeof(err)), 0);
-	topo = topo_parser_finish(p, err, sizeof(err));
-	ck_assert_msg(topo != NULL, "%s", err);
+	topo = testtopo_new(1, 0, NULL);
 	memset(&st, 0, sizeof(st));
 	forgotten = 0;
 	forgotten_cv = NULL;
@@ -129,7 +114,7 @@ START_TEST(test_out_needs_gateway)
 	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
 	addr_of(&a, "gw", 1);
 	addr_of(&bad, "nosuch", 1);
-	addr_of(&mix, "m1", 1);
+	addr_of(&mix, "m1_0", 1);
 	struct peer_out *p = peer_out_get(&ps, &a, T0);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_eq(peer_out_get(&ps, &a, T0), p);

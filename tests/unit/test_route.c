@@ -22,6 +22,7 @@
 
 #include "keys.h"
 #include "route.h"
+#include "testtopo.h"
 #include "topology.h"
 
 #define TRY_US 20000ull     /* 50 tries a second */
@@ -47,31 +48,6 @@ static uint32_t rng_uniform(void *ctx, uint32_t upper)
 static double rng01(struct rng *g)
 {
 	return rng_next(g) / 4294967296.0;
-}
-
-/* One gateway and n mixes in each layer. */
-static struct topology *make_topo(unsigned n)
-{
-	char text[64 * 1024], key[B58_KEY_CHARS];
-	size_t off = 0;
-	unsigned port = 20000;
-	struct keypair kp;
-	keypair_generate(&kp);
-	off += (size_t)snprintf(text + off, sizeof(text) - off, "gw gateway 127.0.0.1:%u %s\n",
-	                        port++, key_to_str(kp.pk, key, sizeof(key)));
-	for (unsigned l = 1; l <= 3; l++)
-		for (unsigned i = 0; i < n; i++) {
-			keypair_generate(&kp);
-			off += (size_t)snprintf(text + off, sizeof(text) - off,
-			                        "m%u_%u mix %u 127.0.0.1:%u %s\n", l, i, l, port++,
-			                        key_to_str(kp.pk, key, sizeof(key)));
-		}
-	char err[256];
-	struct topo_parser *p = topo_parser_new();
-	ck_assert_int_eq(topo_parser_feed(p, text, off, err, sizeof(err)), 0);
-	struct topology *t = topo_parser_finish(p, err, sizeof(err));
-	ck_assert_msg(t != NULL, "%s", err);
-	return t;
 }
 
 /* route[l] = the id of mix k of layer l + 1, the same k in every layer. */
@@ -132,7 +108,7 @@ struct figures {
  * outcomes tell (a mix that takes packets and drops them). */
 static struct figures simulate(unsigned n, unsigned k, double loss, int reports, unsigned runs)
 {
-	struct topology *t = make_topo(n);
+	struct topology *t = testtopo_new(n, 0, NULL);
 	struct net nt = { .t = t, .loss = loss, .g = { 0x9e3779b97f4a7c15ull + n * 131 + k } };
 	struct figures f = { 0 };
 	unsigned long first = 0, steady = 0, msgs = 0;
@@ -210,7 +186,7 @@ END_TEST
  * weight back to 1, which takes a route through it that gets through). */
 START_TEST(test_recovery)
 {
-	struct topology *t = make_topo(4);
+	struct topology *t = testtopo_new(4, 0, NULL);
 	struct net nt = { .t = t, .loss = 0.1, .g = { 42 } };
 	double total_s = 0, worst_s = 0;
 	const unsigned runs = 100;
@@ -251,7 +227,7 @@ END_TEST
  * 1/ROUTE_FLOOR times as likely as another of its layer. */
 START_TEST(test_skew_bound)
 {
-	struct topology *t = make_topo(4);
+	struct topology *t = testtopo_new(4, 0, NULL);
 	struct routes *r = routes_new(t);
 	struct rng g = { 7 };
 	routes_set_rng(r, rng_uniform, &g);
@@ -289,7 +265,7 @@ END_TEST
  * believed dead, or is reported unreachable; a proof revives it. */
 START_TEST(test_dead_layer)
 {
-	struct topology *t = make_topo(2);
+	struct topology *t = testtopo_new(2, 0, NULL);
 	struct routes *r = routes_new(t);
 	uint8_t route[3][PKT_ID_BYTES];
 	ck_assert_int_eq(routes_dead_layer(r, 0), 0);
@@ -327,7 +303,7 @@ END_TEST
  * proven a moment ago and routes of proven mixes hardly ever fail. */
 START_TEST(test_bayes)
 {
-	struct topology *t = make_topo(2);
+	struct topology *t = testtopo_new(2, 0, NULL);
 	struct routes *r = routes_new(t);
 	struct route_stats st;
 	uint8_t good[3][PKT_ID_BYTES], bad[3][PKT_ID_BYTES];
