@@ -45,10 +45,8 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <limits.h>
 #include <string.h>
 
-#include "buf.h"
 #include "ev.h"
 #include "htab.h"
 #include "link.h"
