@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "list.h"
 #include "log.h"
+#include "mailbox.h"
 #include "route.h"
 #include "util.h"
 
@@ -44,19 +45,12 @@ struct peer {
 	int unreachable;     /* its last link failed or dropped, none up since */
 };
 
-struct mail {
-	struct list node;    /* in its client's mailbox, oldest first */
-	uint64_t t_us;
-	uint8_t dlv[PKT_BYTES];
-};
-
 /* A client known to this gateway: attached (link) or away (mail only). */
 struct gw_client {
 	struct node *n;
 	uint8_t pk[PKT_KEY_BYTES];
 	struct link *link;
-	struct list mail;    /* its mailbox */
-	size_t nmail;
+	struct mailbox mb;
 	int status_due;      /* the report of our links has changed since it last went */
 };
 
@@ -92,7 +86,8 @@ struct node {
 	struct htab *clients;  /* pk -> struct gw_client */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
-	uint64_t held, mail_total;
+	uint64_t held;
+	struct mail_pool mail;   /* the bounds of all mailboxes together */
 	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct node_counters c;
 	uint64_t started_us;
@@ -219,21 +214,6 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 
 /* ---- clients and mailboxes (gateways) ---- */
 
-static struct mail *mail_oldest(struct gw_client *c)
-{
-	return list_empty(&c->mail) ? NULL : list_entry(c->mail.next, struct mail, node);
-}
-
-static void mail_pop(struct node *n, struct gw_client *c)
-{
-	struct mail *m = mail_oldest(c);
-	list_remove(&m->node);
-	c->nmail--;
-	n->mail_total--;
-	sodium_memzero(m, sizeof(*m));
-	free(m);
-}
-
 static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
 	struct gw_client *c = htab_get(n->clients, pk);
@@ -243,7 +223,7 @@ static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYT
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->n = n;
-	list_init(&c->mail);
+	mailbox_init(&c->mb);
 	memcpy(c->pk, pk, PKT_KEY_BYTES);
 	if (htab_put(n->clients, pk, c)) {
 		free(c);
@@ -254,7 +234,7 @@ static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYT
 
 static void client_maybe_forget(struct node *n, struct gw_client *c)
 {
-	if (!c->link && c->nmail == 0) {
+	if (!c->link && c->mb.n == 0) {
 		htab_del(n->clients, c->pk);
 		free(c);
 	}
@@ -262,35 +242,14 @@ static void client_maybe_forget(struct node *n, struct gw_client *c)
 
 static void mailbox_flush(struct node *n, struct gw_client *c)
 {
-	struct mail *m;
-	while ((m = mail_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
-		if (link_send(c->link, LF_DELIVER, NULL, m->dlv))
+	const uint8_t *dlv;
+	while ((dlv = mailbox_oldest(&c->mb, NULL)) && c->link && link_queue_room(c->link) > 0) {
+		if (link_send(c->link, LF_DELIVER, NULL, dlv))
 			break;
 		n->c.mailbox_flushed++;
 		n->c.delivered++;
-		mail_pop(n, c);
+		mailbox_pop(&n->mail, &c->mb);
 	}
-}
-
-static void mailbox_put(struct node *n, struct gw_client *c, const uint8_t *dlv)
-{
-	/* Full: the oldest mail goes first (end-to-end retransmission
-	 * recovers it; fresh mail is the more useful). */
-	if (c->nmail >= n->o.mailbox_max || n->mail_total >= n->o.mailbox_total) {
-		if (!c->nmail) {
-			n->c.drop_mailbox_full++;
-			return;
-		}
-		mail_pop(n, c);
-		n->c.drop_mailbox_full++;
-	}
-	struct mail *m = xcalloc(1, sizeof(*m));
-	m->t_us = now_us();
-	memcpy(m->dlv, dlv, PKT_BYTES);
-	list_push_back(&c->mail, &m->node);
-	c->nmail++;
-	n->mail_total++;
-	n->c.mailboxed++;
 }
 
 static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
@@ -301,11 +260,15 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (c->link && !c->nmail && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	if (c->link && !c->mb.n && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
-	mailbox_put(n, c, dlv);
+	int put = mailbox_put(&n->mail, &c->mb, dlv, now_us());
+	if (put != 0)
+		n->c.drop_mailbox_full++;
+	if (put >= 0)
+		n->c.mailboxed++;
 	mailbox_flush(n, c);
 }
 
@@ -319,11 +282,7 @@ static void node_sweep(struct ev *ev, void *ctx)
 	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct gw_client *c = v;
-		struct mail *m;
-		while ((m = mail_oldest(c)) && m->t_us < cutoff) {
-			mail_pop(n, c);
-			n->c.drop_mailbox_age++;
-		}
+		n->c.drop_mailbox_age += mailbox_expire(&n->mail, &c->mb, cutoff);
 		client_maybe_forget(n, c);
 	}
 }
@@ -580,7 +539,7 @@ static void in_up(struct link *l, void *ctx)
 	c->link = l;
 	il->client = c;
 	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
-	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->nmail);
+	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	c->status_due = 1;
 	status_flush(n, c);
 	mailbox_flush(n, c);
@@ -775,7 +734,7 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_LINKS_OUT_UP] = up;
 	v[NS_LINKS_IN] = (double)htab_count(n->inlinks);
 	v[NS_CLIENTS] = (double)htab_count(n->clients);
-	v[NS_MAIL] = (double)n->mail_total;
+	v[NS_MAIL] = (double)n->mail.total;
 	v[NS_DROP_MAC] = (double)n->c.drop_mac;
 	v[NS_DROP_REPLAY] = (double)n->c.drop_replay;
 	v[NS_DROP_EXPIRED] = (double)n->c.drop_expired;
@@ -885,7 +844,7 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	           from_clients, handshake);
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &val))
-		away += ((const struct gw_client *)val)->nmail > 0;
+		away += ((const struct gw_client *)val)->mb.n > 0;
 
 	ctl_printf(b, "\nqueues:\n");
 	ctl_printf(b, "  held for their delay: %llu packets (at most %llu)\n",
@@ -894,8 +853,8 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	if (n->self->role == TOPO_GATEWAY) {
 		ctl_printf(b, "  to clients: %zu frames\n", to_clients);
 		ctl_printf(b, "  mailboxes: %llu deliveries for %zu clients (at most %llu)\n",
-		           (unsigned long long)n->mail_total, away,
-		           (unsigned long long)n->o.mailbox_total);
+		           (unsigned long long)n->mail.total, away,
+		           (unsigned long long)n->mail.max_total);
 	}
 	ctl_printf(b, "\ncounters:\n");
 	ctl_stats_show(b, node_stats, v, NS_N);
@@ -1006,6 +965,8 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	n->rf = cfg->rf;
 	n->topo_file = xstrdup(cfg->topology ? cfg->topology : "(none)");
 	list_init(&n->held_list);
+	n->mail.max_each = n->o.mailbox_max;
+	n->mail.max_total = n->o.mailbox_total;
 	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
 	n->clients = htab_new(PKT_KEY_BYTES, n->o.max_clients);
 	n->self = topo_by_pk(n->topo, n->kp.pk);
@@ -1061,8 +1022,7 @@ void node_free(struct node *n)
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct gw_client *c = v;
-		while (c->nmail)
-			mail_pop(n, c);
+		mailbox_clear(&n->mail, &c->mb);
 		free(c);
 	}
 	while (!list_empty(&n->held_list)) {
@@ -1100,5 +1060,5 @@ uint64_t node_held(const struct node *n)
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
 	const struct gw_client *c = htab_get(n->clients, pk);
-	return c ? c->nmail : 0;
+	return c ? c->mb.n : 0;
 }
