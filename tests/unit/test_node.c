@@ -259,6 +259,15 @@ static void first_hop(uint8_t pkt[PKT_BYTES], int at, const uint8_t next[PKT_ID_
 	ck_assert_int_eq(pkt_create_first_hop(pkt, &hop, next, alpha, now_min()), PKT_OK);
 }
 
+/* Side s hands its node a packet valid at node `at` that goes on to next. */
+static void hand(struct side *s, int at, const uint8_t next[PKT_ID_BYTES])
+{
+	uint8_t pkt[PKT_BYTES];
+	first_hop(pkt, at, next, 0);
+	ck_assert_int_eq(link_send(s->l, LF_PACKET, NULL, pkt), 0);
+	pump();
+}
+
 /* A whole route m1 -> m2 -> m3 -> gw1 to the client with key dest; the
  * body's first byte is seq. */
 static void full_route(uint8_t pkt[PKT_BYTES], const uint8_t dest[32], uint8_t seq,
@@ -317,9 +326,7 @@ START_TEST(test_route_checks)
 	/* gw1 hands m1 a packet for m3: a layer skipped, dropped. */
 	struct side *to_m1 = side_open(M1, &net.kp[GW], LINK_NODE);
 	ck_assert_int_eq(to_m1->up, 1);
-	first_hop(pkt, M1, net.id[M3], 0);
-	ck_assert_int_eq(link_send(to_m1->l, LF_PACKET, NULL, pkt), 0);
-	pump();
+	hand(to_m1, M1, net.id[M3]);
 	ck_assert_uint_eq(counters(M1)->pkt_in, 1);
 	ck_assert_uint_eq(counters(M1)->drop_route, 1);
 	ck_assert_uint_eq(counters(M1)->pkt_out, 0);
@@ -327,30 +334,22 @@ START_TEST(test_route_checks)
 	/* ... and one for a node the topology does not have. */
 	uint8_t stranger[PKT_ID_BYTES];
 	pkt_id_from_str(stranger, "m9");
-	first_hop(pkt, M1, stranger, 0);
-	link_send(to_m1->l, LF_PACKET, NULL, pkt);
-	pump();
+	hand(to_m1, M1, stranger);
 	ck_assert_uint_eq(counters(M1)->drop_route, 2);
 
 	/* m3 may only hand packets to a gateway: not back to m1. */
 	struct side *to_m3 = side_open(M3, &net.kp[M2], LINK_NODE);
-	first_hop(pkt, M3, net.id[M1], 0);
-	link_send(to_m3->l, LF_PACKET, NULL, pkt);
-	pump();
+	hand(to_m3, M3, net.id[M1]);
 	ck_assert_uint_eq(counters(M3)->drop_route, 1);
 	ck_assert_uint_eq(counters(M3)->pkt_out, 0);
 
 	/* A gateway only delivers: a packet it should relay is dropped. */
 	struct side *to_gw = side_open(GW, &net.kp[M3], LINK_NODE);
-	first_hop(pkt, GW, net.id[M1], 0);
-	link_send(to_gw->l, LF_PACKET, NULL, pkt);
-	pump();
+	hand(to_gw, GW, net.id[M1]);
 	ck_assert_uint_eq(counters(GW)->drop_route, 1);
 
 	/* A packet not for this node's key fails its check. */
-	first_hop(pkt, M2, net.id[M3], 0);
-	link_send(to_m1->l, LF_PACKET, NULL, pkt);
-	pump();
+	hand(to_m1, M2, net.id[M3]);
 	ck_assert_uint_eq(counters(M1)->drop_mac, 1);
 
 	/* A client's packet must go to a layer-1 mix. */
@@ -373,9 +372,7 @@ START_TEST(test_route_checks)
 	ck_assert_uint_eq(counters(M2)->links_refused, 1);
 
 	/* A good one goes on: m1 to m2, over a real link. */
-	first_hop(pkt, M1, net.id[M2], 0);
-	link_send(to_m1->l, LF_PACKET, NULL, pkt);
-	pump();
+	hand(to_m1, M1, net.id[M2]);
 	ck_assert_uint_eq(counters(M1)->pkt_out, 1);
 	keypair_wipe(&ckp);
 	net_stop();
