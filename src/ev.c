@@ -298,6 +298,12 @@ int ev_want_write(struct ev *ev, int fd, int on)
 	return fd_want(ev, fd, 1, on);
 }
 
+int ev_wants_write(const struct ev *ev, int fd)
+{
+	const struct ev_fdrec *r = fd_rec(ev, fd);
+	return r && r->wr_on;
+}
+
 void ev_del_fd(struct ev *ev, int fd)
 {
 	struct ev_fdrec *r = fd_rec(ev, fd);

@@ -30,6 +30,9 @@ void ev_free(struct ev *ev);
 int ev_add_fd(struct ev *ev, int fd, ev_fd_cb *rd, ev_fd_cb *wr, void *ctx);
 int ev_want_read(struct ev *ev, int fd, int on);
 int ev_want_write(struct ev *ev, int fd, int on);
+/* Whether write interest is on for fd (0 for an fd not watched): the
+ * loop's flag is the only record of it, so its owners keep no copy. */
+int ev_wants_write(const struct ev *ev, int fd);
 /* Stop watching fd (does not close it).  Safe inside a callback: no callback
  * for fd runs after this returns, even later in the same batch. */
 void ev_del_fd(struct ev *ev, int fd);

@@ -51,7 +51,7 @@ struct link {
 	char addr[64];
 	uint64_t t_handshake, t_keepalive;
 	uint64_t last_rx_us, last_tx_us;
-	int paused, writing, drained_wanted;
+	int paused;
 	int in_rx;            /* process_rx is running (on_frame may be up the stack) */
 	struct link_stats st;
 };
@@ -70,11 +70,100 @@ static void link_free_cb(void *p)
 	free(l);
 }
 
+/* The AEAD nonce of a direction's n-th message: 4 zero bytes, then n. */
 static void nonce_for(uint8_t nonce[12], uint64_t n)
 {
-	memset(nonce, 0, 4);
-	be32_put(nonce + 4, (uint32_t)(n >> 32));
-	be32_put(nonce + 8, (uint32_t)n);
+	struct wr w;
+	wr_init(&w, nonce, 12);
+	wr_zero(&w, 4);
+	wr_u64(&w, n);
+}
+
+/* ---- the handshake messages and the frame, on buf.h's cursors ----
+ *
+ * Their layout is link.h's.  The writers fill exactly the message's size;
+ * the readers are given exactly that many bytes, so a cursor cannot run
+ * out, and what they check is the content. */
+
+#define REPLY_HEAD (LINK_REPLY_BYTES - 16) /* the reply up to its tag */
+
+static void hello_write(uint8_t out[LINK_HELLO_BYTES], enum link_kind kind,
+                        const uint8_t spk[32], const uint8_t epk[32])
+{
+	struct wr w;
+	wr_init(&w, out, LINK_HELLO_BYTES);
+	wr_bytes(&w, magic, sizeof(magic));
+	wr_u8(&w, LINK_VERSION);
+	wr_u8(&w, (uint8_t)kind);
+	wr_zero(&w, 2);
+	wr_bytes(&w, spk, 32);
+	wr_bytes(&w, epk, 32);
+}
+
+/* NULL, or why p is no hello this side takes. */
+static const char *hello_read(const uint8_t p[LINK_HELLO_BYTES], enum link_kind *kind,
+                              const uint8_t **spk, const uint8_t **epk)
+{
+	struct rd r;
+	const uint8_t *m;
+	uint8_t ver, k;
+	uint16_t pad;
+	rd_init(&r, p, LINK_HELLO_BYTES);
+	rd_ptr(&r, &m, sizeof(magic));
+	rd_u8(&r, &ver);
+	rd_u8(&r, &k);
+	rd_u16(&r, &pad);
+	rd_ptr(&r, spk, 32);
+	rd_ptr(&r, epk, 32);
+	if (!r.ok)
+		return "malformed hello";
+	if (memcmp(m, magic, sizeof(magic)) != 0)
+		return "not a mixproxy link (bad magic)";
+	if (ver != LINK_VERSION)
+		return "unsupported link version";
+	if ((k != LINK_NODE && k != LINK_CLIENT) || pad)
+		return "malformed hello";
+	*kind = (enum link_kind)k;
+	return NULL;
+}
+
+/* The reply up to its tag; the caller appends the tag (reply_tag_ad). */
+static void reply_write_head(struct wr *w, const uint8_t epk[32])
+{
+	wr_bytes(w, magic, sizeof(magic));
+	wr_u8(w, LINK_VERSION);
+	wr_zero(w, 3);
+	wr_bytes(w, epk, 32);
+}
+
+/* NULL, or why p is no reply. */
+static const char *reply_read(const uint8_t p[LINK_REPLY_BYTES], const uint8_t **epk,
+                              const uint8_t **tag)
+{
+	struct rd r;
+	const uint8_t *m;
+	uint8_t ver, pad[3];
+	rd_init(&r, p, LINK_REPLY_BYTES);
+	rd_ptr(&r, &m, sizeof(magic));
+	rd_u8(&r, &ver);
+	rd_bytes(&r, pad, sizeof(pad));
+	rd_ptr(&r, epk, 32);
+	rd_ptr(&r, tag, 16);
+	if (!r.ok || memcmp(m, magic, sizeof(magic)) != 0 || ver != LINK_VERSION ||
+	    pad[0] || pad[1] || pad[2])
+		return "malformed handshake reply";
+	return NULL;
+}
+
+/* What the reply's tag covers, the whole transcript: the hello, then
+ * the reply up to the tag. */
+static void reply_tag_ad(const struct link *l, const uint8_t head[REPLY_HEAD],
+                         uint8_t ad[LINK_HELLO_BYTES + REPLY_HEAD])
+{
+	struct wr w;
+	wr_init(&w, ad, LINK_HELLO_BYTES + REPLY_HEAD);
+	wr_bytes(&w, l->hello, LINK_HELLO_BYTES);
+	wr_bytes(&w, head, REPLY_HEAD);
 }
 
 static const char *const state_names[] = {
@@ -83,7 +172,7 @@ static const char *const state_names[] = {
 };
 
 /* Every change of a link's state, traced. */
-static void set_state(struct link *l, enum link_state st, const char *why)
+static void link_set_state(struct link *l, enum link_state st, const char *why)
 {
 	if (l->state == st)
 		return;
@@ -96,7 +185,7 @@ void link_close(struct link *l, const char *why)
 {
 	if (l->state == LS_DOWN)
 		return;
-	set_state(l, LS_DOWN, why);
+	link_set_state(l, LS_DOWN, why);
 	ev_timer_cancel(l->ev, l->t_handshake);
 	ev_timer_cancel(l->ev, l->t_keepalive);
 	if (l->fd >= 0) {
@@ -114,12 +203,13 @@ void link_close(struct link *l, const char *why)
 	ev_defer_free(l->ev, l, link_free_cb);
 }
 
+/* Write interest while output is queued.  The loop keeps the flag (and
+ * asking for what is already on costs nothing); during a connect it is
+ * on already, for the connect's result. */
 static void want_write(struct link *l)
 {
-	if (l->fd >= 0 && !l->writing && ring_len(&l->tx) > 0 && l->state != LS_CONNECTING) {
+	if (l->fd >= 0 && ring_len(&l->tx) > 0)
 		ev_want_write(l->ev, l->fd, 1);
-		l->writing = 1;
-	}
 }
 
 /* Room for n more bytes in the send queue, growing it (by doubling) up
@@ -160,18 +250,24 @@ static int encrypt_frame(struct link *l, const uint8_t plain[LINK_FRAME_PLAIN])
 	return enqueue_raw(l, c, sizeof(c));
 }
 
+/* A frame's plaintext: type | id (zeros if NULL) | packet (noise if
+ * NULL: a ping or the auth frame looks like any other). */
 static void frame_plain(uint8_t plain[LINK_FRAME_PLAIN], enum link_frame_type type,
                         const uint8_t *id, const uint8_t *pkt)
 {
-	plain[0] = (uint8_t)type;
+	struct wr w;
+	uint8_t noise[PKT_BYTES];
+	wr_init(&w, plain, LINK_FRAME_PLAIN);
+	wr_u8(&w, (uint8_t)type);
 	if (id)
-		memcpy(plain + 1, id, PKT_ID_BYTES);
+		wr_bytes(&w, id, PKT_ID_BYTES);
 	else
-		memset(plain + 1, 0, PKT_ID_BYTES);
-	if (pkt)
-		memcpy(plain + 1 + PKT_ID_BYTES, pkt, PKT_BYTES);
-	else
-		randombytes_buf(plain + 1 + PKT_ID_BYTES, PKT_BYTES);
+		wr_zero(&w, PKT_ID_BYTES);
+	if (!pkt) {
+		randombytes_buf(noise, sizeof(noise));
+		pkt = noise;
+	}
+	wr_bytes(&w, pkt, PKT_BYTES);
 }
 
 int link_send(struct link *l, enum link_frame_type type,
@@ -249,7 +345,7 @@ static int derive_keys(struct link *l, const uint8_t ie[32], const uint8_t re[32
 
 static void go_up(struct link *l)
 {
-	set_state(l, LS_UP, l->kind == LINK_NODE ? "node" : "client");
+	link_set_state(l, LS_UP, l->kind == LINK_NODE ? "node" : "client");
 	ev_timer_cancel(l->ev, l->t_handshake);
 	l->t_handshake = 0;
 	for (size_t i = 0; i < l->pend_n; i++)
@@ -266,84 +362,72 @@ static void go_up(struct link *l)
 
 static void send_hello(struct link *l)
 {
-	uint8_t *h = l->hello;
-	memcpy(h, magic, 4);
-	h[4] = LINK_VERSION;
-	h[5] = (uint8_t)l->kind;
-	h[6] = h[7] = 0;
-	memcpy(h + 8, l->self->pk, 32);
-	memcpy(h + 40, l->eph_pk, 32);
-	/* Leave LS_CONNECTING first: want_write ignores connecting links. */
-	set_state(l, LS_HELLO, "hello sent");
-	enqueue_raw(l, h, LINK_HELLO_BYTES);
+	hello_write(l->hello, l->kind, l->self->pk, l->eph_pk);
+	link_set_state(l, LS_HELLO, "hello sent");
+	enqueue_raw(l, l->hello, LINK_HELLO_BYTES);
 }
 
 /* Returns bytes consumed, 0 if more are needed, -1 when the link closed. */
 static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 {
-	uint8_t reply[LINK_REPLY_BYTES], nonce[12];
+	uint8_t reply[LINK_REPLY_BYTES], nonce[12], tag[16];
+	uint8_t ad[LINK_HELLO_BYTES + REPLY_HEAD];
+	const uint8_t *spk, *epk;
+	enum link_kind kind;
 	if (n < LINK_HELLO_BYTES)
 		return 0;
-	if (memcmp(p, magic, 4) != 0) {
-		link_close(l, "not a mixproxy link (bad magic)");
-		return -1;
-	}
-	if (p[4] != LINK_VERSION) {
-		link_close(l, "unsupported link version");
-		return -1;
-	}
-	if ((p[5] != LINK_NODE && p[5] != LINK_CLIENT) || p[6] || p[7]) {
-		link_close(l, "malformed hello");
+	const char *bad = hello_read(p, &kind, &spk, &epk);
+	if (bad) {
+		link_close(l, bad);
 		return -1;
 	}
 	memcpy(l->hello, p, LINK_HELLO_BYTES);
-	l->kind = (enum link_kind)p[5];
-	memcpy(l->peer_pk, p + 8, 32);
+	l->kind = kind;
+	memcpy(l->peer_pk, spk, 32);
 	if (l->cbs->accept_peer && l->cbs->accept_peer(l, l->kind, l->peer_pk, l->ctx)) {
 		link_close(l, l->kind == LINK_NODE ? "peer key not in the topology"
 		                                   : "clients not accepted here");
 		return -1;
 	}
 	crypto_box_keypair(l->eph_pk, l->eph_sk);
-	if (derive_keys(l, p + 40, l->eph_pk)) {
+	if (derive_keys(l, epk, l->eph_pk)) {
 		link_close(l, "handshake failed (bad key)");
 		return -1;
 	}
-	memcpy(reply, magic, 4);
-	reply[4] = LINK_VERSION;
-	reply[5] = reply[6] = reply[7] = 0;
-	memcpy(reply + 8, l->eph_pk, 32);
+	struct wr w;
+	wr_init(&w, reply, sizeof(reply));
+	reply_write_head(&w, l->eph_pk);
 	/* The tag over the whole transcript proves the responder's key. */
-	uint8_t ad[LINK_HELLO_BYTES + 40];
-	memcpy(ad, l->hello, LINK_HELLO_BYTES);
-	memcpy(ad + LINK_HELLO_BYTES, reply, 40);
+	reply_tag_ad(l, reply, ad);
 	nonce_for(nonce, l->n_tx++);
 	uint8_t none[1] = { 0 };
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, reply + 40, NULL, none, 0,
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, tag, NULL, none, 0,
 	                                                   ad, sizeof(ad), NULL, nonce, l->k_tx);
+	wr_bytes(&w, tag, sizeof(tag));
 	enqueue_raw(l, reply, sizeof(reply));
-	set_state(l, LS_AUTH, "reply sent");
+	link_set_state(l, LS_AUTH, "reply sent");
 	return LINK_HELLO_BYTES;
 }
 
 static ssize_t handle_reply(struct link *l, const uint8_t *p, size_t n)
 {
-	uint8_t nonce[12], ad[LINK_HELLO_BYTES + 40];
+	uint8_t nonce[12], ad[LINK_HELLO_BYTES + REPLY_HEAD];
+	const uint8_t *epk, *tag;
 	if (n < LINK_REPLY_BYTES)
 		return 0;
-	if (memcmp(p, magic, 4) != 0 || p[4] != LINK_VERSION || p[5] || p[6] || p[7]) {
-		link_close(l, "malformed handshake reply");
+	const char *bad = reply_read(p, &epk, &tag);
+	if (bad) {
+		link_close(l, bad);
 		return -1;
 	}
-	if (derive_keys(l, l->eph_pk, p + 8)) {
+	if (derive_keys(l, l->eph_pk, epk)) {
 		link_close(l, "handshake failed (bad key)");
 		return -1;
 	}
-	memcpy(ad, l->hello, LINK_HELLO_BYTES);
-	memcpy(ad + LINK_HELLO_BYTES, p, 40);
+	reply_tag_ad(l, p, ad);
 	nonce_for(nonce, l->n_rx++);
 	uint8_t none[1] = { 0 };
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, p + 40,
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, tag,
 	                                                       ad, sizeof(ad), nonce, l->k_rx)) {
 		link_close(l, "handshake failed: peer does not hold the topology's key");
 		return -1;
@@ -368,7 +452,16 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 		return -1;
 	}
 	l->st.frames_in++;
-	enum link_frame_type t = (enum link_frame_type)plain[0];
+	struct rd r;
+	uint8_t type;
+	const uint8_t *id;
+	rd_init(&r, plain, sizeof(plain));
+	rd_u8(&r, &type);
+	rd_ptr(&r, &id, PKT_ID_BYTES);
+	/* The rest is the packet, PKT_BYTES: in our buffer, so the owner may
+	 * rewrite it in place (a node processes it where it lies). */
+	uint8_t *pkt = plain + r.off;
+	enum link_frame_type t = (enum link_frame_type)type;
 	if (l->state == LS_AUTH) {
 		if (t != LF_AUTH) {
 			link_close(l, "handshake failed: first frame is not auth");
@@ -389,12 +482,12 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	}
 	if (!ok) {
 		char why[64];
-		snprintf(why, sizeof(why), "unexpected frame type %u", plain[0]);
+		snprintf(why, sizeof(why), "unexpected frame type %u", type);
 		link_close(l, why);
 		return -1;
 	}
 	if (t != LF_PING && l->cbs->on_frame)
-		l->cbs->on_frame(l, t, plain + 1, plain + 1 + PKT_ID_BYTES, l->ctx);
+		l->cbs->on_frame(l, t, id, pkt, l->ctx);
 	sodium_memzero(plain, sizeof(plain));
 	return l->state == LS_DOWN ? -1 : LINK_FRAME_BYTES;
 }
@@ -532,10 +625,8 @@ static void link_writable(struct ev *ev, int fd, void *ctx)
 		if (w == 0)
 			break;
 	}
-	if (ring_len(&l->tx) == 0) {
+	if (ring_len(&l->tx) == 0)
 		ev_want_write(ev, fd, 0);
-		l->writing = 0;
-	}
 	size_t half = l->tx.cap / 2;
 	if (before >= half && ring_len(&l->tx) < half && l->cbs->on_drain)
 		l->cbs->on_drain(l, l->ctx);
@@ -620,7 +711,7 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
 	struct link *l = link_alloc(ev, 1, self, kind, max_frames, cbs, ctx);
 	memcpy(l->peer_pk, peer_pk, 32);
 	sockaddr_str(sa, l->addr, sizeof(l->addr));
-	set_state(l, LS_CONNECTING, NULL);
+	link_set_state(l, LS_CONNECTING, NULL);
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		char why[96];
@@ -648,7 +739,7 @@ struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, soc
 	(void)peerlen;
 	struct link *l = link_alloc(ev, 0, self, LINK_NODE, max_frames, cbs, ctx);
 	sockaddr_str(peer, l->addr, sizeof(l->addr));
-	set_state(l, LS_HELLO, "accepted");
+	link_set_state(l, LS_HELLO, "accepted");
 	fd_nonblock(fd);
 	if (link_watch(l, fd))
 		return NULL;
@@ -664,7 +755,7 @@ struct link *link_new_detached(struct ev *ev, int initiator, const struct keypai
 		memcpy(l->peer_pk, peer_pk, 32);
 		send_hello(l);
 	} else {
-		set_state(l, LS_HELLO, "detached");
+		link_set_state(l, LS_HELLO, "detached");
 	}
 	return l;
 }

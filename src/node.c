@@ -1,15 +1,15 @@
-/* node — `mixproxy node`: a mix (layer 1, 2 or 3) or a gateway.
+/* node — see node.h.
  *
- * One struct node owns everything: the listening socket, the links (to
- * the next hops, from previous hops, from attached clients), the packets
- * held for their delay on the loop's timer heap, the replay filter and,
- * on a gateway, the mailboxes of clients that are briefly away.  Every
- * queue has a bound; whatever overflows is dropped and counted, never
- * grown. */
+ * The node's parts, in the order below: the links to other nodes (struct
+ * peer, with reconnect backoff), the clients a gateway knows and their
+ * mailboxes, the gateway's report of the mixes it cannot reach, packet
+ * processing and the packets held for their delay, the incoming links,
+ * and what it reports (counters, show, metrics). */
+#include "node.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "conf.h"
-#include "ctl.h"
-#include "daemon.h"
-#include "ev.h"
 #include "htab.h"
-#include "keys.h"
 #include "link.h"
 #include "listener.h"
 #include "list.h"
 #include "log.h"
-#include "packet.h"
-#include "replay.h"
+#include "mailbox.h"
 #include "route.h"
-#include "topology.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100
@@ -39,25 +31,6 @@
 #define SWEEP_MS 5000
 #define MONITOR_MS 1000          /* a gateway's links to every mix: retried this often */
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
-
-struct node_opts {
-	char *config, *topology, *key_file, *role, *listen, *control;
-	uint64_t layer;
-	int foreground, verbose, check_config;
-	uint64_t link_queue, max_held, max_delay_ms, max_links;
-	uint64_t mailbox_max, mailbox_total, mailbox_age, max_clients;
-	uint64_t replay_window, replay_memory;
-	double test_drop, test_duplicate;
-};
-
-struct counters {
-	uint64_t pkt_in, pkt_out, client_in, delivered, mailboxed, mailbox_flushed;
-	uint64_t drop_size, drop_key, drop_mac, drop_format, drop_replay, drop_expired;
-	uint64_t drop_route, drop_delay, drop_held_full, drop_queue, drop_link_down;
-	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
-	uint64_t test_dropped, test_duplicated;
-	uint64_t links_accepted, links_refused, links_opened, links_failed, links_over_max;
-};
 
 struct node;
 
@@ -72,19 +45,12 @@ struct peer {
 	int unreachable;     /* its last link failed or dropped, none up since */
 };
 
-struct mail {
-	struct list node;    /* in its client's mailbox, oldest first */
-	uint64_t t_us;
-	uint8_t dlv[PKT_BYTES];
-};
-
 /* A client known to this gateway: attached (link) or away (mail only). */
 struct gw_client {
 	struct node *n;
 	uint8_t pk[PKT_KEY_BYTES];
 	struct link *link;
-	struct list mail;    /* its mailbox */
-	size_t nmail;
+	struct mailbox mb;
 	int status_due;      /* the report of our links has changed since it last went */
 };
 
@@ -107,12 +73,12 @@ struct held {
 };
 
 struct node {
-	struct node_opts o;
+	struct node_cfg o;     /* the limits; its pointers are not used past node_new */
 	struct ev *ev;
 	struct topology *topo;
+	char *topo_file;
 	const struct topo_node *self;
 	struct keypair kp;
-	int listen_fd;
 	struct listener *listener;
 	struct ratelog rl_accept; /* connections over max-links: a stranger's doing */
 	struct replay *rf;
@@ -120,15 +86,15 @@ struct node {
 	struct htab *clients;  /* pk -> struct gw_client */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
-	uint64_t held, mail_total;
+	uint64_t held;
+	struct mail_pool mail;   /* the bounds of all mailboxes together */
 	uint64_t sweep_timer, monitor_timer, status_timer;
-	struct counters c;
-	struct ctl *ctl;
+	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
 };
 
-static const char *role_name(const struct topo_node *t, char *buf, size_t n)
+const char *node_role_name(const struct topo_node *t, char *buf, size_t n)
 {
 	if (t->role == TOPO_GATEWAY)
 		snprintf(buf, n, "gateway");
@@ -248,21 +214,6 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 
 /* ---- clients and mailboxes (gateways) ---- */
 
-static struct mail *mail_oldest(struct gw_client *c)
-{
-	return list_empty(&c->mail) ? NULL : list_entry(c->mail.next, struct mail, node);
-}
-
-static void mail_pop(struct node *n, struct gw_client *c)
-{
-	struct mail *m = mail_oldest(c);
-	list_remove(&m->node);
-	c->nmail--;
-	n->mail_total--;
-	sodium_memzero(m, sizeof(*m));
-	free(m);
-}
-
 static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
 	struct gw_client *c = htab_get(n->clients, pk);
@@ -272,7 +223,7 @@ static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYT
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->n = n;
-	list_init(&c->mail);
+	mailbox_init(&c->mb);
 	memcpy(c->pk, pk, PKT_KEY_BYTES);
 	if (htab_put(n->clients, pk, c)) {
 		free(c);
@@ -283,7 +234,7 @@ static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYT
 
 static void client_maybe_forget(struct node *n, struct gw_client *c)
 {
-	if (!c->link && c->nmail == 0) {
+	if (!c->link && c->mb.n == 0) {
 		htab_del(n->clients, c->pk);
 		free(c);
 	}
@@ -291,35 +242,14 @@ static void client_maybe_forget(struct node *n, struct gw_client *c)
 
 static void mailbox_flush(struct node *n, struct gw_client *c)
 {
-	struct mail *m;
-	while ((m = mail_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
-		if (link_send(c->link, LF_DELIVER, NULL, m->dlv))
+	const uint8_t *dlv;
+	while ((dlv = mailbox_oldest(&c->mb, NULL)) && c->link && link_queue_room(c->link) > 0) {
+		if (link_send(c->link, LF_DELIVER, NULL, dlv))
 			break;
 		n->c.mailbox_flushed++;
 		n->c.delivered++;
-		mail_pop(n, c);
+		mailbox_pop(&n->mail, &c->mb);
 	}
-}
-
-static void mailbox_put(struct node *n, struct gw_client *c, const uint8_t *dlv)
-{
-	/* Full: the oldest mail goes first (end-to-end retransmission
-	 * recovers it; fresh mail is the more useful). */
-	if (c->nmail >= n->o.mailbox_max || n->mail_total >= n->o.mailbox_total) {
-		if (!c->nmail) {
-			n->c.drop_mailbox_full++;
-			return;
-		}
-		mail_pop(n, c);
-		n->c.drop_mailbox_full++;
-	}
-	struct mail *m = xcalloc(1, sizeof(*m));
-	m->t_us = now_us();
-	memcpy(m->dlv, dlv, PKT_BYTES);
-	list_push_back(&c->mail, &m->node);
-	c->nmail++;
-	n->mail_total++;
-	n->c.mailboxed++;
 }
 
 static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
@@ -330,11 +260,15 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (c->link && !c->nmail && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	if (c->link && !c->mb.n && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
-	mailbox_put(n, c, dlv);
+	int put = mailbox_put(&n->mail, &c->mb, dlv, now_us());
+	if (put != 0)
+		n->c.drop_mailbox_full++;
+	if (put >= 0)
+		n->c.mailboxed++;
 	mailbox_flush(n, c);
 }
 
@@ -348,11 +282,7 @@ static void node_sweep(struct ev *ev, void *ctx)
 	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct gw_client *c = v;
-		struct mail *m;
-		while ((m = mail_oldest(c)) && m->t_us < cutoff) {
-			mail_pop(n, c);
-			n->c.drop_mailbox_age++;
-		}
+		n->c.drop_mailbox_age += mailbox_expire(&n->mail, &c->mb, cutoff);
 		client_maybe_forget(n, c);
 	}
 }
@@ -410,10 +340,10 @@ static void status_changed(struct node *n)
 /* A gateway keeps a link to every mix, so that it knows, and can tell
  * its clients, which ones it cannot reach; links that failed are tried
  * again after their backoff. */
-static void monitor(struct ev *ev, void *ctx)
+static void node_monitor(struct ev *ev, void *ctx)
 {
 	struct node *n = ctx;
-	n->monitor_timer = ev_timer_add(ev, MONITOR_MS, monitor, n);
+	n->monitor_timer = ev_timer_add(ev, MONITOR_MS, node_monitor, n);
 	for (size_t i = 0; i < n->topo->n; i++) {
 		const struct topo_node *tn = &n->topo->nodes[i];
 		struct peer *p;
@@ -609,7 +539,7 @@ static void in_up(struct link *l, void *ctx)
 	c->link = l;
 	il->client = c;
 	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
-	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->nmail);
+	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	c->status_due = 1;
 	status_flush(n, c);
 	mailbox_flush(n, c);
@@ -654,7 +584,24 @@ static const struct link_cbs in_cbs = {
 	.on_down = in_down,
 };
 
-static void on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, void *ctx)
+/* Keep the link just made for il (accepted, or detached), or free il:
+ * the link, NULL if it failed. */
+static struct link *inlink_keep(struct node *n, struct inlink *il)
+{
+	if (!il->link)
+		return NULL; /* on_down freed il */
+	uint64_t id = link_id(il->link);
+	if (htab_put(n->inlinks, &id, il)) {
+		link_close(il->link, "too many links");
+		return NULL;
+	}
+	n->c.links_accepted++;
+	log_debug("link %llu from %s: connected", (unsigned long long)id,
+	          link_peer_addr(il->link));
+	return il->link;
+}
+
+static void node_on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
 	struct node *n = ctx;
 	if (htab_count(n->inlinks) >= n->o.max_links) {
@@ -668,16 +615,18 @@ static void on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, void *ct
 	struct inlink *il = xcalloc(1, sizeof(*il));
 	il->n = n;
 	il->link = link_accept(n->ev, cfd, sa, sl, &n->kp, n->o.link_queue, &in_cbs, il);
-	if (!il->link)
-		return; /* on_down freed il */
-	uint64_t id = link_id(il->link);
-	if (htab_put(n->inlinks, &id, il)) {
-		link_close(il->link, "too many links");
-		return;
-	}
-	n->c.links_accepted++;
-	log_debug("link %llu from %s: connected", (unsigned long long)id,
-	          link_peer_addr(il->link));
+	inlink_keep(n, il);
+}
+
+struct link *node_accept_detached(struct node *n)
+{
+	if (htab_count(n->inlinks) >= n->o.max_links)
+		return NULL;
+	struct inlink *il = xcalloc(1, sizeof(*il));
+	il->n = n;
+	il->link = link_new_detached(n->ev, 0, &n->kp, NULL, LINK_NODE, n->o.link_queue,
+	                             &in_cbs, il);
+	return inlink_keep(n, il);
 }
 
 /* Descriptors a node needs besides its incoming links: standard streams,
@@ -785,7 +734,7 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_LINKS_OUT_UP] = up;
 	v[NS_LINKS_IN] = (double)htab_count(n->inlinks);
 	v[NS_CLIENTS] = (double)htab_count(n->clients);
-	v[NS_MAIL] = (double)n->mail_total;
+	v[NS_MAIL] = (double)n->mail.total;
 	v[NS_DROP_MAC] = (double)n->c.drop_mac;
 	v[NS_DROP_REPLAY] = (double)n->c.drop_replay;
 	v[NS_DROP_EXPIRED] = (double)n->c.drop_expired;
@@ -806,12 +755,12 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_LINKS_ACCEPTED] = (double)n->c.links_accepted;
 	v[NS_LINKS_REFUSED] = (double)n->c.links_refused;
 	v[NS_LINKS_OVER_MAX] = (double)n->c.links_over_max;
-	v[NS_ACCEPT_RESTS] = (double)listener_rests(n->listener);
+	v[NS_ACCEPT_RESTS] = n->listener ? (double)listener_rests(n->listener) : 0;
 	v[NS_LINKS_OPENED] = (double)n->c.links_opened;
 	v[NS_LINKS_FAILED] = (double)n->c.links_failed;
 }
 
-static void log_counters(struct node *n)
+void node_log_counters(struct node *n)
 {
 	double v[NS_N];
 	struct ctl_buf b;
@@ -844,10 +793,10 @@ static void node_show(struct node *n, struct ctl_buf *b)
 
 	node_stat_values(n, v);
 	ctl_printf(b, "node: %s\n", n->self->name);
-	ctl_printf(b, "  role: %s\n", role_name(n->self, rolebuf, sizeof(rolebuf)));
+	ctl_printf(b, "  role: %s\n", node_role_name(n->self, rolebuf, sizeof(rolebuf)));
 	ctl_printf(b, "  public key: %s\n", n->keytext);
 	ctl_printf(b, "  listening: %s\n", n->listen_text);
-	ctl_printf(b, "  topology: %s (%zu nodes)\n", n->o.topology, n->topo->n);
+	ctl_printf(b, "  topology: %s (%zu nodes)\n", n->topo_file, n->topo->n);
 	ctl_printf(b, "  running for: %s\n",
 	           ctl_duration((now - n->started_us) / 1000000u, age, sizeof(age)));
 	/* Loopix: the sender draws every hop's delay; a node only obeys. */
@@ -895,7 +844,7 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	           from_clients, handshake);
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &val))
-		away += ((const struct gw_client *)val)->nmail > 0;
+		away += ((const struct gw_client *)val)->mb.n > 0;
 
 	ctl_printf(b, "\nqueues:\n");
 	ctl_printf(b, "  held for their delay: %llu packets (at most %llu)\n",
@@ -904,8 +853,8 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	if (n->self->role == TOPO_GATEWAY) {
 		ctl_printf(b, "  to clients: %zu frames\n", to_clients);
 		ctl_printf(b, "  mailboxes: %llu deliveries for %zu clients (at most %llu)\n",
-		           (unsigned long long)n->mail_total, away,
-		           (unsigned long long)n->o.mailbox_total);
+		           (unsigned long long)n->mail.total, away,
+		           (unsigned long long)n->mail.max_total);
 	}
 	ctl_printf(b, "\ncounters:\n");
 	ctl_stats_show(b, node_stats, v, NS_N);
@@ -932,7 +881,7 @@ static void node_metrics(struct node *n, struct ctl_buf *b)
 	}
 }
 
-static void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
+void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
 {
 	if (req == CTL_REQ_SHOW)
 		node_show(ctx, b);
@@ -940,32 +889,22 @@ static void node_answer(enum ctl_req req, struct ctl_buf *b, void *ctx)
 		node_metrics(ctx, b);
 }
 
-/* ---- signals ---- */
+/* ---- reload, set-up and teardown ---- */
 
-static void on_usr1(struct ev *ev, int signo, void *ctx)
+int node_reload(struct node *n)
 {
-	(void)ev;
-	(void)signo;
-	log_counters(ctx);
-}
-
-static void on_hup(struct ev *ev, int signo, void *ctx)
-{
-	struct node *n = ctx;
 	char err[512];
-	(void)ev;
-	(void)signo;
-	struct topology *t = topo_load(n->o.topology, err, sizeof(err));
+	struct topology *t = topo_load(n->topo_file, err, sizeof(err));
 	if (!t) {
 		log_err("topology reload failed, keeping the old one: %s", err);
-		return;
+		return -1;
 	}
 	const struct topo_node *self = topo_by_pk(t, n->kp.pk);
 	if (!self || self->role != n->self->role || self->layer != n->self->layer) {
 		log_err("topology reload refused: this node's key is %s in %s",
-		        self ? "under another role or layer" : "missing", n->o.topology);
+		        self ? "under another role or layer" : "missing", n->topo_file);
 		topo_free(t);
-		return;
+		return -1;
 	}
 	/* Links to nodes that left or moved are closed; they reopen on use. */
 	size_t it = 0;
@@ -993,203 +932,85 @@ static void on_hup(struct ev *ev, int signo, void *ctx)
 	topo_free(n->topo);
 	n->topo = t;
 	n->self = self;
-	log_info("topology reloaded from %s: %zu nodes", n->o.topology, t->n);
+	log_info("topology reloaded from %s: %zu nodes", n->topo_file, t->n);
+	return 0;
 }
 
-/* ---- set-up ---- */
-
-/* Replay memory: `gens` Bloom filters sharing the budget, spanning the
- * window with two generations to spare (see replay.h). */
-static struct replay *make_replay(uint64_t window_min, uint64_t mib)
+void node_cfg_defaults(struct node_cfg *c)
 {
-	const unsigned gens = 6;
-	unsigned gen_min = (unsigned)((window_min + gens - 3) / (gens - 2));
-	unsigned log2 = 10;
-	while (log2 < 32 && ((uint64_t)gens << (log2 + 1)) / 8 <= mib * 1048576u)
-		log2++;
-	return replay_new(log2, gens, gen_min ? gen_min : 1);
+	memset(c, 0, sizeof(*c));
+	c->listen_fd = -1;
+	c->link_queue = 1024;
+	c->max_held = 50000;
+	c->max_delay_ms = 10000;
+	c->max_links = 4096;
+	c->mailbox_max = 1000;
+	c->mailbox_total = 20000;
+	c->mailbox_age = 600;
+	c->max_clients = 10000;
 }
 
-int cmd_node(int argc, char **argv)
+struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size_t errsz)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
-	struct node_opts *o = &n->o;
-	char err[1024];
-	int rc = EXIT_USAGE;
-	o->link_queue = 1024;
-	o->max_held = 50000;
-	o->max_delay_ms = 10000;
-	o->max_links = 4096;
-	o->mailbox_max = 1000;
-	o->mailbox_total = 20000;
-	o->mailbox_age = 600;
-	o->max_clients = 10000;
-	o->replay_window = 60;
-	o->replay_memory = 8;
-	struct opt opts[] = {
-		{ "config", 'f', OPT_STR, "FILE", "read options from FILE (mixproxy.conf(5))", &o->config, 0, 0, 0 },
-		{ "topology", 't', OPT_STR, "FILE", "the topology file (required)", &o->topology, 0, 0, 0 },
-		{ "key-file", 'k', OPT_STR, "FILE", "this node's key file (required)", &o->key_file, 0, 0, 0 },
-		{ "role", 'r', OPT_STR, "ROLE", "mix or gateway: checked against the topology", &o->role, 0, 0, 0 },
-		{ "layer", 'l', OPT_U64, "N", "mix layer 1-3: checked against the topology", &o->layer, 1, 3, 0 },
-		{ "listen", 'L', OPT_STR, "HOST:PORT", "listen address (default: the topology's)", &o->listen, 0, 0, 0 },
-		{ "foreground", 'd', OPT_FLAG, NULL, "stay in the foreground, log to stderr", &o->foreground, 0, 0, 0 },
-		{ "verbose", 'v', OPT_COUNT, NULL, "log more (repeat for more)", &o->verbose, 0, 0, 0 },
-		{ "check-config", 0, OPT_FLAG, NULL, "check the options and the config file, then exit", &o->check_config, 0, 0, 0 },
-		{ "control", 0, OPT_STR, "PATH", "control socket for mixproxy show, or none (" CTL_DIR "/NAME.sock)", &o->control, 0, 0, 0 },
-		{ "link-queue", 0, OPT_U64, "N", "frames queued per link (1024)", &o->link_queue, 2, 1000000, 0 },
-		{ "max-held", 0, OPT_U64, "N", "packets held for their delay at once (50000)", &o->max_held, 1, 10000000, 0 },
-		{ "max-delay", 0, OPT_U64, "MS", "longest per-hop delay accepted (10000)", &o->max_delay_ms, 0, 4294967, 0 },
-		{ "max-links", 0, OPT_U64, "N", "incoming links at once (4096)", &o->max_links, 1, 1000000, 0 },
-		{ "mailbox-max", 0, OPT_U64, "N", "mail kept per away client (1000)", &o->mailbox_max, 1, 1000000, 0 },
-		{ "mailbox-total", 0, OPT_U64, "N", "mail kept for all clients (20000)", &o->mailbox_total, 1, 100000000, 0 },
-		{ "mailbox-age", 0, OPT_U64, "SECS", "mail older than this is dropped (600)", &o->mailbox_age, 1, 86400, 0 },
-		{ "max-clients", 0, OPT_U64, "N", "clients known at once (10000)", &o->max_clients, 1, 10000000, 0 },
-		{ "replay-window", 0, OPT_U64, "MIN", "packet and reply-block lifetime (60)", &o->replay_window, 4, 1440, 0 },
-		{ "replay-memory", 0, OPT_U64, "MIB", "memory of the replay filter (8)", &o->replay_memory, 1, 4096, 0 },
-		{ "test-drop", 0, OPT_DBL, "P", "TESTING ONLY: drop received packets with probability P", &o->test_drop, 0, 1, 0 },
-		{ "test-duplicate", 0, OPT_DBL, "P", "TESTING ONLY: duplicate received packets with probability P", &o->test_duplicate, 0, 1, 0 },
-	};
-	const size_t nopts = ARRAY_LEN(opts);
-
-	/* SIGHUP asks for a reload (systemctl reload, procd), and may come
-	 * at any time after the start: until the loop takes it, hold it
-	 * instead of dying of its default action.  The loop's signalfd then
-	 * reads it, so a topology changed during the start is not missed. */
-	sigset_t hup;
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	sigprocmask(SIG_BLOCK, &hup, NULL);
-
-	rc = daemon_options("node", opts, nopts, argc, argv,
-	                    "mixproxy node -t TOPOLOGY -k KEYFILE [options]", &o->config);
-	if (rc != DAEMON_GO_ON)
-		goto out;
-	rc = EXIT_USAGE;
-	if (!o->topology || !o->key_file) {
-		fprintf(stderr, "mixproxy node: %s is required (see mixproxy node -h)\n",
-		        !o->topology ? "-t/--topology" : "-k/--key-file");
-		goto out;
-	}
-	if (o->role && strcmp(o->role, "mix") && strcmp(o->role, "gateway")) {
-		fprintf(stderr, "mixproxy node: --role '%s': expected mix or gateway\n", o->role);
-		goto out;
-	}
-	struct sockaddr_storage ls;
-	socklen_t lsl;
-	const char *why;
-	if (o->listen && parse_hostport(o->listen, &ls, &lsl, &why)) {
-		fprintf(stderr, "mixproxy node: --listen '%s': %s\n", o->listen, why);
-		goto out;
-	}
-	if (o->check_config) {
-		rc = daemon_checked("node", o->config);
-		goto out;
-	}
-	log_init("mixproxy-node", o->foreground, o->verbose);
-
-	if (keyfile_read(o->key_file, &n->kp, err, sizeof(err))) {
-		fprintf(stderr, "mixproxy node: %s\n", err);
-		rc = EXIT_NOINPUT;
-		goto out;
-	}
-	/* SIGHUP reloads the topology after we may have left the directory. */
-	char *abs = realpath(o->topology, NULL);
-	if (abs) {
-		free(o->topology);
-		o->topology = abs;
-	}
-	n->topo = topo_load(o->topology, err, sizeof(err));
-	if (!n->topo) {
-		fprintf(stderr, "mixproxy node: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	char keytext[B58_KEY_CHARS], rolebuf[32];
-	key_to_str(n->kp.pk, keytext, sizeof(keytext));
+	n->o = *cfg;
+	n->o.kp = NULL;
+	n->o.topo = NULL;
+	n->o.topology = NULL;
+	n->o.rf = NULL;
+	n->o.listen_text = NULL;
+	n->ev = ev;
+	n->kp = *cfg->kp;
+	n->topo = cfg->topo;
+	n->rf = cfg->rf;
+	n->topo_file = xstrdup(cfg->topology ? cfg->topology : "(none)");
+	list_init(&n->held_list);
+	n->mail.max_each = n->o.mailbox_max;
+	n->mail.max_total = n->o.mailbox_total;
+	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
+	n->clients = htab_new(PKT_KEY_BYTES, n->o.max_clients);
 	n->self = topo_by_pk(n->topo, n->kp.pk);
 	if (!n->self) {
-		fprintf(stderr, "mixproxy node: this node's public key %s is not in %s "
-		        "(add the line 'mixproxy keygen --show' prints)\n", keytext, o->topology);
-		rc = EXIT_CONFIG;
-		goto out;
+		snprintf(err, errsz, "this node's public key is not in %s", n->topo_file);
+		node_free(n);
+		return NULL;
 	}
-	if (o->role && strcmp(o->role, n->self->role == TOPO_MIX ? "mix" : "gateway")) {
-		fprintf(stderr, "mixproxy node: --role %s, but %s lists %s as a %s\n", o->role,
-		        o->topology, n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)));
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	if (o->layer && (n->self->role != TOPO_MIX || (int)o->layer != n->self->layer)) {
-		fprintf(stderr, "mixproxy node: --layer %llu, but %s lists %s as a %s\n",
-		        (unsigned long long)o->layer, o->topology, n->self->name,
-		        role_name(n->self, rolebuf, sizeof(rolebuf)));
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	if (!o->listen) {
-		ls = n->self->addr;
-		lsl = n->self->addrlen;
-	}
-	n->rf = make_replay(o->replay_window, o->replay_memory);
-	if (!n->rf)
-		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
-	n->listen_fd = daemon_listen(&ls, lsl, 256, o->listen ? o->listen : n->self->addr_text,
-	                             err, sizeof(err));
-	if (n->listen_fd < 0) {
-		fprintf(stderr, "mixproxy node: %s\n", err);
-		rc = EXIT_OSERR;
-		goto out;
-	}
-	char name[256];
-	ctl_name(o->config, n->self->name, name, sizeof(name));
-	n->ctl = ctl_open("node", o->control, name, &rc);
-	if (!n->ctl && rc) {
-		close(n->listen_fd);
-		goto out;
-	}
-	daemon_detach(o->foreground);
-
-	n->ev = ev_new();
-	list_init(&n->held_list);
-	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
-	n->clients = htab_new(PKT_KEY_BYTES, o->max_clients);
 	fit_max_links(n);
-	n->inlinks = htab_new(sizeof(uint64_t), o->max_links + 1);
-	n->listener = listener_new(n->ev, n->listen_fd, "listener", on_accept, n);
-	if (!n->listener)
-		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
-	daemon_signals(n->ev);
-	ev_signal(n->ev, SIGHUP, on_hup, n);
-	ev_signal(n->ev, SIGUSR1, on_usr1, n);
+	n->inlinks = htab_new(sizeof(uint64_t), n->o.max_links + 1);
+	if (cfg->listen_fd >= 0) {
+		n->listener = listener_new(ev, cfg->listen_fd, "listener", node_on_accept, n);
+		if (!n->listener) {
+			snprintf(err, errsz, "cannot watch the listening socket: %s", strerror(errno));
+			node_free(n);
+			return NULL;
+		}
+	}
 	if (n->self->role == TOPO_GATEWAY) {
-		n->sweep_timer = ev_timer_add(n->ev, SWEEP_MS, node_sweep, n);
+		n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 		/* Not at once: a gateway often starts before the mixes, and a
 		 * link that fails waits out a backoff, dropping what comes for
 		 * it meanwhile; links open on use until the first pass. */
-		n->monitor_timer = ev_timer_add(n->ev, MONITOR_MS, monitor, n);
+		n->monitor_timer = ev_timer_add(ev, MONITOR_MS, node_monitor, n);
 	}
 	n->started_us = now_us();
-	snprintf(n->keytext, sizeof(n->keytext), "%s", keytext);
-	sockaddr_str((struct sockaddr *)&ls, n->listen_text, sizeof(n->listen_text));
-	if (n->ctl)
-		ctl_serve(n->ctl, n->ev, node_answer, n);
-	log_info("node %s (%s) listening on %s, key %s, replay window %u min in %zu KiB",
-	         n->self->name, role_name(n->self, rolebuf, sizeof(rolebuf)), n->listen_text,
-	         keytext, replay_max_age_min(n->rf), replay_memory_bytes(n->rf) / 1024);
-	if (o->test_drop > 0 || o->test_duplicate > 0)
-		log_warn("TESTING ONLY: dropping %.3f and duplicating %.3f of received packets",
-		         o->test_drop, o->test_duplicate);
-	rc = ev_run(n->ev) ? EXIT_OSERR : 0;
-	log_counters(n);
+	key_to_str(n->kp.pk, n->keytext, sizeof(n->keytext));
+	snprintf(n->listen_text, sizeof(n->listen_text), "%s",
+	         cfg->listen_text ? cfg->listen_text : "(none)");
+	return n;
+}
 
-	/* Orderly teardown so leak checkers see a clean exit. */
-	ctl_free(n->ctl);
-	listener_free(n->listener);
+void node_free(struct node *n)
+{
 	size_t it = 0;
 	const void *k;
 	void *v;
-	while (htab_next(n->inlinks, &it, &k, &v))
+	if (!n)
+		return;
+	listener_free(n->listener);
+	/* Closing a link runs its on_down here, which forgets the clients
+	 * that have no mail and may arm the status timer: links first,
+	 * timers after. */
+	while (n->inlinks && htab_next(n->inlinks, &it, &k, &v))
 		link_close(((struct inlink *)v)->link, "shutting down");
 	it = 0;
 	while (htab_next(n->peers, &it, &k, &v)) {
@@ -1201,27 +1022,43 @@ int cmd_node(int argc, char **argv)
 	it = 0;
 	while (htab_next(n->clients, &it, &k, &v)) {
 		struct gw_client *c = v;
-		while (c->nmail)
-			mail_pop(n, c);
+		mailbox_clear(&n->mail, &c->mb);
 		free(c);
 	}
 	while (!list_empty(&n->held_list)) {
 		struct held *h = list_entry(n->held_list.next, struct held, node);
+		ev_timer_cancel(n->ev, h->timer);
 		held_unlink(h);
 		free(h);
 	}
-	ev_free(n->ev); /* runs the deferred frees of the links */
+	ev_timer_cancel(n->ev, n->sweep_timer);
+	ev_timer_cancel(n->ev, n->monitor_timer);
+	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);
 	htab_free(n->clients);
-	htab_free(n->inlinks);
-	close(n->listen_fd);
-out:
+	if (n->inlinks)
+		htab_free(n->inlinks);
 	if (n->rf)
 		replay_free(n->rf);
 	if (n->topo)
 		topo_free(n->topo);
 	keypair_wipe(&n->kp);
-	conf_free(opts, nopts);
+	free(n->topo_file);
 	free(n);
-	return rc;
+}
+
+const struct node_counters *node_counters(const struct node *n)
+{
+	return &n->c;
+}
+
+uint64_t node_held(const struct node *n)
+{
+	return n->held;
+}
+
+size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])
+{
+	const struct gw_client *c = htab_get(n->clients, pk);
+	return c ? c->mb.n : 0;
 }

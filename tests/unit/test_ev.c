@@ -131,14 +131,20 @@ START_TEST(test_want_write)
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(ev_run_once(ev, 0), 0);
 	ck_assert_int_eq(c.wr, 0);
+	ck_assert_int_eq(ev_wants_write(ev, p[1]), 0);
 
 	ck_assert_int_eq(ev_want_write(ev, p[1], 1), 0);
+	ck_assert_int_eq(ev_wants_write(ev, p[1]), 1);
+	/* Asked again: still on, and still one callback per iteration. */
+	ck_assert_int_eq(ev_want_write(ev, p[1], 1), 0);
+	ck_assert_int_eq(ev_wants_write(ev, p[1]), 1);
 	ck_assert_int_eq(ev_run_once(ev, 100), 1);
 	ck_assert_int_eq(ev_run_once(ev, 100), 1);
 	ck_assert_int_eq(c.wr, 2);
 	ck_assert_int_eq(c.last_fd, p[1]);
 
 	ck_assert_int_eq(ev_want_write(ev, p[1], 0), 0);
+	ck_assert_int_eq(ev_wants_write(ev, p[1]), 0);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(ev_run_once(ev, 0), 0);
 	ck_assert_int_eq(c.wr, 2);
@@ -151,6 +157,11 @@ START_TEST(test_want_write)
 	ck_assert_int_eq(ev_want_write(ev, p[1], 1), 0);
 	ck_assert_int_eq(ev_run_once(ev, 100), 1);
 	ck_assert_int_eq(c.wr, 3);
+	/* Not watched: no interest. */
+	ev_del_fd(ev, p[1]);
+	ck_assert_int_eq(ev_wants_write(ev, p[1]), 0);
+	ck_assert_int_eq(ev_wants_write(ev, -1), 0);
+	ck_assert_int_eq(ev_wants_write(ev, 100000), 0);
 	ev_free(ev);
 	close(p[0]);
 	close(p[1]);

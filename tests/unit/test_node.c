@@ -1,0 +1,562 @@
+/* Unit tests for node: an in-process mixnet of four real nodes (gw1, m1,
+ * m2, m3) on one loop, each listening on a loopback port, as
+ * test_mixclient builds its net; the nodes link to each other over those
+ * sockets.  The test plays the other parties (a previous hop, clients)
+ * over detached links (link.h) taken in by node_accept_detached, and
+ * carries their bytes by hand, as test_link does:
+ *
+ *   - route checks: what a node may send where (a mix to the next layer
+ *     only, a gateway to its clients only, a client to a layer-1 mix
+ *     only, no client at a mix);
+ *   - relaying: a packet goes client -> gw1 -> m1 -> m2 -> m3 -> gw1 ->
+ *     client, each mix holding it for the delay its sender drew;
+ *   - the gateway's mailboxes: mail for an away client is kept, oldest
+ *     first under the per-client and total bounds, and delivered in order
+ *     when it attaches. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "ev.h"
+#include "keys.h"
+#include "link.h"
+#include "log.h"
+#include "node.h"
+#include "packet.h"
+#include "replay.h"
+#include "topology.h"
+#include "util.h"
+
+enum { GW, M1, M2, M3, NNODES };
+#define MAXSIDES 8
+#define MAXREC 16
+
+/* A party the test plays: its end of a detached link into a node. */
+struct side {
+	struct link *l;        /* the test's end */
+	struct link *peer;     /* the node's end; NULL once it is down */
+	int up, down;
+	int nframes;
+	int types[MAXREC];
+	uint8_t pkts[MAXREC][PKT_BYTES];
+};
+
+static struct {
+	struct ev *ev;
+	struct keypair kp[NNODES];
+	uint8_t id[NNODES][PKT_ID_BYTES];
+	int lfd[NNODES];
+	struct node *n[NNODES];
+	struct side *sides[MAXSIDES];
+	int nsides;
+} net;
+
+static const char *const names[NNODES] = { "gw1", "m1", "m2", "m3" };
+
+/* ---- the test's parties ---- */
+
+static void side_up(struct link *l, void *ctx)
+{
+	struct side *s = ctx;
+	(void)l;
+	s->up++;
+}
+
+static void side_frame(struct link *l, enum link_frame_type type,
+                       const uint8_t id[PKT_ID_BYTES], uint8_t *pkt, void *ctx)
+{
+	struct side *s = ctx;
+	(void)l;
+	(void)id;
+	if (s->nframes < MAXREC) {
+		s->types[s->nframes] = type;
+		memcpy(s->pkts[s->nframes], pkt, PKT_BYTES);
+	}
+	s->nframes++;
+}
+
+static void side_down(struct link *l, const char *why, void *ctx)
+{
+	struct side *s = ctx;
+	(void)l;
+	(void)why;
+	s->down++;
+}
+
+static const struct link_cbs side_cbs = {
+	.on_up = side_up,
+	.on_frame = side_frame,
+	.on_down = side_down,
+};
+
+/* Carry the bytes queued on from into to; a node's end that went down
+ * is forgotten before the loop frees it. */
+static size_t carry(struct link *from, struct link *to)
+{
+	static uint8_t buf[64 * 1024];
+	size_t total = 0, k;
+	while ((k = link_take_output(from, buf, sizeof(buf))) > 0) {
+		total += k;
+		if (link_state(to) != LS_DOWN)
+			link_feed(to, buf, k);
+	}
+	return total;
+}
+
+static void pump(void)
+{
+	size_t moved;
+	do {
+		moved = 0;
+		for (int i = 0; i < net.nsides; i++) {
+			struct side *s = net.sides[i];
+			if (!s->peer || s->down)
+				continue;
+			moved += carry(s->l, s->peer);
+			if (link_state(s->peer) == LS_DOWN) {
+				s->peer = NULL;
+				continue;
+			}
+			moved += carry(s->peer, s->l);
+			if (link_state(s->peer) == LS_DOWN)
+				s->peer = NULL;
+		}
+	} while (moved);
+}
+
+/* A party with key kp opening a link of kind to node `to`. */
+static struct side *side_open(int to, const struct keypair *kp, enum link_kind kind)
+{
+	struct side *s = calloc(1, sizeof(*s));
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_lt(net.nsides, MAXSIDES);
+	net.sides[net.nsides++] = s;
+	s->l = link_new_detached(net.ev, 1, kp, net.kp[to].pk, kind, 64, &side_cbs, s);
+	s->peer = node_accept_detached(net.n[to]);
+	ck_assert_ptr_nonnull(s->peer);
+	pump();
+	return s;
+}
+
+static void run_until(int (*cond)(void), uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	pump();
+	while (!cond() && now_ms() < end) {
+		ev_run_once(net.ev, 2);
+		pump();
+	}
+}
+
+static void run_for(uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	pump();
+	while (now_ms() < end) {
+		ev_run_once(net.ev, 2);
+		pump();
+	}
+}
+
+/* ---- the net ---- */
+
+static void net_start(const struct node_cfg *limits)
+{
+	char text[2048], line[256], k[B58_KEY_CHARS], err[256];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	log_init("test_node", 1, getenv("TEST_VERBOSE") ? 2 : -2);
+	memset(&net, 0, sizeof(net));
+	net.ev = ev_new();
+	text[0] = 0;
+	for (int i = 0; i < NNODES; i++) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		net.lfd[i] = daemon_listen(&ss, sizeof(*sin), 16, "127.0.0.1:0", err, sizeof(err));
+		ck_assert_msg(net.lfd[i] >= 0, "%s", err);
+		sl = sizeof(ss);
+		ck_assert_int_eq(getsockname(net.lfd[i], (struct sockaddr *)&ss, &sl), 0);
+		keypair_generate(&net.kp[i]);
+		pkt_id_from_str(net.id[i], names[i]);
+		if (i == GW)
+			snprintf(line, sizeof(line), "gw1 gateway 127.0.0.1:%u %s\n",
+			         ntohs(sin->sin_port), key_to_str(net.kp[i].pk, k, sizeof(k)));
+		else
+			snprintf(line, sizeof(line), "%s mix %d 127.0.0.1:%u %s\n", names[i], i,
+			         ntohs(sin->sin_port), key_to_str(net.kp[i].pk, k, sizeof(k)));
+		strcat(text, line);
+	}
+	for (int i = 0; i < NNODES; i++) {
+		struct node_cfg c = *limits;
+		struct topo_parser *tp = topo_parser_new();
+		ck_assert_int_eq(topo_parser_feed(tp, text, strlen(text), err, sizeof(err)), 0);
+		c.topo = topo_parser_finish(tp, err, sizeof(err));
+		ck_assert_ptr_nonnull(c.topo);
+		c.kp = &net.kp[i];
+		c.rf = replay_new(12, 3, 60);
+		c.listen_fd = net.lfd[i];
+		c.listen_text = names[i];
+		net.n[i] = node_new(net.ev, &c, err, sizeof(err));
+		ck_assert_msg(net.n[i] != NULL, "%s", err);
+	}
+}
+
+static void net_stop(void)
+{
+	for (int i = 0; i < net.nsides; i++) {
+		struct side *s = net.sides[i];
+		if (!s->down)
+			link_close(s->l, "test over");
+	}
+	for (int i = 0; i < NNODES; i++) {
+		node_free(net.n[i]);
+		close(net.lfd[i]);
+	}
+	ev_run_once(net.ev, 0);
+	ev_free(net.ev);
+	for (int i = 0; i < net.nsides; i++)
+		free(net.sides[i]);
+	for (int i = 0; i < NNODES; i++)
+		keypair_wipe(&net.kp[i]);
+}
+
+static void limits(struct node_cfg *c)
+{
+	node_cfg_defaults(c);
+	c->link_queue = 64;
+	c->max_links = 64;
+	c->max_clients = 64;
+}
+
+/* ---- packets ---- */
+
+static uint32_t now_min(void)
+{
+	return (uint32_t)(wall_s() / 60);
+}
+
+/* A packet valid at node `at` only, which sends it on to `next`. */
+static void first_hop(uint8_t pkt[PKT_BYTES], int at, const uint8_t next[PKT_ID_BYTES],
+                      uint32_t delay_us)
+{
+	struct pkt_hop hop;
+	uint8_t alpha[32];
+	memcpy(hop.id, net.id[at], PKT_ID_BYTES);
+	memcpy(hop.pk, net.kp[at].pk, PKT_KEY_BYTES);
+	hop.delay_us = delay_us;
+	randombytes_buf(alpha, sizeof(alpha));
+	ck_assert_int_eq(pkt_create_first_hop(pkt, &hop, next, alpha, now_min()), PKT_OK);
+}
+
+/* Side s hands its node a packet valid at node `at` that goes on to next. */
+static void hand(struct side *s, int at, const uint8_t next[PKT_ID_BYTES])
+{
+	uint8_t pkt[PKT_BYTES];
+	first_hop(pkt, at, next, 0);
+	ck_assert_int_eq(link_send(s->l, LF_PACKET, NULL, pkt), 0);
+	pump();
+}
+
+/* A whole route m1 -> m2 -> m3 -> gw1 to the client with key dest; the
+ * body's first byte is seq. */
+static void full_route(uint8_t pkt[PKT_BYTES], const uint8_t dest[32], uint8_t seq,
+                       const uint32_t delay_us[PKT_HOPS])
+{
+	struct pkt_hop route[PKT_HOPS];
+	uint8_t body[PKT_BODY_BYTES];
+	const int hops[PKT_HOPS] = { M1, M2, M3, GW };
+	for (int i = 0; i < PKT_HOPS; i++) {
+		memcpy(route[i].id, net.id[hops[i]], PKT_ID_BYTES);
+		memcpy(route[i].pk, net.kp[hops[i]].pk, PKT_KEY_BYTES);
+		route[i].delay_us = delay_us[i];
+	}
+	memset(body, 0, sizeof(body));
+	body[0] = seq;
+	ck_assert_int_eq(pkt_create(pkt, route, dest, body, sizeof(body), now_min()), PKT_OK);
+}
+
+/* What m3 would hand gw1: the route's first three hops done here. */
+static void at_gateway(uint8_t pkt[PKT_BYTES], const uint8_t dest[32], uint8_t seq)
+{
+	const uint32_t none[PKT_HOPS] = { 0 };
+	struct pkt_hop_result r;
+	full_route(pkt, dest, seq, none);
+	for (int i = M1; i <= M3; i++) {
+		ck_assert_int_eq(pkt_process(pkt, PKT_BYTES, net.kp[i].sk, NULL, now_min(), &r), PKT_OK);
+		ck_assert_int_eq(r.action, PKT_RELAY);
+	}
+}
+
+/* The body's first byte of a delivery to kp. */
+static int opened(const struct keypair *kp, const uint8_t *dlv)
+{
+	uint8_t body[PKT_BODY_BYTES];
+	if (pkt_open(dlv, PKT_BYTES, kp->sk, body) != PKT_OK)
+		return -1;
+	return body[0];
+}
+
+static const struct node_counters *counters(int i)
+{
+	return node_counters(net.n[i]);
+}
+
+/* ---- route checks ---- */
+
+START_TEST(test_route_checks)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair ckp;
+	limits(&c);
+	net_start(&c);
+	keypair_generate(&ckp);
+
+	/* gw1 hands m1 a packet for m3: a layer skipped, dropped. */
+	struct side *to_m1 = side_open(M1, &net.kp[GW], LINK_NODE);
+	ck_assert_int_eq(to_m1->up, 1);
+	hand(to_m1, M1, net.id[M3]);
+	ck_assert_uint_eq(counters(M1)->pkt_in, 1);
+	ck_assert_uint_eq(counters(M1)->drop_route, 1);
+	ck_assert_uint_eq(counters(M1)->pkt_out, 0);
+	ck_assert_uint_eq(node_held(net.n[M1]), 0);
+	/* ... and one for a node the topology does not have. */
+	uint8_t stranger[PKT_ID_BYTES];
+	pkt_id_from_str(stranger, "m9");
+	hand(to_m1, M1, stranger);
+	ck_assert_uint_eq(counters(M1)->drop_route, 2);
+
+	/* m3 may only hand packets to a gateway: not back to m1. */
+	struct side *to_m3 = side_open(M3, &net.kp[M2], LINK_NODE);
+	hand(to_m3, M3, net.id[M1]);
+	ck_assert_uint_eq(counters(M3)->drop_route, 1);
+	ck_assert_uint_eq(counters(M3)->pkt_out, 0);
+
+	/* A gateway only delivers: a packet it should relay is dropped. */
+	struct side *to_gw = side_open(GW, &net.kp[M3], LINK_NODE);
+	hand(to_gw, GW, net.id[M1]);
+	ck_assert_uint_eq(counters(GW)->drop_route, 1);
+
+	/* A packet not for this node's key fails its check. */
+	hand(to_m1, M2, net.id[M3]);
+	ck_assert_uint_eq(counters(M1)->drop_mac, 1);
+
+	/* A client's packet must go to a layer-1 mix. */
+	struct side *cl = side_open(GW, &ckp, LINK_CLIENT);
+	ck_assert_int_eq(cl->up, 1);
+	first_hop(pkt, M2, net.id[M3], 0);
+	link_send(cl->l, LF_SEND, net.id[M2], pkt);
+	pump();
+	ck_assert_uint_eq(counters(GW)->client_in, 1);
+	ck_assert_uint_eq(counters(GW)->drop_route, 2);
+	ck_assert_uint_eq(counters(GW)->pkt_out, 0);
+
+	/* Clients attach to gateways, not to mixes. */
+	struct side *cl_m1 = side_open(M1, &ckp, LINK_CLIENT);
+	ck_assert_int_eq(cl_m1->up, 0);
+	ck_assert_uint_eq(counters(M1)->links_refused, 1);
+	/* Nor may a key the topology does not list link as a node. */
+	struct side *odd = side_open(M2, &ckp, LINK_NODE);
+	ck_assert_int_eq(odd->up, 0);
+	ck_assert_uint_eq(counters(M2)->links_refused, 1);
+
+	/* A good one goes on: m1 to m2, over a real link. */
+	hand(to_m1, M1, net.id[M2]);
+	ck_assert_uint_eq(counters(M1)->pkt_out, 1);
+	keypair_wipe(&ckp);
+	net_stop();
+}
+END_TEST
+
+/* ---- relaying ---- */
+
+static struct side *rx_side;
+
+static int m1_holds(void)
+{
+	return node_held(net.n[M1]) == 1;
+}
+
+static int m1_sent(void)
+{
+	return counters(M1)->pkt_out == 1;
+}
+
+static int delivered(void)
+{
+	return rx_side->nframes > 0 && rx_side->types[rx_side->nframes - 1] == LF_DELIVER;
+}
+
+START_TEST(test_relay)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair a, b;
+	const uint32_t delay_us[PKT_HOPS] = { 200000, 1000, 1000, 0 };
+	limits(&c);
+	net_start(&c);
+	keypair_generate(&a);
+	keypair_generate(&b);
+
+	struct side *sa = side_open(GW, &a, LINK_CLIENT);
+	rx_side = side_open(GW, &b, LINK_CLIENT);
+	ck_assert_int_eq(sa->up, 1);
+	ck_assert_int_eq(rx_side->up, 1);
+	int before = rx_side->nframes; /* the gateway's report of its links */
+
+	full_route(pkt, b.pk, 42, delay_us);
+	uint64_t t0 = now_us();
+	ck_assert_int_eq(link_send(sa->l, LF_SEND, net.id[M1], pkt), 0);
+	pump();
+	ck_assert_uint_eq(counters(GW)->client_in, 1);
+	ck_assert_uint_eq(counters(GW)->pkt_out, 1);
+
+	/* m1 holds it for the delay the sender drew, then sends it on. */
+	run_until(m1_holds, 2000);
+	ck_assert_uint_eq(node_held(net.n[M1]), 1);
+	ck_assert_uint_eq(counters(M1)->pkt_out, 0);
+	run_until(m1_sent, 3000);
+	ck_assert_uint_eq(counters(M1)->pkt_out, 1);
+	ck_assert_uint_ge(now_us() - t0, delay_us[0]);
+	ck_assert_uint_eq(node_held(net.n[M1]), 0);
+
+	run_until(delivered, 3000);
+	ck_assert_int_eq(rx_side->nframes, before + 1);
+	ck_assert_int_eq(opened(&b, rx_side->pkts[before]), 42);
+	ck_assert_uint_eq(counters(M2)->pkt_out, 1);
+	ck_assert_uint_eq(counters(M3)->pkt_out, 1);
+	ck_assert_uint_eq(counters(GW)->pkt_in, 1);
+	ck_assert_uint_eq(counters(GW)->delivered, 1);
+	ck_assert_uint_eq(counters(GW)->mailboxed, 0);
+
+	/* The same packet again: each hop has seen it. */
+	link_send(sa->l, LF_SEND, net.id[M1], pkt);
+	run_for(300);
+	ck_assert_uint_eq(counters(M1)->drop_replay, 1);
+	ck_assert_int_eq(rx_side->nframes, before + 1);
+
+	/* A delay over max-delay is refused, not held. */
+	const uint32_t long_delay[PKT_HOPS] = { 20000000, 0, 0, 0 };
+	full_route(pkt, b.pk, 43, long_delay);
+	link_send(sa->l, LF_SEND, net.id[M1], pkt);
+	run_for(100);
+	ck_assert_uint_eq(counters(M1)->drop_delay, 1);
+	ck_assert_uint_eq(node_held(net.n[M1]), 0);
+
+	keypair_wipe(&a);
+	keypair_wipe(&b);
+	net_stop();
+}
+END_TEST
+
+/* ---- mailboxes ---- */
+
+static struct side *mail_side;
+
+static int mail_flushed(void)
+{
+	int deliveries = 0;
+	for (int i = 0; i < mail_side->nframes && i < MAXREC; i++)
+		deliveries += mail_side->types[i] == LF_DELIVER;
+	return deliveries >= 3;
+}
+
+START_TEST(test_mailbox)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair away, other;
+	limits(&c);
+	c.mailbox_max = 3;
+	c.mailbox_total = 4;
+	net_start(&c);
+	keypair_generate(&away);
+	keypair_generate(&other);
+	const struct node_counters *gw = counters(GW);
+
+	/* Five for a client that is away: the newest three are kept. */
+	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	ck_assert_int_eq(from_m3->up, 1);
+	for (int i = 1; i <= 5; i++) {
+		at_gateway(pkt, away.pk, (uint8_t)i);
+		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+	}
+	pump();
+	ck_assert_uint_eq(gw->pkt_in, 5);
+	ck_assert_uint_eq(gw->mailboxed, 5);
+	ck_assert_uint_eq(gw->drop_mailbox_full, 2);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 3);
+
+	/* Another client away: the total bound leaves it one, and its own
+	 * mail, not the first client's, makes room. */
+	for (int i = 1; i <= 2; i++) {
+		at_gateway(pkt, other.pk, (uint8_t)(100 + i));
+		link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	}
+	pump();
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], other.pk), 1);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 3);
+	ck_assert_uint_eq(gw->drop_mailbox_full, 3);
+
+	/* The client attaches: its mail comes, oldest first, after the
+	 * report of the gateway's links. */
+	mail_side = side_open(GW, &away, LINK_CLIENT);
+	ck_assert_int_eq(mail_side->up, 1);
+	run_until(mail_flushed, 2000);
+	ck_assert_int_eq(mail_side->nframes, 4);
+	ck_assert_int_eq(mail_side->types[0], LF_STATUS);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(mail_side->types[1 + i], LF_DELIVER);
+		ck_assert_int_eq(opened(&away, mail_side->pkts[1 + i]), 3 + i);
+	}
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 0);
+	ck_assert_uint_eq(gw->mailbox_flushed, 3);
+	ck_assert_uint_eq(gw->delivered, 3);
+
+	/* Attached, mail goes straight through. */
+	at_gateway(pkt, away.pk, 6);
+	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	pump();
+	ck_assert_int_eq(mail_side->nframes, 5);
+	ck_assert_int_eq(opened(&away, mail_side->pkts[4]), 6);
+	ck_assert_uint_eq(gw->mailboxed, 7);
+	ck_assert_uint_eq(gw->delivered, 4);
+
+	/* Away again (its connection drops): mail waits again. */
+	link_close(mail_side->peer, "connection lost");
+	mail_side->peer = NULL;
+	link_close(mail_side->l, "client leaves");
+	run_for(20);
+	at_gateway(pkt, away.pk, 7);
+	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	pump();
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 1);
+
+	keypair_wipe(&away);
+	keypair_wipe(&other);
+	net_stop();
+}
+END_TEST
+
+Suite *suite_node(void)
+{
+	Suite *s = suite_create("node");
+	TCase *tc = tcase_create("node");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_route_checks);
+	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_mailbox);
+	suite_add_tcase(s, tc);
+	return s;
+}
