@@ -54,8 +54,7 @@ struct session {
 	const struct session_cfg *cfg;
 	const struct session_io *io;
 	void *ctx;
-	int fd;
-	int want_wr;             /* write interest is on */
+	int fd;                  /* -1: closed.  ev alone keeps its interest flags */
 
 	/* local socket -> peer */
 	uint16_t out_next;       /* id of the next sequenced message */
@@ -554,16 +553,14 @@ static void session_writable(struct ev *ev, int fd, void *ctx)
 	settle(s);
 }
 
+/* Called after every event: ev skips the epoll_ctl when a flag does not
+ * change, so the session keeps no copy of its own. */
 static void update_interest(struct session *s)
 {
 	if (s->fd < 0)
 		return;
 	struct slot *next = s->slots[s->in_expect % SESSION_WINDOW];
-	int wr = s->st == S_CONNECTING || (next && next->kind == PMSG_DATA);
-	if (wr != s->want_wr) {
-		ev_want_write(s->ev, s->fd, wr);
-		s->want_wr = wr;
-	}
+	ev_want_write(s->ev, s->fd, s->st == S_CONNECTING || (next && next->kind == PMSG_DATA));
 	ev_want_read(s->ev, s->fd, can_read(s));
 }
 
