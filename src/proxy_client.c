@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "ev.h"
+#include "list.h"
 #include "listener.h"
 #include "log.h"
 #include "mixcc.h"
@@ -41,9 +42,8 @@ struct client;
  * until its last messages are acknowledged. */
 struct ident {
 	struct client *c;
-	struct ident *prev, *next;   /* all identities */
-	struct ident *pool_next;     /* in the pool */
-	int in_pool;
+	struct list all_node;        /* in c->all */
+	struct list pool_node;       /* in c->pool, while it waits there */
 	struct keypair kp;
 	struct mixclient *mc;
 	struct session *s;
@@ -65,7 +65,8 @@ struct client {
 	struct session_cfg scfg;
 	int lfd;
 	struct listener *listener;
-	struct ident *all, *pool;
+	struct list all;             /* every identity */
+	struct list pool;            /* those ready for a session, newest first */
 	unsigned npool, nsessions, nidents;
 	uint64_t t_fill, t_greet;
 	struct ratelog rl_stray, rl_refused;
@@ -96,10 +97,7 @@ static struct ident *ident_new(struct client *c, const char **err)
 		free(id);
 		return NULL;
 	}
-	id->next = c->all;
-	if (c->all)
-		c->all->prev = id;
-	c->all = id;
+	list_push_front(&c->all, &id->all_node);
 	c->nidents++;
 	c->idents_made++;
 	return id;
@@ -109,12 +107,11 @@ static struct ident *ident_new(struct client *c, const char **err)
 static void ident_free(struct ident *id)
 {
 	struct client *c = id->c;
-	if (id->prev)
-		id->prev->next = id->next;
-	else
-		c->all = id->next;
-	if (id->next)
-		id->next->prev = id->prev;
+	list_remove(&id->all_node);
+	if (list_linked(&id->pool_node)) {
+		list_remove(&id->pool_node);
+		c->npool--;
+	}
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
 	proxy_add_stats(&c->mx, id->mc);
@@ -131,9 +128,11 @@ static void greet_pool(struct ev *ev, void *ctx)
 {
 	struct client *c = ctx;
 	c->t_greet = ev_timer_add(ev, GREET_MS, greet_pool, c);
-	for (struct ident *id = c->pool; id; id = id->pool_next)
+	for (struct list *l = c->pool.next; l != &c->pool; l = l->next) {
+		struct ident *id = list_entry(l, struct ident, pool_node);
 		if (mixclient_is_attached(id->mc))
 			(void)mixclient_hello(id->mc, &c->server);
+	}
 }
 
 static void fill_pool(struct ev *ev, void *ctx)
@@ -147,9 +146,7 @@ static void fill_pool(struct ev *ev, void *ctx)
 			log_err("cannot make a mixnet identity for the pool: %s", err);
 			return;
 		}
-		id->in_pool = 1;
-		id->pool_next = c->pool;
-		c->pool = id;
+		list_push_front(&c->pool, &id->pool_node);
 		c->npool++;
 	}
 	(void)ev;
@@ -157,12 +154,11 @@ static void fill_pool(struct ev *ev, void *ctx)
 
 static struct ident *take_ident(struct client *c, const char **err)
 {
-	struct ident *id = c->pool;
-	if (id) {
-		c->pool = id->pool_next;
+	struct ident *id;
+	if (!list_empty(&c->pool)) {
+		id = list_entry(c->pool.next, struct ident, pool_node);
+		list_remove(&id->pool_node);
 		c->npool--;
-		id->in_pool = 0;
-		id->pool_next = NULL;
 	} else {
 		log_info("identity pool empty: making one on demand");
 		id = ident_new(c, err);
@@ -243,7 +239,7 @@ static void on_link(struct mixclient *mc, int up, void *ctx)
 	/* A pool identity makes acquaintance with the server while it waits,
 	 * so that its session's first message is not refused for want of
 	 * the server's epoch (a round trip saved on every connection). */
-	else if (up && id->in_pool && mixclient_hello(mc, &id->c->server) < 0)
+	else if (up && list_linked(&id->pool_node) && mixclient_hello(mc, &id->c->server) < 0)
 		log_warn("identity: cannot greet the server: %s", strerror(errno));
 }
 
@@ -357,7 +353,8 @@ static void client_gather(void *ctx, struct proxy_report *r)
 {
 	struct client *c = ctx;
 	proxy_report_init(r, c->topo, c->cc, c->routes, &c->mx, &c->ended);
-	for (struct ident *id = c->all; id; id = id->next) {
+	for (struct list *l = c->all.next; l != &c->all; l = l->next) {
+		struct ident *id = list_entry(l, struct ident, all_node);
 		proxy_report_add_client(r, id->mc);
 		if (id->s)
 			proxy_report_add_session(r, id->s);
@@ -379,8 +376,8 @@ static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 	struct client *c = ctx;
 	char sa[MIX_ADDR_CHARS + 8], age[32];
 	unsigned serving = 0;
-	for (struct ident *id = c->all; id; id = id->next)
-		serving += id->s != NULL;
+	for (struct list *l = c->all.next; l != &c->all; l = l->next)
+		serving += list_entry(l, struct ident, all_node)->s != NULL;
 	ctl_printf(b, "client: listening on %s port %llu\n", c->listen_addr,
 	           (unsigned long long)c->listen_port);
 	ctl_printf(b, "  server: %s\n", mix_addr_format(&c->server, sa, sizeof(sa)));
@@ -428,6 +425,8 @@ int cmd_client(int argc, char **argv)
 	c->listen_port = 8080;
 	c->pool_reserve = 2;
 	c->lfd = -1;
+	list_init(&c->all);
+	list_init(&c->pool);
 	struct opt opts[] = {
 		{ "server-address", 's', OPT_STR, "ADDR", "the server's mixnet address KEY@GATEWAY (required)", &c->server_text, 0, 0, 0 },
 		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
@@ -539,8 +538,8 @@ int cmd_client(int argc, char **argv)
 
 	ctl_free(c->ctl);
 	listener_free(c->listener);
-	while (c->all)
-		ident_free(c->all);
+	while (!list_empty(&c->all))
+		ident_free(list_entry(c->all.next, struct ident, all_node));
 	mixcc_free(c->cc);
 	routes_free(c->routes);
 	ev_free(c->ev);
