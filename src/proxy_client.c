@@ -182,13 +182,44 @@ static void linger_check(struct ev *ev, void *ctx)
 
 /* ---- the mixnet side ---- */
 
+/* What session_dispatch asks of an identity: it serves one session, and
+ * never opens one for a message. */
+static struct session *ident_find(const struct pmsg *m, int *refused, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)refused;
+	if (id->s && !memcmp(m->sid, session_id(id->s), PMSG_SID_BYTES))
+		return id->s;
+	return NULL;
+}
+
+static struct session *ident_unknown(const struct pmsg *m, const char **reset, void *ctx)
+{
+	(void)reset;
+	(void)ctx;
+	log_debug("%s message for a session this identity does not serve dropped",
+	          pmsg_kind_name(m->kind));
+	return NULL;
+}
+
+static void ident_malformed(const char *why, void *ctx)
+{
+	struct ident *id = ctx;
+	ratelog_warn(&id->c->rl_stray, "%s: bad message from the server dropped: %s",
+	             id->s ? session_name(id->s) : "no session", why);
+}
+
+static const struct session_owner ident_owner = {
+	.find = ident_find,
+	.unknown = ident_unknown,
+	.malformed = ident_malformed,
+};
+
 static int on_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
                       size_t len, void *ctx)
 {
 	struct ident *id = ctx;
 	struct client *c = id->c;
-	struct pmsg m;
-	const char *why;
 	(void)mc;
 	/* Only the server's replies belong to a session; anything else is
 	 * someone writing to a throwaway address. */
@@ -196,17 +227,7 @@ static int on_message(struct mixclient *mc, const struct mix_from *from, const u
 		ratelog_warn(&c->rl_stray, "message not from the server dropped");
 		return 0;
 	}
-	if (pmsg_decode(data, len, &m, &why)) {
-		ratelog_warn(&c->rl_stray, "%s: bad message from the server dropped: %s",
-		             id->s ? session_name(id->s) : "no session", why);
-		return 0;
-	}
-	if (!id->s || memcmp(m.sid, session_id(id->s), PMSG_SID_BYTES)) {
-		log_debug("%s message for a session this identity does not serve dropped",
-		          pmsg_kind_name(m.kind));
-		return 0;
-	}
-	session_input(id->s, &m);
+	session_dispatch(data, len, &ident_owner, id);
 	return 0;
 }
 

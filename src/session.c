@@ -200,16 +200,30 @@ static int try_send(struct session *s, const uint8_t *msg, size_t len)
 	return -1;
 }
 
+/* Encode m as this session's, with the credit of now (it may have moved
+ * while m waited), and hand it to the transport.  Every message carries
+ * the credit, so one that leaves settles a credit that was due.  0, 1
+ * (no room: wait for session_on_room), or -1. */
+static int send_msg(struct session *s, struct pmsg *m)
+{
+	uint8_t buf[PMSG_MAX];
+	memcpy(m->sid, s->sid, PMSG_SID_BYTES);
+	m->credit = s->in_expect;
+	size_t n = pmsg_encode(buf, sizeof(buf), m);
+	int r = n ? try_send(s, buf, n) : -1;
+	sodium_memzero(buf, n);   /* DATA: stream bytes */
+	if (r == 0) {
+		s->in_credit_sent = m->credit;
+		s->credit_due = 0;
+	}
+	return r;
+}
+
 static int send_reset(struct session *s)
 {
-	struct pmsg m = { .kind = PMSG_RESET, .id = s->out_next, .credit = s->in_expect,
+	struct pmsg m = { .kind = PMSG_RESET, .id = s->out_next,
 	                  .data = (const uint8_t *)s->reset_why, .len = strlen(s->reset_why) };
-	uint8_t buf[PMSG_HDR + PMSG_REASON_MAX];
-	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
-	size_t n = pmsg_encode(buf, sizeof(buf), &m);
-	if (!n)
-		return -1;
-	return try_send(s, buf, n);
+	return send_msg(s, &m);
 }
 
 void session_abort(struct session *s, const char *why, int tell_peer)
@@ -330,6 +344,19 @@ static void bad_input(struct session *s, const char *why, const struct pmsg *m)
 	         (unsigned)m->id, why);
 }
 
+/* Answer m, which is for no session, with a RESET: the sender's session
+ * ends now, not at its idle timeout. */
+static void refuse(const struct pmsg *m, const char *why, const struct session_owner *o,
+                   void *ctx)
+{
+	struct pmsg r = { .kind = PMSG_RESET, .data = (const uint8_t *)why, .len = strlen(why) };
+	uint8_t buf[PMSG_HDR + PMSG_REASON_MAX];
+	memcpy(r.sid, m->sid, PMSG_SID_BYTES);
+	size_t n = pmsg_encode(buf, sizeof(buf), &r);
+	if (n && o->send(buf, n, ctx) < 0)
+		log_debug("no room to refuse a session");
+}
+
 void session_input(struct session *s, const struct pmsg *m)
 {
 	if (s->st == S_DONE)
@@ -403,6 +430,28 @@ void session_input(struct session *s, const struct pmsg *m)
 	settle(s);
 }
 
+/* ---- dispatch ---- */
+
+void session_dispatch(const uint8_t *data, size_t len, const struct session_owner *o, void *ctx)
+{
+	struct pmsg m;
+	const char *why;
+	if (pmsg_decode(data, len, &m, &why)) {
+		o->malformed(why, ctx);
+		return;
+	}
+	int refused = 0;
+	struct session *s = o->find(&m, &refused, ctx);
+	if (!s && !refused) {
+		const char *reset = NULL;
+		s = o->unknown(&m, &reset, ctx);
+		if (!s && reset)
+			refuse(&m, reset, o, ctx);
+	}
+	if (s)
+		session_input(s, &m);
+}
+
 /* ---- the local direction: read and send ---- */
 
 static int window_open(const struct session *s)
@@ -410,21 +459,12 @@ static int window_open(const struct session *s)
 	return pmsg_dist(s->out_credit, s->out_next) < SESSION_WINDOW;
 }
 
-/* Put a sequenced message in the stash and try to send it. */
+/* Send the stashed sequenced message; it stays stashed until it goes. */
 static int stash_send(struct session *s)
 {
-	/* Encoded at each try, with the credit of now: it may have moved
-	 * while the message waited. */
-	uint8_t buf[PMSG_MAX];
-	s->stash.credit = s->in_expect;
-	size_t n = pmsg_encode(buf, sizeof(buf), &s->stash);
-	int r = n ? try_send(s, buf, n) : -1;
-	sodium_memzero(buf, n);
-	if (r == 0) {
+	int r = send_msg(s, &s->stash);
+	if (r == 0)
 		s->stashed = 0;
-		s->in_credit_sent = s->in_expect;
-		s->credit_due = 0;
-	}
 	return r;
 }
 
@@ -436,7 +476,6 @@ static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, si
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
 	m->id = s->out_next;
-	memcpy(m->sid, s->sid, PMSG_SID_BYTES);
 	m->data = data;
 	m->len = len;
 	if (pmsg_invalid(m))
@@ -451,16 +490,8 @@ static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, si
 
 static int send_credit(struct session *s)
 {
-	struct pmsg m = { .kind = PMSG_CREDIT, .id = s->out_next, .credit = s->in_expect };
-	uint8_t buf[PMSG_HDR];
-	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
-	pmsg_encode(buf, sizeof(buf), &m);
-	int r = try_send(s, buf, sizeof(buf));
-	if (r == 0) {
-		s->in_credit_sent = s->in_expect;
-		s->credit_due = 0;
-	}
-	return r;
+	struct pmsg m = { .kind = PMSG_CREDIT, .id = s->out_next };
+	return send_msg(s, &m);
 }
 
 /* Send what waits: the stashed message first (it is next in sequence),
