@@ -36,12 +36,12 @@
 #define LINGER_CHECK_MS 100
 #define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s */
 
-struct client;
+struct pclient;
 
 /* One mixnet identity: in the pool, serving a session, or lingering
  * until its last messages are acknowledged. */
 struct ident {
-	struct client *c;
+	struct pclient *c;
 	struct list all_node;        /* in c->all */
 	struct list pool_node;       /* in c->pool, while it waits there */
 	struct keypair kp;
@@ -50,7 +50,7 @@ struct ident {
 	uint64_t t_linger, linger_until_us;
 };
 
-struct client {
+struct pclient {
 	struct proxy_opts o;
 	char *listen_addr;
 	uint64_t listen_port, pool_reserve;
@@ -63,6 +63,9 @@ struct client {
 	struct routes *routes;       /* likewise: what one learns of the mixes (route.h) */
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
+	struct sockaddr_storage ls;  /* --listen-address and --listen-port */
+	socklen_t lsl;
+	char ltext[128];             /* the same, for messages */
 	int lfd;
 	struct listener *listener;
 	struct list all;             /* every identity */
@@ -78,11 +81,11 @@ struct client {
 };
 
 static const struct mixclient_cbs ident_cbs;
-static const struct session_io client_io;
+static const struct session_io ident_io;
 
 /* ---- identities ---- */
 
-static struct ident *ident_new(struct client *c, const char **err)
+static struct ident *ident_new(struct pclient *c, const char **err)
 {
 	struct ident *id = xcalloc(1, sizeof(*id));
 	id->c = c;
@@ -106,7 +109,7 @@ static struct ident *ident_new(struct client *c, const char **err)
 /* Not from inside the identity's own mixnet callbacks (mixclient.h). */
 static void ident_free(struct ident *id)
 {
-	struct client *c = id->c;
+	struct pclient *c = id->c;
 	list_remove(&id->all_node);
 	if (list_linked(&id->pool_node)) {
 		list_remove(&id->pool_node);
@@ -126,7 +129,7 @@ static void ident_free(struct ident *id)
  * hello taught them goes stale (mixclient_hello). */
 static void greet_pool(struct ev *ev, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	c->t_greet = ev_timer_add(ev, GREET_MS, greet_pool, c);
 	for (struct list *l = c->pool.next; l != &c->pool; l = l->next) {
 		struct ident *id = list_entry(l, struct ident, pool_node);
@@ -137,7 +140,7 @@ static void greet_pool(struct ev *ev, void *ctx)
 
 static void fill_pool(struct ev *ev, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	const char *err;
 	c->t_fill = 0;
 	while (c->npool < c->pool_reserve) {
@@ -152,7 +155,7 @@ static void fill_pool(struct ev *ev, void *ctx)
 	(void)ev;
 }
 
-static struct ident *take_ident(struct client *c, const char **err)
+static struct ident *take_ident(struct pclient *c, const char **err)
 {
 	struct ident *id;
 	if (!list_empty(&c->pool)) {
@@ -215,11 +218,11 @@ static const struct session_owner ident_owner = {
 	.malformed = ident_malformed,
 };
 
-static int on_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
+static int ident_mc_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
                       size_t len, void *ctx)
 {
 	struct ident *id = ctx;
-	struct client *c = id->c;
+	struct pclient *c = id->c;
 	(void)mc;
 	/* Only the server's replies belong to a session; anything else is
 	 * someone writing to a throwaway address. */
@@ -231,7 +234,7 @@ static int on_message(struct mixclient *mc, const struct mix_from *from, const u
 	return 0;
 }
 
-static void on_writable(struct mixclient *mc, void *ctx)
+static void ident_mc_writable(struct mixclient *mc, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)mc;
@@ -239,7 +242,7 @@ static void on_writable(struct mixclient *mc, void *ctx)
 		session_on_room(id->s);
 }
 
-static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
+static void ident_mc_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
                       const char *why, void *ctx)
 {
 	struct ident *id = ctx;
@@ -252,7 +255,7 @@ static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t 
 		session_abort(id->s, reason, 0);
 }
 
-static void on_link(struct mixclient *mc, int up, void *ctx)
+static void ident_mc_link(struct mixclient *mc, int up, void *ctx)
 {
 	struct ident *id = ctx;
 	if (id->s)
@@ -265,25 +268,25 @@ static void on_link(struct mixclient *mc, int up, void *ctx)
 }
 
 static const struct mixclient_cbs ident_cbs = {
-	.on_message = on_message,
-	.on_writable = on_writable,
-	.on_giveup = on_giveup,
-	.on_link = on_link,
+	.on_message = ident_mc_message,
+	.on_writable = ident_mc_writable,
+	.on_giveup = ident_mc_giveup,
+	.on_link = ident_mc_link,
 };
 
 /* ---- sessions ---- */
 
-static int io_send(struct session *s, const uint8_t *msg, size_t len, void *ctx)
+static int ident_io_send(struct session *s, const uint8_t *msg, size_t len, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)s;
 	return mixclient_send(id->mc, &id->c->server, msg, len, NULL);
 }
 
-static void io_done(struct session *s, int clean, void *ctx)
+static void ident_io_done(struct session *s, int clean, void *ctx)
 {
 	struct ident *id = ctx;
-	struct client *c = id->c;
+	struct pclient *c = id->c;
 	if (clean)
 		c->clean++;
 	else
@@ -301,20 +304,20 @@ static void io_done(struct session *s, int clean, void *ctx)
 }
 
 /* Messages leave room for reply blocks while the server needs them. */
-static size_t io_msg_max(struct session *s, void *ctx)
+static size_t ident_io_msg_max(struct session *s, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)s;
 	return mixclient_msg_max(id->mc, &id->c->server);
 }
 
-static const struct session_io client_io = {
-	.send = io_send,
-	.msg_max = io_msg_max,
-	.done = io_done,
+static const struct session_io ident_io = {
+	.send = ident_io_send,
+	.msg_max = ident_io_msg_max,
+	.done = ident_io_done,
 };
 
-static void refuse(struct client *c, int fd, const char *why)
+static void client_refuse(struct pclient *c, int fd, const char *why)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	c->refused++;
@@ -323,19 +326,19 @@ static void refuse(struct client *c, int fd, const char *why)
 	close(fd);
 }
 
-static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
+static void client_on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	(void)sl;
 	c->accepted++;
 	if (c->nsessions >= c->o.max_sessions) {
-		refuse(c, fd, "--max-sessions reached");
+		client_refuse(c, fd, "--max-sessions reached");
 		return;
 	}
 	const char *err;
 	struct ident *id = take_ident(c, &err);
 	if (!id) {
-		refuse(c, fd, err);
+		client_refuse(c, fd, err);
 		return;
 	}
 	int one = 1;
@@ -343,7 +346,7 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx
 	uint8_t sid[PMSG_SID_BYTES];
 	randombytes_buf(sid, sizeof(sid));
 	c->nsessions++;
-	id->s = session_new(c->ev, SESSION_CLIENT, sid, &c->scfg, &client_io, id, NULL);
+	id->s = session_new(c->ev, SESSION_CLIENT, sid, &c->scfg, &ident_io, id, NULL);
 	char peer[64];
 	sockaddr_str(sa, peer, sizeof(peer));
 	log_info("session %s: accepted from %s", session_name(id->s), peer);
@@ -372,7 +375,7 @@ static const struct ctl_stat client_stats[CS_N] = {
 
 static void client_gather(void *ctx, struct proxy_report *r)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	proxy_report_init(r, c->topo, c->cc, c->routes, &c->mx, &c->ended);
 	for (struct list *l = c->all.next; l != &c->all; l = l->next) {
 		struct ident *id = list_entry(l, struct ident, all_node);
@@ -394,7 +397,7 @@ static void client_gather(void *ctx, struct proxy_report *r)
 
 static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	char sa[MIX_ADDR_CHARS + 8], age[32];
 	unsigned serving = 0;
 	for (struct list *l = c->all.next; l != &c->all; l = l->next)
@@ -410,37 +413,168 @@ static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 	           serving, c->nidents - c->npool - serving);
 }
 
-static void on_usr1(struct ev *ev, int signo, void *ctx)
+static void client_on_usr1(struct ev *ev, int signo, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	(void)ev;
 	(void)signo;
 	proxy_report_log(&c->rep);
 }
 
-/* --listen-address and --listen-port as one address; its text (for the
- * messages) in text.  0, or -1 with a reason in err. */
-static int listen_parse(const struct client *c, struct sockaddr_storage *ss, socklen_t *sl,
-                        char *text, size_t textsz, char *err, size_t errsz)
+/* --listen-address and --listen-port as one address, c->ls, and its text
+ * for messages.  0, or -1 with a reason in err. */
+static int listen_parse(struct pclient *c, char *err, size_t errsz)
 {
 	const char *why;
 	if (strchr(c->listen_addr, ':') && c->listen_addr[0] != '[')
-		snprintf(text, textsz, "[%s]:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+		snprintf(c->ltext, sizeof(c->ltext), "[%s]:%llu", c->listen_addr,
+		         (unsigned long long)c->listen_port);
 	else
-		snprintf(text, textsz, "%s:%llu", c->listen_addr, (unsigned long long)c->listen_port);
-	if (parse_hostport(text, ss, sl, &why)) {
+		snprintf(c->ltext, sizeof(c->ltext), "%s:%llu", c->listen_addr,
+		         (unsigned long long)c->listen_port);
+	if (parse_hostport(c->ltext, &c->ls, &c->lsl, &why)) {
 		snprintf(err, errsz, "--listen-address '%s': %s", c->listen_addr, why);
 		return -1;
 	}
 	return 0;
 }
 
-int cmd_client(int argc, char **argv)
+/* ---- parse, open, run, close ---- */
+
+/* The options and their checks.  DAEMON_GO_ON, or the exit status. */
+static int client_parse(struct pclient *c, struct opt *opts, size_t nopts, int argc,
+                        char **argv)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
 	struct proxy_opts *o = &c->o;
 	char err[1024];
-	int rc = EXIT_USAGE;
+	/* SIGHUP is documented as ignored: from the start, not only once the
+	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
+	signal(SIGHUP, SIG_IGN);
+	int rc = daemon_options("client", opts, nopts, argc, argv, "mixproxy client -s ADDRESS -t TOPOLOGY [options]", &o->config);
+	if (rc != DAEMON_GO_ON)
+		return rc;
+	if (!o->topology || !c->server_text) {
+		fprintf(stderr, "mixproxy client: %s is required (see mixproxy client -h)\n",
+		        !c->server_text ? "-s/--server-address" : "-t/--topology");
+		return EXIT_USAGE;
+	}
+	if (proxy_opts_check(o, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s (see mixproxy client -h)\n", err);
+		return EXIT_USAGE;
+	}
+	const char *why;
+	if (mix_addr_parse(c->server_text, &c->server, &why)) {
+		fprintf(stderr, "mixproxy client: --server-address '%s': %s\n", c->server_text, why);
+		return EXIT_USAGE;
+	}
+	if (!c->listen_addr)
+		c->listen_addr = xstrdup("127.0.0.1");
+	if (listen_parse(c, err, sizeof(err))) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (o->check_config)
+		return daemon_checked("client", o->config);
+	return DAEMON_GO_ON;
+}
+
+/* Everything the loop needs: the topology, the listening socket, the
+ * control socket, then leave the terminal and fill the identity pool.
+ * DAEMON_GO_ON, or the exit status (said on stderr). */
+static int client_open(struct pclient *c)
+{
+	struct proxy_opts *o = &c->o;
+	char err[1024];
+	int rc = 0;
+	c->topo = topo_load(o->topology, err, sizeof(err));
+	if (!c->topo) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	const struct topo_node *sgw = topo_by_id(c->topo, c->server.gw);
+	if (!sgw || sgw->role != TOPO_GATEWAY) {
+		fprintf(stderr, "mixproxy client: --server-address: gateway '%s' is not in %s\n",
+		        (const char *)c->server.gw, o->topology);
+		return EXIT_CONFIG;
+	}
+	if (o->gateway) {
+		const struct topo_node *g = topo_by_name(c->topo, o->gateway);
+		if (!g || g->role != TOPO_GATEWAY) {
+			fprintf(stderr, "mixproxy client: --gateway '%s': no gateway of that name in %s\n",
+			        o->gateway, o->topology);
+			return EXIT_CONFIG;
+		}
+	}
+	c->lfd = daemon_listen(&c->ls, c->lsl, 512, c->ltext, err, sizeof(err));
+	if (c->lfd < 0) {
+		fprintf(stderr, "mixproxy client: %s\n", err);
+		return EXIT_OSERR;
+	}
+	log_init("mixproxy-client", o->foreground, o->verbose);
+	/* Each session takes two: its connection and its identity's link. */
+	proxy_fit_sessions(&o->max_sessions, 2);
+	char fallback[32];
+	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
+	ctl_name(o->config, fallback, c->name, sizeof(c->name));
+	c->ctl = ctl_open("client", o->control, c->name, &rc);
+	if (!c->ctl && rc)
+		return rc;
+	daemon_detach(o->foreground);
+
+	c->ev = ev_new();
+	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
+	                                  client_head, c };
+	proxy_mixcfg(o, &c->mcfg);
+	c->mcfg.topo = c->topo;
+	c->cc = mixcc_new(c->ev, o->fast);
+	c->mcfg.cc = c->cc;
+	c->routes = routes_new(c->topo);
+	c->mcfg.routes = c->routes;
+	proxy_session_cfg(o, &c->scfg);
+	daemon_signals(c->ev);
+	ev_signal(c->ev, SIGUSR1, client_on_usr1, c);
+	fill_pool(c->ev, c);
+	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
+	c->listener = listener_new(c->ev, c->lfd, "client listener", client_on_accept, c);
+	if (!c->listener)
+		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
+	if (c->ctl)
+		ctl_serve(c->ctl, c->ev, proxy_report_answer, &c->rep);
+	char sa[MIX_ADDR_CHARS + 8];
+	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",
+	         c->listen_addr, (unsigned long long)c->listen_port,
+	         mix_addr_format(&c->server, sa, sizeof(sa)), (unsigned long long)c->pool_reserve);
+	proxy_log_profile(o);
+	return DAEMON_GO_ON;
+}
+
+/* Until SIGTERM or SIGINT; the counters are logged at the end. */
+static int client_run(struct pclient *c)
+{
+	int rc = ev_run(c->ev) ? EXIT_OSERR : 0;
+	client_on_usr1(c->ev, 0, c);
+	return rc;
+}
+
+/* Free what open made, as far as it got. */
+static void client_close(struct pclient *c)
+{
+	ctl_free(c->ctl);
+	listener_free(c->listener);
+	while (!list_empty(&c->all))
+		ident_free(list_entry(c->all.next, struct ident, all_node));
+	mixcc_free(c->cc);
+	routes_free(c->routes);
+	ev_free(c->ev);
+	if (c->lfd >= 0)
+		close(c->lfd);
+	topo_free(c->topo);
+}
+
+int cmd_client(int argc, char **argv)
+{
+	struct pclient *c = xcalloc(1, sizeof(*c));
+	struct proxy_opts *o = &c->o;
 	proxy_opts_defaults(o);
 	o->max_sessions = 1024;
 	c->listen_port = 8080;
@@ -457,118 +591,12 @@ int cmd_client(int argc, char **argv)
 	};
 	const size_t nopts = ARRAY_LEN(opts);
 
-	/* SIGHUP is documented as ignored: from the start, not only once the
-	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
-	signal(SIGHUP, SIG_IGN);
-	rc = daemon_options("client", opts, nopts, argc, argv, "mixproxy client -s ADDRESS -t TOPOLOGY [options]", &o->config);
-	if (rc != DAEMON_GO_ON)
-		goto out;
-	rc = EXIT_USAGE;
-	if (!o->topology || !c->server_text) {
-		fprintf(stderr, "mixproxy client: %s is required (see mixproxy client -h)\n",
-		        !c->server_text ? "-s/--server-address" : "-t/--topology");
-		goto out;
-	}
-	if (proxy_opts_check(o, err, sizeof(err))) {
-		fprintf(stderr, "mixproxy client: %s (see mixproxy client -h)\n", err);
-		goto out;
-	}
-	const char *why;
-	if (mix_addr_parse(c->server_text, &c->server, &why)) {
-		fprintf(stderr, "mixproxy client: --server-address '%s': %s\n", c->server_text, why);
-		goto out;
-	}
-	if (!c->listen_addr)
-		c->listen_addr = xstrdup("127.0.0.1");
-	struct sockaddr_storage ls;
-	socklen_t lsl;
-	char ltext[128];
-	if (listen_parse(c, &ls, &lsl, ltext, sizeof(ltext), err, sizeof(err))) {
-		fprintf(stderr, "mixproxy client: %s\n", err);
-		goto out;
-	}
-	if (o->check_config) {
-		rc = daemon_checked("client", o->config);
-		goto out;
-	}
-	c->topo = topo_load(o->topology, err, sizeof(err));
-	if (!c->topo) {
-		fprintf(stderr, "mixproxy client: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	const struct topo_node *sgw = topo_by_id(c->topo, c->server.gw);
-	if (!sgw || sgw->role != TOPO_GATEWAY) {
-		fprintf(stderr, "mixproxy client: --server-address: gateway '%s' is not in %s\n",
-		        (const char *)c->server.gw, o->topology);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	if (o->gateway) {
-		const struct topo_node *g = topo_by_name(c->topo, o->gateway);
-		if (!g || g->role != TOPO_GATEWAY) {
-			fprintf(stderr, "mixproxy client: --gateway '%s': no gateway of that name in %s\n",
-			        o->gateway, o->topology);
-			rc = EXIT_CONFIG;
-			goto out;
-		}
-	}
-	c->lfd = daemon_listen(&ls, lsl, 512, ltext, err, sizeof(err));
-	if (c->lfd < 0) {
-		fprintf(stderr, "mixproxy client: %s\n", err);
-		rc = EXIT_OSERR;
-		goto out;
-	}
-	log_init("mixproxy-client", o->foreground, o->verbose);
-	/* Each session takes two: its connection and its identity's link. */
-	proxy_fit_sessions(&o->max_sessions, 2);
-	char fallback[32];
-	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
-	ctl_name(o->config, fallback, c->name, sizeof(c->name));
-	c->ctl = ctl_open("client", o->control, c->name, &rc);
-	if (!c->ctl && rc)
-		goto out;
-	daemon_detach(o->foreground);
-
-	c->ev = ev_new();
-	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
-	                                  client_head, c };
-	proxy_mixcfg(o, &c->mcfg);
-	c->mcfg.topo = c->topo;
-	c->cc = mixcc_new(c->ev, o->fast);
-	c->mcfg.cc = c->cc;
-	c->routes = routes_new(c->topo);
-	c->mcfg.routes = c->routes;
-	proxy_session_cfg(o, &c->scfg);
-	daemon_signals(c->ev);
-	ev_signal(c->ev, SIGUSR1, on_usr1, c);
-	fill_pool(c->ev, c);
-	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
-	c->listener = listener_new(c->ev, c->lfd, "client listener", on_accept, c);
-	if (!c->listener)
-		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
-	if (c->ctl)
-		ctl_serve(c->ctl, c->ev, proxy_report_answer, &c->rep);
-	char sa[MIX_ADDR_CHARS + 8];
-	log_info("client listening on %s port %llu for server %s (pool of %llu identities)",
-	         c->listen_addr, (unsigned long long)c->listen_port,
-	         mix_addr_format(&c->server, sa, sizeof(sa)), (unsigned long long)c->pool_reserve);
-	proxy_log_profile(o);
-	rc = ev_run(c->ev) ? EXIT_OSERR : 0;
-	on_usr1(c->ev, 0, c);
-
-	ctl_free(c->ctl);
-	listener_free(c->listener);
-	while (!list_empty(&c->all))
-		ident_free(list_entry(c->all.next, struct ident, all_node));
-	mixcc_free(c->cc);
-	routes_free(c->routes);
-	ev_free(c->ev);
-out:
-	if (c->lfd >= 0)
-		close(c->lfd);
-	if (c->topo)
-		topo_free(c->topo);
+	int rc = client_parse(c, opts, nopts, argc, argv);
+	if (rc == DAEMON_GO_ON)
+		rc = client_open(c);
+	if (rc == DAEMON_GO_ON)
+		rc = client_run(c);
+	client_close(c);
 	conf_free(opts, nopts);
 	free(c);
 	return rc;
