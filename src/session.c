@@ -1,16 +1,18 @@
 /* session — see session.h.  The states:
  *
+ *   new         being made: session_new leaves it for the first of the
+ *               others, so that every state is entered through set_state
  *   connecting  the server's upstream connect is in progress
  *   open        bytes flow both ways
  *   local-eof   the local socket said EOF: our CLOSE is queued or sent,
  *               the peer's bytes still flow to the socket
  *   peer-eof    the peer's CLOSE was written out (shutdown(SHUT_WR) on
  *               the socket), the socket's bytes still flow to the peer
+ *   closing     both of these: what we still owe the peer drains, then
+ *               the session ends cleanly
  *   resetting   aborted: the socket is reset, a RESET for the peer waits
  *               for room in the transport
- *   done        ended; nothing more happens
- *
- * local-eof and peer-eof together end the session cleanly. */
+ *   done        ended; nothing more happens */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,10 +33,10 @@
 /* S_LOCAL_EOF: our socket said EOF (CLOSE sent); S_PEER_EOF: the peer's
  * CLOSE is written out (SHUT_WR); S_CLOSING: both, and what we still owe
  * the peer (a stashed message, a credit) drains before the end. */
-enum state { S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_CLOSING, S_RESETTING, S_DONE };
+enum state { S_NEW, S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_CLOSING, S_RESETTING, S_DONE };
 
 static const char *const state_names[] = {
-	"connecting", "open", "local-eof", "peer-eof", "closing", "resetting", "done",
+	"new", "connecting", "open", "local-eof", "peer-eof", "closing", "resetting", "done",
 };
 
 /* A message of the peer's direction, waiting for its turn or for room in
@@ -48,7 +50,7 @@ struct slot {
 struct session {
 	struct ev *ev;
 	enum session_role role;
-	enum state st;
+	enum state state;        /* changed by set_state only */
 	uint8_t sid[PMSG_SID_BYTES];
 	char name[9];
 	const struct session_cfg *cfg;
@@ -86,13 +88,13 @@ struct session {
 	struct list qnode;       /* in q->sessions */
 };
 
-static void set_state(struct session *s, enum state st, const char *why)
+static void set_state(struct session *s, enum state to, const char *why)
 {
-	if (s->st == st)
+	if (s->state == to)
 		return;
-	log_debug("session %s: %s -> %s%s%s", s->name, state_names[s->st], state_names[st],
+	log_debug("session %s: %s -> %s%s%s", s->name, state_names[s->state], state_names[to],
 	          why ? ": " : "", why ? why : "");
-	s->st = st;
+	s->state = to;
 }
 
 /* ---- the wait queue ---- */
@@ -228,9 +230,9 @@ static int send_reset(struct session *s)
 
 void session_abort(struct session *s, const char *why, int tell_peer)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		finish(s, 0);
 		return;
 	}
@@ -273,14 +275,14 @@ static void check_end(struct session *s);
 
 static int ended(const struct session *s)
 {
-	return s->st == S_DONE || s->st == S_RESETTING;
+	return s->state == S_DONE || s->state == S_RESETTING;
 }
 
 /* After any event: send what waits, watch the socket for what the state
  * now needs, and end the session if both directions are through. */
 static void settle(struct session *s)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	session_pump(s);   /* resetting: the RESET, if it waited for room */
 	if (ended(s))
@@ -293,7 +295,7 @@ static void settle(struct session *s)
  * takes it. */
 static void flush_in(struct session *s)
 {
-	while (s->st != S_DONE && s->st != S_RESETTING && s->st != S_CONNECTING) {
+	while (s->state != S_DONE && s->state != S_RESETTING && s->state != S_CONNECTING) {
 		unsigned i = s->in_expect % SESSION_WINDOW;
 		struct slot *sl = s->slots[i];
 		if (!sl)
@@ -315,7 +317,7 @@ static void flush_in(struct session *s)
 			shutdown(s->fd, SHUT_WR);
 			s->in_closed = 1;
 			s->credit_due = 0;   /* nothing more comes this way */
-			set_state(s, s->st == S_LOCAL_EOF ? S_CLOSING : S_PEER_EOF, "peer closed");
+			set_state(s, s->state == S_LOCAL_EOF ? S_CLOSING : S_PEER_EOF, "peer closed");
 		}
 		s->slot_bytes -= sl->len;
 		slot_free(sl);
@@ -359,7 +361,7 @@ static void refuse(const struct pmsg *m, const char *why, const struct session_o
 
 void session_input(struct session *s, const struct pmsg *m)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	uint64_t now = ev_now_us(s->ev);
 	s->heard_us = now;
@@ -372,7 +374,7 @@ void session_input(struct session *s, const struct pmsg *m)
 		session_abort(s, why, 0);
 		return;
 	}
-	if (s->st == S_RESETTING)
+	if (s->state == S_RESETTING)
 		return;
 	take_credit(s, m->credit);
 	if (m->kind == PMSG_OPEN && s->role == SESSION_CLIENT) {
@@ -498,9 +500,9 @@ static int send_credit(struct session *s)
  * then a credit of its own if no message carried it. */
 static void session_pump(struct session *s)
 {
-	if (s->st == S_DONE || s->blocked)
+	if (s->state == S_DONE || s->blocked)
 		return;
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		if (send_reset(s) != 1)
 			finish(s, 0);
 		return;
@@ -518,7 +520,7 @@ failed:
 static void on_local_eof(struct session *s)
 {
 	s->out_eof = 1;
-	set_state(s, s->st == S_PEER_EOF ? S_CLOSING : S_LOCAL_EOF,
+	set_state(s, s->state == S_PEER_EOF ? S_CLOSING : S_LOCAL_EOF,
 	          s->role == SESSION_CLIENT ? "local connection closed" : "upstream closed");
 	if (make_seq(s, PMSG_CLOSE, NULL, 0) < 0)
 		session_abort(s, "the mixnet client refused a message", 0);
@@ -526,7 +528,7 @@ static void on_local_eof(struct session *s)
 
 static int can_read(const struct session *s)
 {
-	return s->fd >= 0 && (s->st == S_OPEN || s->st == S_PEER_EOF) && !s->out_eof &&
+	return s->fd >= 0 && (s->state == S_OPEN || s->state == S_PEER_EOF) && !s->out_eof &&
 	       !s->stashed && !s->blocked && window_open(s);
 }
 
@@ -570,7 +572,7 @@ static void session_writable(struct ev *ev, int fd, void *ctx)
 {
 	struct session *s = ctx;
 	(void)ev;
-	if (s->st == S_CONNECTING) {
+	if (s->state == S_CONNECTING) {
 		int err = sock_connect_error(fd);
 		if (err) {
 			char why[128];
@@ -591,7 +593,7 @@ static void update_interest(struct session *s)
 	if (s->fd < 0)
 		return;
 	struct slot *next = s->slots[s->in_expect % SESSION_WINDOW];
-	ev_want_write(s->ev, s->fd, s->st == S_CONNECTING || (next && next->kind == PMSG_DATA));
+	ev_want_write(s->ev, s->fd, s->state == S_CONNECTING || (next && next->kind == PMSG_DATA));
 	ev_want_read(s->ev, s->fd, can_read(s));
 }
 
@@ -605,7 +607,7 @@ static void check_end(struct session *s)
 
 void session_on_room(struct session *s)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	q_remove(s);
 	s->blocked = 0;
@@ -621,13 +623,13 @@ static void tick(struct ev *ev, void *ctx)
 	const struct session_cfg *c = s->cfg;
 	char why[96];
 	s->t_tick = ev_timer_add(ev, TICK_MS, tick, s);
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		/* The RESET found no room for a whole close timeout. */
 		if (now - s->progress_us > (uint64_t)c->close_timeout_s * 1000000u)
 			finish(s, 0);
 		return;
 	}
-	if (s->st == S_CONNECTING && now - s->created_us > (uint64_t)c->connect_timeout_s * 1000000u) {
+	if (s->state == S_CONNECTING && now - s->created_us > (uint64_t)c->connect_timeout_s * 1000000u) {
 		snprintf(why, sizeof(why), "upstream connect timed out after %u s", c->connect_timeout_s);
 		session_abort(s, why, 1);
 		return;
@@ -661,13 +663,15 @@ struct session *session_new(struct ev *ev, enum session_role role,
 	struct session *s = xcalloc(1, sizeof(*s));
 	s->ev = ev;
 	s->role = role;
-	s->st = role == SESSION_CLIENT ? S_OPEN : S_CONNECTING;
 	memcpy(s->sid, sid, PMSG_SID_BYTES);
 	/* A local id, drawn here: one taken from the sid, which both ends
 	 * know, would link the client's log line to the server's. */
 	uint8_t lid[4];
 	randombytes_buf(lid, sizeof(lid));
 	snprintf(s->name, sizeof(s->name), "%02x%02x%02x%02x", lid[0], lid[1], lid[2], lid[3]);
+	/* A client's connection is accepted already; a server's upstream
+	 * connect is yet to be made. */
+	set_state(s, role == SESSION_CLIENT ? S_OPEN : S_CONNECTING, NULL);
 	s->cfg = cfg;
 	s->io = io;
 	s->ctx = ctx;
@@ -722,7 +726,7 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	if (s->st != S_DONE) {
+	if (s->state != S_DONE) {
 		close_fd(s, 1);
 		ev_timer_cancel(s->ev, s->t_tick);
 		q_remove(s);
@@ -744,7 +748,7 @@ const char *session_name(const struct session *s)
 
 int session_is_done(const struct session *s)
 {
-	return s->st == S_DONE;
+	return s->state == S_DONE;
 }
 
 void session_get_stats(const struct session *s, struct session_stats *st)
