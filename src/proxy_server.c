@@ -37,6 +37,7 @@
 #include "topology.h"
 #include "util.h"
 
+/* A session of the server's, and the sender it is bound to. */
 struct ssess {
 	struct server *sv;
 	struct session *s;
