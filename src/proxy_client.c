@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "ev.h"
+#include "list.h"
 #include "listener.h"
 #include "log.h"
 #include "mixcc.h"
@@ -35,22 +36,21 @@
 #define LINGER_CHECK_MS 100
 #define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s */
 
-struct client;
+struct pclient;
 
 /* One mixnet identity: in the pool, serving a session, or lingering
  * until its last messages are acknowledged. */
 struct ident {
-	struct client *c;
-	struct ident *prev, *next;   /* all identities */
-	struct ident *pool_next;     /* in the pool */
-	int in_pool;
+	struct pclient *c;
+	struct list all_node;        /* in c->all */
+	struct list pool_node;       /* in c->pool, while it waits there */
 	struct keypair kp;
 	struct mixclient *mc;
 	struct session *s;
 	uint64_t t_linger, linger_until_us;
 };
 
-struct client {
+struct pclient {
 	struct proxy_opts o;
 	char *listen_addr;
 	uint64_t listen_port, pool_reserve;
@@ -63,9 +63,13 @@ struct client {
 	struct routes *routes;       /* likewise: what one learns of the mixes (route.h) */
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
+	struct sockaddr_storage ls;  /* --listen-address and --listen-port */
+	socklen_t lsl;
+	char ltext[128];             /* the same, for messages */
 	int lfd;
 	struct listener *listener;
-	struct ident *all, *pool;
+	struct list all;             /* every identity */
+	struct list pool;            /* those ready for a session, newest first */
 	unsigned npool, nsessions, nidents;
 	uint64_t t_fill, t_greet;
 	struct ratelog rl_stray, rl_refused;
@@ -77,11 +81,11 @@ struct client {
 };
 
 static const struct mixclient_cbs ident_cbs;
-static const struct session_io client_io;
+static const struct session_io ident_io;
 
 /* ---- identities ---- */
 
-static struct ident *ident_new(struct client *c, const char **err)
+static struct ident *ident_new(struct pclient *c, const char **err)
 {
 	struct ident *id = xcalloc(1, sizeof(*id));
 	id->c = c;
@@ -96,10 +100,7 @@ static struct ident *ident_new(struct client *c, const char **err)
 		free(id);
 		return NULL;
 	}
-	id->next = c->all;
-	if (c->all)
-		c->all->prev = id;
-	c->all = id;
+	list_push_front(&c->all, &id->all_node);
 	c->nidents++;
 	c->idents_made++;
 	return id;
@@ -108,13 +109,12 @@ static struct ident *ident_new(struct client *c, const char **err)
 /* Not from inside the identity's own mixnet callbacks (mixclient.h). */
 static void ident_free(struct ident *id)
 {
-	struct client *c = id->c;
-	if (id->prev)
-		id->prev->next = id->next;
-	else
-		c->all = id->next;
-	if (id->next)
-		id->next->prev = id->prev;
+	struct pclient *c = id->c;
+	list_remove(&id->all_node);
+	if (list_linked(&id->pool_node)) {
+		list_remove(&id->pool_node);
+		c->npool--;
+	}
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
 	proxy_add_stats(&c->mx, id->mc);
@@ -129,16 +129,18 @@ static void ident_free(struct ident *id)
  * hello taught them goes stale (mixclient_hello). */
 static void greet_pool(struct ev *ev, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	c->t_greet = ev_timer_add(ev, GREET_MS, greet_pool, c);
-	for (struct ident *id = c->pool; id; id = id->pool_next)
+	for (struct list *l = c->pool.next; l != &c->pool; l = l->next) {
+		struct ident *id = list_entry(l, struct ident, pool_node);
 		if (mixclient_is_attached(id->mc))
 			(void)mixclient_hello(id->mc, &c->server);
+	}
 }
 
 static void fill_pool(struct ev *ev, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	const char *err;
 	c->t_fill = 0;
 	while (c->npool < c->pool_reserve) {
@@ -147,22 +149,19 @@ static void fill_pool(struct ev *ev, void *ctx)
 			log_err("cannot make a mixnet identity for the pool: %s", err);
 			return;
 		}
-		id->in_pool = 1;
-		id->pool_next = c->pool;
-		c->pool = id;
+		list_push_front(&c->pool, &id->pool_node);
 		c->npool++;
 	}
 	(void)ev;
 }
 
-static struct ident *take_ident(struct client *c, const char **err)
+static struct ident *take_ident(struct pclient *c, const char **err)
 {
-	struct ident *id = c->pool;
-	if (id) {
-		c->pool = id->pool_next;
+	struct ident *id;
+	if (!list_empty(&c->pool)) {
+		id = list_entry(c->pool.next, struct ident, pool_node);
+		list_remove(&id->pool_node);
 		c->npool--;
-		id->in_pool = 0;
-		id->pool_next = NULL;
 	} else {
 		log_info("identity pool empty: making one on demand");
 		id = ident_new(c, err);
@@ -186,13 +185,44 @@ static void linger_check(struct ev *ev, void *ctx)
 
 /* ---- the mixnet side ---- */
 
-static int on_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
+/* What session_dispatch asks of an identity: it serves one session, and
+ * never opens one for a message. */
+static struct session *ident_find(const struct pmsg *m, int *refused, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)refused;
+	if (id->s && !memcmp(m->sid, session_id(id->s), PMSG_SID_BYTES))
+		return id->s;
+	return NULL;
+}
+
+static struct session *ident_unknown(const struct pmsg *m, const char **reset, void *ctx)
+{
+	(void)reset;
+	(void)ctx;
+	log_debug("%s message for a session this identity does not serve dropped",
+	          pmsg_kind_name(m->kind));
+	return NULL;
+}
+
+static void ident_malformed(const char *why, void *ctx)
+{
+	struct ident *id = ctx;
+	ratelog_warn(&id->c->rl_stray, "%s: bad message from the server dropped: %s",
+	             id->s ? session_name(id->s) : "no session", why);
+}
+
+static const struct session_owner ident_owner = {
+	.find = ident_find,
+	.unknown = ident_unknown,
+	.malformed = ident_malformed,
+};
+
+static int ident_mc_message(struct mixclient *mc, const struct mix_from *from, const uint8_t *data,
                       size_t len, void *ctx)
 {
 	struct ident *id = ctx;
-	struct client *c = id->c;
-	struct pmsg m;
-	const char *why;
+	struct pclient *c = id->c;
 	(void)mc;
 	/* Only the server's replies belong to a session; anything else is
 	 * someone writing to a throwaway address. */
@@ -200,21 +230,11 @@ static int on_message(struct mixclient *mc, const struct mix_from *from, const u
 		ratelog_warn(&c->rl_stray, "message not from the server dropped");
 		return 0;
 	}
-	if (pmsg_decode(data, len, &m, &why)) {
-		ratelog_warn(&c->rl_stray, "%s: bad message from the server dropped: %s",
-		             id->s ? session_name(id->s) : "no session", why);
-		return 0;
-	}
-	if (!id->s || memcmp(m.sid, session_id(id->s), PMSG_SID_BYTES)) {
-		log_debug("%s message for a session this identity does not serve dropped",
-		          pmsg_kind_name(m.kind));
-		return 0;
-	}
-	session_input(id->s, &m);
+	session_dispatch(data, len, &ident_owner, id);
 	return 0;
 }
 
-static void on_writable(struct mixclient *mc, void *ctx)
+static void ident_mc_writable(struct mixclient *mc, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)mc;
@@ -222,7 +242,7 @@ static void on_writable(struct mixclient *mc, void *ctx)
 		session_on_room(id->s);
 }
 
-static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
+static void ident_mc_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
                       const char *why, void *ctx)
 {
 	struct ident *id = ctx;
@@ -235,7 +255,7 @@ static void on_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t 
 		session_abort(id->s, reason, 0);
 }
 
-static void on_link(struct mixclient *mc, int up, void *ctx)
+static void ident_mc_link(struct mixclient *mc, int up, void *ctx)
 {
 	struct ident *id = ctx;
 	if (id->s)
@@ -243,30 +263,30 @@ static void on_link(struct mixclient *mc, int up, void *ctx)
 	/* A pool identity makes acquaintance with the server while it waits,
 	 * so that its session's first message is not refused for want of
 	 * the server's epoch (a round trip saved on every connection). */
-	else if (up && id->in_pool && mixclient_hello(mc, &id->c->server) < 0)
+	else if (up && list_linked(&id->pool_node) && mixclient_hello(mc, &id->c->server) < 0)
 		log_warn("identity: cannot greet the server: %s", strerror(errno));
 }
 
 static const struct mixclient_cbs ident_cbs = {
-	.on_message = on_message,
-	.on_writable = on_writable,
-	.on_giveup = on_giveup,
-	.on_link = on_link,
+	.on_message = ident_mc_message,
+	.on_writable = ident_mc_writable,
+	.on_giveup = ident_mc_giveup,
+	.on_link = ident_mc_link,
 };
 
 /* ---- sessions ---- */
 
-static int io_send(struct session *s, const uint8_t *msg, size_t len, void *ctx)
+static int ident_io_send(struct session *s, const uint8_t *msg, size_t len, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)s;
 	return mixclient_send(id->mc, &id->c->server, msg, len, NULL);
 }
 
-static void io_done(struct session *s, int clean, void *ctx)
+static void ident_io_done(struct session *s, int clean, void *ctx)
 {
 	struct ident *id = ctx;
-	struct client *c = id->c;
+	struct pclient *c = id->c;
 	if (clean)
 		c->clean++;
 	else
@@ -284,20 +304,20 @@ static void io_done(struct session *s, int clean, void *ctx)
 }
 
 /* Messages leave room for reply blocks while the server needs them. */
-static size_t io_msg_max(struct session *s, void *ctx)
+static size_t ident_io_msg_max(struct session *s, void *ctx)
 {
 	struct ident *id = ctx;
 	(void)s;
 	return mixclient_msg_max(id->mc, &id->c->server);
 }
 
-static const struct session_io client_io = {
-	.send = io_send,
-	.msg_max = io_msg_max,
-	.done = io_done,
+static const struct session_io ident_io = {
+	.send = ident_io_send,
+	.msg_max = ident_io_msg_max,
+	.done = ident_io_done,
 };
 
-static void refuse(struct client *c, int fd, const char *why)
+static void client_refuse(struct pclient *c, int fd, const char *why)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	c->refused++;
@@ -306,19 +326,19 @@ static void refuse(struct client *c, int fd, const char *why)
 	close(fd);
 }
 
-static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
+static void client_on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	(void)sl;
 	c->accepted++;
 	if (c->nsessions >= c->o.max_sessions) {
-		refuse(c, fd, "--max-sessions reached");
+		client_refuse(c, fd, "--max-sessions reached");
 		return;
 	}
 	const char *err;
 	struct ident *id = take_ident(c, &err);
 	if (!id) {
-		refuse(c, fd, err);
+		client_refuse(c, fd, err);
 		return;
 	}
 	int one = 1;
@@ -326,7 +346,7 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t sl, void *ctx
 	uint8_t sid[PMSG_SID_BYTES];
 	randombytes_buf(sid, sizeof(sid));
 	c->nsessions++;
-	id->s = session_new(c->ev, SESSION_CLIENT, sid, &c->scfg, &client_io, id, NULL);
+	id->s = session_new(c->ev, SESSION_CLIENT, sid, &c->scfg, &ident_io, id, NULL);
 	char peer[64];
 	sockaddr_str(sa, peer, sizeof(peer));
 	log_info("session %s: accepted from %s", session_name(id->s), peer);
@@ -355,9 +375,10 @@ static const struct ctl_stat client_stats[CS_N] = {
 
 static void client_gather(void *ctx, struct proxy_report *r)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	proxy_report_init(r, c->topo, c->cc, c->routes, &c->mx, &c->ended);
-	for (struct ident *id = c->all; id; id = id->next) {
+	for (struct list *l = c->all.next; l != &c->all; l = l->next) {
+		struct ident *id = list_entry(l, struct ident, all_node);
 		proxy_report_add_client(r, id->mc);
 		if (id->s)
 			proxy_report_add_session(r, id->s);
@@ -376,11 +397,11 @@ static void client_gather(void *ctx, struct proxy_report *r)
 
 static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	char sa[MIX_ADDR_CHARS + 8], age[32];
 	unsigned serving = 0;
-	for (struct ident *id = c->all; id; id = id->next)
-		serving += id->s != NULL;
+	for (struct list *l = c->all.next; l != &c->all; l = l->next)
+		serving += list_entry(l, struct ident, all_node)->s != NULL;
 	ctl_printf(b, "client: listening on %s port %llu\n", c->listen_addr,
 	           (unsigned long long)c->listen_port);
 	ctl_printf(b, "  server: %s\n", mix_addr_format(&c->server, sa, sizeof(sa)));
@@ -392,112 +413,102 @@ static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 	           serving, c->nidents - c->npool - serving);
 }
 
-static void on_usr1(struct ev *ev, int signo, void *ctx)
+static void client_on_usr1(struct ev *ev, int signo, void *ctx)
 {
-	struct client *c = ctx;
+	struct pclient *c = ctx;
 	(void)ev;
 	(void)signo;
 	proxy_report_log(&c->rep);
 }
 
-/* --listen-address and --listen-port as one address; its text (for the
- * messages) in text.  0, or -1 with a reason in err. */
-static int listen_parse(const struct client *c, struct sockaddr_storage *ss, socklen_t *sl,
-                        char *text, size_t textsz, char *err, size_t errsz)
+/* --listen-address and --listen-port as one address, c->ls, and its text
+ * for messages.  0, or -1 with a reason in err. */
+static int listen_parse(struct pclient *c, char *err, size_t errsz)
 {
 	const char *why;
 	if (strchr(c->listen_addr, ':') && c->listen_addr[0] != '[')
-		snprintf(text, textsz, "[%s]:%llu", c->listen_addr, (unsigned long long)c->listen_port);
+		snprintf(c->ltext, sizeof(c->ltext), "[%s]:%llu", c->listen_addr,
+		         (unsigned long long)c->listen_port);
 	else
-		snprintf(text, textsz, "%s:%llu", c->listen_addr, (unsigned long long)c->listen_port);
-	if (parse_hostport(text, ss, sl, &why)) {
+		snprintf(c->ltext, sizeof(c->ltext), "%s:%llu", c->listen_addr,
+		         (unsigned long long)c->listen_port);
+	if (parse_hostport(c->ltext, &c->ls, &c->lsl, &why)) {
 		snprintf(err, errsz, "--listen-address '%s': %s", c->listen_addr, why);
 		return -1;
 	}
 	return 0;
 }
 
-int cmd_client(int argc, char **argv)
+/* ---- parse, open, run, close ---- */
+
+/* The options and their checks.  DAEMON_GO_ON, or the exit status. */
+static int client_parse(struct pclient *c, struct opt *opts, size_t nopts, int argc,
+                        char **argv)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
 	struct proxy_opts *o = &c->o;
 	char err[1024];
-	int rc = EXIT_USAGE;
-	proxy_opts_defaults(o);
-	o->max_sessions = 1024;
-	c->listen_port = 8080;
-	c->pool_reserve = 2;
-	c->lfd = -1;
-	struct opt opts[] = {
-		{ "server-address", 's', OPT_STR, "ADDR", "the server's mixnet address KEY@GATEWAY (required)", &c->server_text, 0, 0, 0 },
-		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
-		{ "listen-port", 0, OPT_U64, "PORT", "port to listen on (8080)", &c->listen_port, 1, 65535, 0 },
-		{ "client-pool-reserve", 0, OPT_U64, "N", "mixnet identities kept ready (2)", &c->pool_reserve, 0, 1000, 0 },
-		PROXY_COMMON_OPTS(o),
-	};
-	const size_t nopts = ARRAY_LEN(opts);
-
 	/* SIGHUP is documented as ignored: from the start, not only once the
 	 * loop runs (a stray systemctl kill -s HUP must not stop us). */
 	signal(SIGHUP, SIG_IGN);
-	rc = daemon_options("client", opts, nopts, argc, argv, "mixproxy client -s ADDRESS -t TOPOLOGY [options]", &o->config);
+	int rc = daemon_options("client", opts, nopts, argc, argv, "mixproxy client -s ADDRESS -t TOPOLOGY [options]", &o->config);
 	if (rc != DAEMON_GO_ON)
-		goto out;
-	rc = EXIT_USAGE;
+		return rc;
 	if (!o->topology || !c->server_text) {
 		fprintf(stderr, "mixproxy client: %s is required (see mixproxy client -h)\n",
 		        !c->server_text ? "-s/--server-address" : "-t/--topology");
-		goto out;
+		return EXIT_USAGE;
 	}
 	if (proxy_opts_check(o, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy client: %s (see mixproxy client -h)\n", err);
-		goto out;
+		return EXIT_USAGE;
 	}
 	const char *why;
 	if (mix_addr_parse(c->server_text, &c->server, &why)) {
 		fprintf(stderr, "mixproxy client: --server-address '%s': %s\n", c->server_text, why);
-		goto out;
+		return EXIT_USAGE;
 	}
 	if (!c->listen_addr)
 		c->listen_addr = xstrdup("127.0.0.1");
-	struct sockaddr_storage ls;
-	socklen_t lsl;
-	char ltext[128];
-	if (listen_parse(c, &ls, &lsl, ltext, sizeof(ltext), err, sizeof(err))) {
+	if (listen_parse(c, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
-		goto out;
+		return EXIT_USAGE;
 	}
-	if (o->check_config) {
-		rc = daemon_checked("client", o->config);
-		goto out;
-	}
+	if (o->check_config)
+		return daemon_checked("client", o->config);
+	return DAEMON_GO_ON;
+}
+
+/* Everything the loop needs: the topology, the listening socket, the
+ * control socket, then leave the terminal and fill the identity pool.
+ * DAEMON_GO_ON, or the exit status (said on stderr). */
+static int client_open(struct pclient *c)
+{
+	struct proxy_opts *o = &c->o;
+	char err[1024];
+	int rc = 0;
 	c->topo = topo_load(o->topology, err, sizeof(err));
 	if (!c->topo) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
-		rc = EXIT_CONFIG;
-		goto out;
+		return EXIT_CONFIG;
 	}
 	const struct topo_node *sgw = topo_by_id(c->topo, c->server.gw);
 	if (!sgw || sgw->role != TOPO_GATEWAY) {
 		fprintf(stderr, "mixproxy client: --server-address: gateway '%s' is not in %s\n",
 		        (const char *)c->server.gw, o->topology);
-		rc = EXIT_CONFIG;
-		goto out;
+		return EXIT_CONFIG;
 	}
 	if (o->gateway) {
 		const struct topo_node *g = topo_by_name(c->topo, o->gateway);
 		if (!g || g->role != TOPO_GATEWAY) {
 			fprintf(stderr, "mixproxy client: --gateway '%s': no gateway of that name in %s\n",
 			        o->gateway, o->topology);
-			rc = EXIT_CONFIG;
-			goto out;
+			return EXIT_CONFIG;
 		}
 	}
-	c->lfd = daemon_listen(&ls, lsl, 512, ltext, err, sizeof(err));
+	c->lfd = daemon_listen(&c->ls, c->lsl, 512, c->ltext, err, sizeof(err));
 	if (c->lfd < 0) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
-		rc = EXIT_OSERR;
-		goto out;
+		return EXIT_OSERR;
 	}
 	log_init("mixproxy-client", o->foreground, o->verbose);
 	/* Each session takes two: its connection and its identity's link. */
@@ -507,7 +518,7 @@ int cmd_client(int argc, char **argv)
 	ctl_name(o->config, fallback, c->name, sizeof(c->name));
 	c->ctl = ctl_open("client", o->control, c->name, &rc);
 	if (!c->ctl && rc)
-		goto out;
+		return rc;
 	daemon_detach(o->foreground);
 
 	c->ev = ev_new();
@@ -521,10 +532,10 @@ int cmd_client(int argc, char **argv)
 	c->mcfg.routes = c->routes;
 	proxy_session_cfg(o, &c->scfg);
 	daemon_signals(c->ev);
-	ev_signal(c->ev, SIGUSR1, on_usr1, c);
+	ev_signal(c->ev, SIGUSR1, client_on_usr1, c);
 	fill_pool(c->ev, c);
 	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
-	c->listener = listener_new(c->ev, c->lfd, "client listener", on_accept, c);
+	c->listener = listener_new(c->ev, c->lfd, "client listener", client_on_accept, c);
 	if (!c->listener)
 		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
 	if (c->ctl)
@@ -534,21 +545,58 @@ int cmd_client(int argc, char **argv)
 	         c->listen_addr, (unsigned long long)c->listen_port,
 	         mix_addr_format(&c->server, sa, sizeof(sa)), (unsigned long long)c->pool_reserve);
 	proxy_log_profile(o);
-	rc = ev_run(c->ev) ? EXIT_OSERR : 0;
-	on_usr1(c->ev, 0, c);
+	return DAEMON_GO_ON;
+}
 
+/* Until SIGTERM or SIGINT; the counters are logged at the end. */
+static int client_run(struct pclient *c)
+{
+	int rc = ev_run(c->ev) ? EXIT_OSERR : 0;
+	client_on_usr1(c->ev, 0, c);
+	return rc;
+}
+
+/* Free what open made, as far as it got. */
+static void client_close(struct pclient *c)
+{
 	ctl_free(c->ctl);
 	listener_free(c->listener);
-	while (c->all)
-		ident_free(c->all);
+	while (!list_empty(&c->all))
+		ident_free(list_entry(c->all.next, struct ident, all_node));
 	mixcc_free(c->cc);
 	routes_free(c->routes);
 	ev_free(c->ev);
-out:
 	if (c->lfd >= 0)
 		close(c->lfd);
-	if (c->topo)
-		topo_free(c->topo);
+	topo_free(c->topo);
+}
+
+int cmd_client(int argc, char **argv)
+{
+	struct pclient *c = xcalloc(1, sizeof(*c));
+	struct proxy_opts *o = &c->o;
+	proxy_opts_defaults(o);
+	o->max_sessions = 1024;
+	c->listen_port = 8080;
+	c->pool_reserve = 2;
+	c->lfd = -1;
+	list_init(&c->all);
+	list_init(&c->pool);
+	struct opt opts[] = {
+		{ "server-address", 's', OPT_STR, "ADDR", "the server's mixnet address KEY@GATEWAY (required)", &c->server_text, 0, 0, 0 },
+		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
+		{ "listen-port", 0, OPT_U64, "PORT", "port to listen on (8080)", &c->listen_port, 1, 65535, 0 },
+		{ "client-pool-reserve", 0, OPT_U64, "N", "mixnet identities kept ready (2)", &c->pool_reserve, 0, 1000, 0 },
+		PROXY_COMMON_OPTS(o),
+	};
+	const size_t nopts = ARRAY_LEN(opts);
+
+	int rc = client_parse(c, opts, nopts, argc, argv);
+	if (rc == DAEMON_GO_ON)
+		rc = client_open(c);
+	if (rc == DAEMON_GO_ON)
+		rc = client_run(c);
+	client_close(c);
 	conf_free(opts, nopts);
 	free(c);
 	return rc;

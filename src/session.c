@@ -1,16 +1,18 @@
 /* session — see session.h.  The states:
  *
+ *   new         being made: session_new leaves it for the first of the
+ *               others, so that every state is entered through set_state
  *   connecting  the server's upstream connect is in progress
  *   open        bytes flow both ways
  *   local-eof   the local socket said EOF: our CLOSE is queued or sent,
  *               the peer's bytes still flow to the socket
  *   peer-eof    the peer's CLOSE was written out (shutdown(SHUT_WR) on
  *               the socket), the socket's bytes still flow to the peer
+ *   closing     both of these: what we still owe the peer drains, then
+ *               the session ends cleanly
  *   resetting   aborted: the socket is reset, a RESET for the peer waits
  *               for room in the transport
- *   done        ended; nothing more happens
- *
- * local-eof and peer-eof together end the session cleanly. */
+ *   done        ended; nothing more happens */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,10 +33,10 @@
 /* S_LOCAL_EOF: our socket said EOF (CLOSE sent); S_PEER_EOF: the peer's
  * CLOSE is written out (SHUT_WR); S_CLOSING: both, and what we still owe
  * the peer (a stashed message, a credit) drains before the end. */
-enum state { S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_CLOSING, S_RESETTING, S_DONE };
+enum state { S_NEW, S_CONNECTING, S_OPEN, S_LOCAL_EOF, S_PEER_EOF, S_CLOSING, S_RESETTING, S_DONE };
 
 static const char *const state_names[] = {
-	"connecting", "open", "local-eof", "peer-eof", "closing", "resetting", "done",
+	"new", "connecting", "open", "local-eof", "peer-eof", "closing", "resetting", "done",
 };
 
 /* A message of the peer's direction, waiting for its turn or for room in
@@ -48,14 +50,13 @@ struct slot {
 struct session {
 	struct ev *ev;
 	enum session_role role;
-	enum state st;
+	enum state state;        /* changed by set_state only */
 	uint8_t sid[PMSG_SID_BYTES];
 	char name[9];
 	const struct session_cfg *cfg;
 	const struct session_io *io;
 	void *ctx;
-	int fd;
-	int want_wr;             /* write interest is on */
+	int fd;                  /* -1: closed.  ev alone keeps its interest flags */
 
 	/* local socket -> peer */
 	uint16_t out_next;       /* id of the next sequenced message */
@@ -87,13 +88,13 @@ struct session {
 	struct list qnode;       /* in q->sessions */
 };
 
-static void set_state(struct session *s, enum state st, const char *why)
+static void set_state(struct session *s, enum state to, const char *why)
 {
-	if (s->st == st)
+	if (s->state == to)
 		return;
-	log_debug("session %s: %s -> %s%s%s", s->name, state_names[s->st], state_names[st],
+	log_debug("session %s: %s -> %s%s%s", s->name, state_names[s->state], state_names[to],
 	          why ? ": " : "", why ? why : "");
-	s->st = st;
+	s->state = to;
 }
 
 /* ---- the wait queue ---- */
@@ -201,23 +202,37 @@ static int try_send(struct session *s, const uint8_t *msg, size_t len)
 	return -1;
 }
 
+/* Encode m as this session's, with the credit of now (it may have moved
+ * while m waited), and hand it to the transport.  Every message carries
+ * the credit, so one that leaves settles a credit that was due.  0, 1
+ * (no room: wait for session_on_room), or -1. */
+static int send_msg(struct session *s, struct pmsg *m)
+{
+	uint8_t buf[PMSG_MAX];
+	memcpy(m->sid, s->sid, PMSG_SID_BYTES);
+	m->credit = s->in_expect;
+	size_t n = pmsg_encode(buf, sizeof(buf), m);
+	int r = n ? try_send(s, buf, n) : -1;
+	sodium_memzero(buf, n);   /* DATA: stream bytes */
+	if (r == 0) {
+		s->in_credit_sent = m->credit;
+		s->credit_due = 0;
+	}
+	return r;
+}
+
 static int send_reset(struct session *s)
 {
-	struct pmsg m = { .kind = PMSG_RESET, .id = s->out_next, .credit = s->in_expect,
+	struct pmsg m = { .kind = PMSG_RESET, .id = s->out_next,
 	                  .data = (const uint8_t *)s->reset_why, .len = strlen(s->reset_why) };
-	uint8_t buf[PMSG_HDR + PMSG_REASON_MAX];
-	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
-	size_t n = pmsg_encode(buf, sizeof(buf), &m);
-	if (!n)
-		return -1;
-	return try_send(s, buf, n);
+	return send_msg(s, &m);
 }
 
 void session_abort(struct session *s, const char *why, int tell_peer)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		finish(s, 0);
 		return;
 	}
@@ -260,14 +275,14 @@ static void check_end(struct session *s);
 
 static int ended(const struct session *s)
 {
-	return s->st == S_DONE || s->st == S_RESETTING;
+	return s->state == S_DONE || s->state == S_RESETTING;
 }
 
 /* After any event: send what waits, watch the socket for what the state
  * now needs, and end the session if both directions are through. */
 static void settle(struct session *s)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	session_pump(s);   /* resetting: the RESET, if it waited for room */
 	if (ended(s))
@@ -280,7 +295,7 @@ static void settle(struct session *s)
  * takes it. */
 static void flush_in(struct session *s)
 {
-	while (s->st != S_DONE && s->st != S_RESETTING && s->st != S_CONNECTING) {
+	while (s->state != S_DONE && s->state != S_RESETTING && s->state != S_CONNECTING) {
 		unsigned i = s->in_expect % SESSION_WINDOW;
 		struct slot *sl = s->slots[i];
 		if (!sl)
@@ -302,7 +317,7 @@ static void flush_in(struct session *s)
 			shutdown(s->fd, SHUT_WR);
 			s->in_closed = 1;
 			s->credit_due = 0;   /* nothing more comes this way */
-			set_state(s, s->st == S_LOCAL_EOF ? S_CLOSING : S_PEER_EOF, "peer closed");
+			set_state(s, s->state == S_LOCAL_EOF ? S_CLOSING : S_PEER_EOF, "peer closed");
 		}
 		s->slot_bytes -= sl->len;
 		slot_free(sl);
@@ -331,9 +346,22 @@ static void bad_input(struct session *s, const char *why, const struct pmsg *m)
 	         (unsigned)m->id, why);
 }
 
+/* Answer m, which is for no session, with a RESET: the sender's session
+ * ends now, not at its idle timeout. */
+static void refuse(const struct pmsg *m, const char *why, const struct session_owner *o,
+                   void *ctx)
+{
+	struct pmsg r = { .kind = PMSG_RESET, .data = (const uint8_t *)why, .len = strlen(why) };
+	uint8_t buf[PMSG_HDR + PMSG_REASON_MAX];
+	memcpy(r.sid, m->sid, PMSG_SID_BYTES);
+	size_t n = pmsg_encode(buf, sizeof(buf), &r);
+	if (n && o->send(buf, n, ctx) < 0)
+		log_debug("no room to refuse a session");
+}
+
 void session_input(struct session *s, const struct pmsg *m)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	uint64_t now = ev_now_us(s->ev);
 	s->heard_us = now;
@@ -346,7 +374,7 @@ void session_input(struct session *s, const struct pmsg *m)
 		session_abort(s, why, 0);
 		return;
 	}
-	if (s->st == S_RESETTING)
+	if (s->state == S_RESETTING)
 		return;
 	take_credit(s, m->credit);
 	if (m->kind == PMSG_OPEN && s->role == SESSION_CLIENT) {
@@ -404,6 +432,28 @@ void session_input(struct session *s, const struct pmsg *m)
 	settle(s);
 }
 
+/* ---- dispatch ---- */
+
+void session_dispatch(const uint8_t *data, size_t len, const struct session_owner *o, void *ctx)
+{
+	struct pmsg m;
+	const char *why;
+	if (pmsg_decode(data, len, &m, &why)) {
+		o->malformed(why, ctx);
+		return;
+	}
+	int refused = 0;
+	struct session *s = o->find(&m, &refused, ctx);
+	if (!s && !refused) {
+		const char *reset = NULL;
+		s = o->unknown(&m, &reset, ctx);
+		if (!s && reset)
+			refuse(&m, reset, o, ctx);
+	}
+	if (s)
+		session_input(s, &m);
+}
+
 /* ---- the local direction: read and send ---- */
 
 static int window_open(const struct session *s)
@@ -411,21 +461,12 @@ static int window_open(const struct session *s)
 	return pmsg_dist(s->out_credit, s->out_next) < SESSION_WINDOW;
 }
 
-/* Put a sequenced message in the stash and try to send it. */
+/* Send the stashed sequenced message; it stays stashed until it goes. */
 static int stash_send(struct session *s)
 {
-	/* Encoded at each try, with the credit of now: it may have moved
-	 * while the message waited. */
-	uint8_t buf[PMSG_MAX];
-	s->stash.credit = s->in_expect;
-	size_t n = pmsg_encode(buf, sizeof(buf), &s->stash);
-	int r = n ? try_send(s, buf, n) : -1;
-	sodium_memzero(buf, n);
-	if (r == 0) {
+	int r = send_msg(s, &s->stash);
+	if (r == 0)
 		s->stashed = 0;
-		s->in_credit_sent = s->in_expect;
-		s->credit_due = 0;
-	}
 	return r;
 }
 
@@ -437,7 +478,6 @@ static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, si
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
 	m->id = s->out_next;
-	memcpy(m->sid, s->sid, PMSG_SID_BYTES);
 	m->data = data;
 	m->len = len;
 	if (pmsg_invalid(m))
@@ -452,25 +492,17 @@ static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, si
 
 static int send_credit(struct session *s)
 {
-	struct pmsg m = { .kind = PMSG_CREDIT, .id = s->out_next, .credit = s->in_expect };
-	uint8_t buf[PMSG_HDR];
-	memcpy(m.sid, s->sid, PMSG_SID_BYTES);
-	pmsg_encode(buf, sizeof(buf), &m);
-	int r = try_send(s, buf, sizeof(buf));
-	if (r == 0) {
-		s->in_credit_sent = s->in_expect;
-		s->credit_due = 0;
-	}
-	return r;
+	struct pmsg m = { .kind = PMSG_CREDIT, .id = s->out_next };
+	return send_msg(s, &m);
 }
 
 /* Send what waits: the stashed message first (it is next in sequence),
  * then a credit of its own if no message carried it. */
 static void session_pump(struct session *s)
 {
-	if (s->st == S_DONE || s->blocked)
+	if (s->state == S_DONE || s->blocked)
 		return;
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		if (send_reset(s) != 1)
 			finish(s, 0);
 		return;
@@ -488,7 +520,7 @@ failed:
 static void on_local_eof(struct session *s)
 {
 	s->out_eof = 1;
-	set_state(s, s->st == S_PEER_EOF ? S_CLOSING : S_LOCAL_EOF,
+	set_state(s, s->state == S_PEER_EOF ? S_CLOSING : S_LOCAL_EOF,
 	          s->role == SESSION_CLIENT ? "local connection closed" : "upstream closed");
 	if (make_seq(s, PMSG_CLOSE, NULL, 0) < 0)
 		session_abort(s, "the mixnet client refused a message", 0);
@@ -496,7 +528,7 @@ static void on_local_eof(struct session *s)
 
 static int can_read(const struct session *s)
 {
-	return s->fd >= 0 && (s->st == S_OPEN || s->st == S_PEER_EOF) && !s->out_eof &&
+	return s->fd >= 0 && (s->state == S_OPEN || s->state == S_PEER_EOF) && !s->out_eof &&
 	       !s->stashed && !s->blocked && window_open(s);
 }
 
@@ -540,7 +572,7 @@ static void session_writable(struct ev *ev, int fd, void *ctx)
 {
 	struct session *s = ctx;
 	(void)ev;
-	if (s->st == S_CONNECTING) {
+	if (s->state == S_CONNECTING) {
 		int err = sock_connect_error(fd);
 		if (err) {
 			char why[128];
@@ -554,16 +586,14 @@ static void session_writable(struct ev *ev, int fd, void *ctx)
 	settle(s);
 }
 
+/* Called after every event: ev skips the epoll_ctl when a flag does not
+ * change, so the session keeps no copy of its own. */
 static void update_interest(struct session *s)
 {
 	if (s->fd < 0)
 		return;
 	struct slot *next = s->slots[s->in_expect % SESSION_WINDOW];
-	int wr = s->st == S_CONNECTING || (next && next->kind == PMSG_DATA);
-	if (wr != s->want_wr) {
-		ev_want_write(s->ev, s->fd, wr);
-		s->want_wr = wr;
-	}
+	ev_want_write(s->ev, s->fd, s->state == S_CONNECTING || (next && next->kind == PMSG_DATA));
 	ev_want_read(s->ev, s->fd, can_read(s));
 }
 
@@ -577,7 +607,7 @@ static void check_end(struct session *s)
 
 void session_on_room(struct session *s)
 {
-	if (s->st == S_DONE)
+	if (s->state == S_DONE)
 		return;
 	q_remove(s);
 	s->blocked = 0;
@@ -593,13 +623,13 @@ static void tick(struct ev *ev, void *ctx)
 	const struct session_cfg *c = s->cfg;
 	char why[96];
 	s->t_tick = ev_timer_add(ev, TICK_MS, tick, s);
-	if (s->st == S_RESETTING) {
+	if (s->state == S_RESETTING) {
 		/* The RESET found no room for a whole close timeout. */
 		if (now - s->progress_us > (uint64_t)c->close_timeout_s * 1000000u)
 			finish(s, 0);
 		return;
 	}
-	if (s->st == S_CONNECTING && now - s->created_us > (uint64_t)c->connect_timeout_s * 1000000u) {
+	if (s->state == S_CONNECTING && now - s->created_us > (uint64_t)c->connect_timeout_s * 1000000u) {
 		snprintf(why, sizeof(why), "upstream connect timed out after %u s", c->connect_timeout_s);
 		session_abort(s, why, 1);
 		return;
@@ -633,13 +663,15 @@ struct session *session_new(struct ev *ev, enum session_role role,
 	struct session *s = xcalloc(1, sizeof(*s));
 	s->ev = ev;
 	s->role = role;
-	s->st = role == SESSION_CLIENT ? S_OPEN : S_CONNECTING;
 	memcpy(s->sid, sid, PMSG_SID_BYTES);
 	/* A local id, drawn here: one taken from the sid, which both ends
 	 * know, would link the client's log line to the server's. */
 	uint8_t lid[4];
 	randombytes_buf(lid, sizeof(lid));
 	snprintf(s->name, sizeof(s->name), "%02x%02x%02x%02x", lid[0], lid[1], lid[2], lid[3]);
+	/* A client's connection is accepted already; a server's upstream
+	 * connect is yet to be made. */
+	set_state(s, role == SESSION_CLIENT ? S_OPEN : S_CONNECTING, NULL);
 	s->cfg = cfg;
 	s->io = io;
 	s->ctx = ctx;
@@ -694,7 +726,7 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	if (s->st != S_DONE) {
+	if (s->state != S_DONE) {
 		close_fd(s, 1);
 		ev_timer_cancel(s->ev, s->t_tick);
 		q_remove(s);
@@ -716,7 +748,7 @@ const char *session_name(const struct session *s)
 
 int session_is_done(const struct session *s)
 {
-	return s->st == S_DONE;
+	return s->state == S_DONE;
 }
 
 void session_get_stats(const struct session *s, struct session_stats *st)

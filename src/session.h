@@ -79,8 +79,36 @@ void session_start_client(struct session *s, int fd);
  * connecting is 0).  `upstream` names it in logs. */
 void session_start_server(struct session *s, int fd, int connecting);
 
-/* A message for this session (decoded, session id already matched). */
+/* A message for this session, decoded and its session id matched:
+ * session_dispatch does both. */
 void session_input(struct session *s, const struct pmsg *m);
+
+/* What differs between the owners of sessions, for session_dispatch: the
+ * client serves one session per mixnet identity; the server keeps a
+ * table of them, and the messages of a session it does not know open
+ * one. */
+struct session_owner {
+	/* The session m is for, or NULL if the owner holds none of its id.
+	 * An owner that holds one but refuses m for it (the server: from a
+	 * sender other than the session's) logs why, sets *refused and
+	 * returns NULL. */
+	struct session *(*find)(const struct pmsg *m, int *refused, void *ctx);
+	/* m is for no session held.  Returns a session that m is the first
+	 * message of (the server opens one), or NULL to drop m; then, if it
+	 * set *reset to a reason, the sender is told in a RESET. */
+	struct session *(*unknown)(const struct pmsg *m, const char **reset, void *ctx);
+	/* Send that RESET, as session_io's send (NULL if unknown never asks
+	 * for one). */
+	int (*send)(const uint8_t *msg, size_t len, void *ctx);
+	/* data is not a proxy message; why says what is wrong. */
+	void (*malformed)(const char *why, void *ctx);
+};
+
+/* A message the transport carried: decode it and hand it to its session,
+ * asking o (with ctx) which one that is.  The one place a received proxy
+ * message is decoded. */
+void session_dispatch(const uint8_t *data, size_t len, const struct session_owner *o, void *ctx);
+
 /* The transport has room again. */
 void session_on_room(struct session *s);
 /* End the session now: the local socket is reset (RST), the peer told
