@@ -39,6 +39,14 @@ static void msg_key(uint8_t key[16], const struct conv *cv, uint64_t id)
 	memcpy(key + 8, &id, 8);
 }
 
+/* A message holds the application's bytes: wiped as it goes, on every
+ * path. */
+static void msg_destroy(struct outmsg *m)
+{
+	sodium_memzero(m, sizeof(*m));
+	free(m);
+}
+
 static void mark_route(struct mixmsgs *q, const uint8_t (*mixes)[PKT_ID_BYTES], int ok)
 {
 	if (ok)
@@ -72,8 +80,7 @@ void mixmsgs_free(struct mixmsgs *q)
 	while (htab_next(q->tab, &it, &k, &v)) {
 		struct outmsg *m = v;
 		msg_set_state(m, M_GIVEN_UP, "client closed");
-		sodium_memzero(m, sizeof(*m));
-		free(m);
+		msg_destroy(m);
 	}
 	htab_free(q->tab);
 }
@@ -136,7 +143,7 @@ int mixmsgs_enqueue(struct mixmsgs *q, struct outmsg *m, int kind, struct conv *
 		m->deadline_us = now_us() + reply_budget_ms(q) * 1000;
 	msg_key(key, m->cv, m->id);
 	if (htab_put(q->tab, key, m)) {
-		free(m);
+		msg_destroy(m);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -201,8 +208,7 @@ static void msg_free(struct mixmsgs *q, struct outmsg *m, enum msg_state st, con
 	msg_set_state(m, st, why);
 	m->cv->inflight--;
 	q->n--;
-	sodium_memzero(m, sizeof(*m));
-	free(m);
+	msg_destroy(m);
 	if (q->want_writable && mixmsgs_room(q) > 0) {
 		q->want_writable = 0;
 		q->cbs->writable(q->ctx);
