@@ -237,6 +237,8 @@ int cmd_node(int argc, char **argv)
 		{ "mailbox-total", 0, OPT_U64, "N", "mail kept for all clients (20000)", &o->mailbox_total, 1, 100000000, 0 },
 		{ "mailbox-age", 0, OPT_U64, "SECS", "mail older than this is dropped (600)", &o->mailbox_age, 1, 86400, 0 },
 		{ "max-clients", 0, OPT_U64, "N", "clients known at once (10000)", &o->max_clients, 1, 10000000, 0 },
+		{ "max-strangers", 0, OPT_U64, "N", "keys that never attached with mail kept (1000)", &o->max_strangers, 1, 10000000, 0 },
+		{ "stranger-mail", 0, OPT_U64, "N", "mail kept for keys that never attached (2000)", &o->stranger_mail, 1, 100000000, 0 },
 		{ "replay-window", 0, OPT_U64, "MIN", "packet and reply-block lifetime (60)", &c->replay_window, 4, 1440, 0 },
 		{ "replay-memory", 0, OPT_U64, "MIB", "memory of the replay filter (8)", &c->replay_memory, 1, 4096, 0 },
 		{ "test-drop", 0, OPT_DBL, "P", "TESTING ONLY: drop received packets with probability P", &o->test_drop, 0, 1, 0 },

@@ -22,7 +22,7 @@
 #include "listener.h"
 #include "list.h"
 #include "log.h"
-#include "mailbox.h"
+#include "gwclient.h"
 #include "route.h"
 #include "util.h"
 
@@ -45,20 +45,11 @@ struct peer {
 	int unreachable;     /* its last link failed or dropped, none up since */
 };
 
-/* A client known to this gateway: attached (link) or away (mail only). */
-struct gw_client {
-	struct node *n;
-	uint8_t pk[PKT_KEY_BYTES];
-	struct link *link;
-	struct mailbox mb;
-	int status_due;      /* the report of our links has changed since it last went */
-};
-
 /* An incoming link (from a node or a client). */
 struct inlink {
 	struct node *n;
 	struct link *link;
-	struct gw_client *client; /* attached client, if any */
+	struct gwclient *client;  /* attached client, if any */
 	int up;
 	int refused; /* accept_peer said no and logged why */
 };
@@ -81,13 +72,14 @@ struct node {
 	struct keypair kp;
 	struct listener *listener;
 	struct ratelog rl_accept; /* connections over max-links: a stranger's doing */
+	struct ratelog rl_strangers, rl_clients; /* keys made up, or attaching in numbers */
 	struct replay *rf;
 	struct htab *peers;    /* id -> struct peer */
-	struct htab *clients;  /* pk -> struct gw_client */
+	struct gwclients *clients; /* a gateway's (gwclient.h; status_due: the report
+	                           * of our links changed since it last went) */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
 	uint64_t held;
-	struct mail_pool mail;   /* the bounds of all mailboxes together */
 	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct node_counters c;
 	uint64_t started_us;
@@ -214,47 +206,33 @@ static void send_to_node(struct node *n, const uint8_t id[PKT_ID_BYTES], const u
 
 /* ---- clients and mailboxes (gateways) ---- */
 
-static struct gw_client *client_get(struct node *n, const uint8_t pk[PKT_KEY_BYTES])
+/* Mail for keys that never attached pushed out other such mail: a
+ * stranger's doing, at will, so rate-limited. */
+static void log_evictions(struct node *n, uint64_t before)
 {
-	struct gw_client *c = htab_get(n->clients, pk);
-	if (c)
-		return c;
-	if (htab_count(n->clients) >= n->o.max_clients)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->n = n;
-	mailbox_init(&c->mb);
-	memcpy(c->pk, pk, PKT_KEY_BYTES);
-	if (htab_put(n->clients, pk, c)) {
-		free(c);
-		return NULL;
-	}
-	return c;
+	const struct gwc_stats *st = gwc_stats(n->clients);
+	if (st->strangers_evicted != before)
+		ratelog_warn(&n->rl_strangers, "mail for keys that never attached at its bound "
+		             "(max-strangers, stranger-mail): the least recent pushed out, %llu so far",
+		             (unsigned long long)st->strangers_evicted);
 }
 
-static void client_maybe_forget(struct node *n, struct gw_client *c)
-{
-	if (!c->link && c->mb.n == 0) {
-		htab_del(n->clients, c->pk);
-		free(c);
-	}
-}
-
-static void mailbox_flush(struct node *n, struct gw_client *c)
+static void mailbox_flush(struct node *n, struct gwclient *c)
 {
 	const uint8_t *dlv;
-	while ((dlv = mailbox_oldest(&c->mb, NULL)) && c->link && link_queue_room(c->link) > 0) {
+	while ((dlv = gwc_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
 		if (link_send(c->link, LF_DELIVER, NULL, dlv))
 			break;
 		n->c.mailbox_flushed++;
 		n->c.delivered++;
-		mailbox_pop(&n->mail, &c->mb);
+		gwc_pop(n->clients, c);
 	}
 }
 
 static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
 {
-	struct gw_client *c = client_get(n, pk);
+	uint64_t now = now_us(), evicted = gwc_stats(n->clients)->strangers_evicted;
+	struct gwclient *c = gwc_for_mail(n->clients, pk, now);
 	if (!c) {
 		n->c.drop_no_client_slot++;
 		return;
@@ -264,7 +242,8 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		n->c.delivered++;
 		return;
 	}
-	int put = mailbox_put(&n->mail, &c->mb, dlv, now_us());
+	int put = gwc_put(n->clients, c, dlv, now);
+	log_evictions(n, evicted);
 	if (put != 0)
 		n->c.drop_mailbox_full++;
 	if (put >= 0)
@@ -275,16 +254,8 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 static void node_sweep(struct ev *ev, void *ctx)
 {
 	struct node *n = ctx;
-	uint64_t cutoff = now_us() - n->o.mailbox_age * 1000000u;
-	size_t it = 0;
-	const void *k;
-	void *v;
 	n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
-	while (htab_next(n->clients, &it, &k, &v)) {
-		struct gw_client *c = v;
-		n->c.drop_mailbox_age += mailbox_expire(&n->mail, &c->mb, cutoff);
-		client_maybe_forget(n, c);
-	}
+	n->c.drop_mailbox_age += gwc_sweep(n->clients, now_us());
 }
 
 /* ---- the gateway's report of its links (route.h) ---- */
@@ -306,7 +277,7 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
 
 /* Send the report to a client that is due one, if its link has room (a
  * full link sends it when it drains). */
-static void status_flush(struct node *n, struct gw_client *c)
+static void status_flush(struct node *n, struct gwclient *c)
 {
 	uint8_t pkt[PKT_BYTES];
 	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link))
@@ -320,12 +291,10 @@ static void status_send_all(struct ev *ev, void *ctx)
 {
 	struct node *n = ctx;
 	size_t it = 0;
-	const void *k;
-	void *v;
+	struct gwclient *c;
 	(void)ev;
 	n->status_timer = 0;
-	while (htab_next(n->clients, &it, &k, &v)) {
-		struct gw_client *c = v;
+	while ((c = gwc_next(n->clients, &it)) != NULL) {
 		c->status_due = 1;
 		status_flush(n, c);
 	}
@@ -525,18 +494,25 @@ static void in_up(struct link *l, void *ctx)
 		         tn ? tn->name : "?", link_peer_addr(l));
 		return;
 	}
-	struct gw_client *c = client_get(n, link_peer_pk(l));
+	void *old;
+	uint64_t forgotten = gwc_stats(n->clients)->clients_forgotten;
+	struct gwclient *c = gwc_attach(n->clients, link_peer_pk(l), l, &old, now_us());
 	if (!c) {
 		n->c.drop_no_client_slot++;
+		ratelog_warn(&n->rl_clients, "link %llu from %s: refused: all %llu clients attached "
+		             "(max-clients)", (unsigned long long)link_id(l), link_peer_addr(l),
+		             (unsigned long long)n->o.max_clients);
 		link_close(l, "too many clients");
 		return;
 	}
-	if (c->link) {
-		struct inlink *old = link_ctx(c->link);
-		old->client = NULL;
-		link_close(c->link, "replaced by a newer connection of the same client");
+	if (gwc_stats(n->clients)->clients_forgotten != forgotten)
+		ratelog_warn(&n->rl_clients, "clients at max-clients: the one away longest forgotten "
+		             "for a new one, %llu so far",
+		             (unsigned long long)gwc_stats(n->clients)->clients_forgotten);
+	if (old) {
+		((struct inlink *)link_ctx(old))->client = NULL;
+		link_close(old, "replaced by a newer connection of the same client");
 	}
-	c->link = l;
 	il->client = c;
 	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
@@ -568,10 +544,8 @@ static void in_down(struct link *l, const char *why, void *ctx)
 		         link_peer_addr(l), why);
 	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
-	if (il->client) {
-		il->client->link = NULL;
-		client_maybe_forget(n, il->client);
-	}
+	if (il->client)
+		gwc_detach(n->clients, il->client, now_us());
 	htab_del(n->inlinks, &id);
 	free(il);
 }
@@ -659,7 +633,8 @@ static void fit_max_links(struct node *n)
  * in the order of the log line. */
 enum {
 	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_HELD, NS_QUEUED,
-	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL,
+	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL, NS_STRANGERS, NS_STRANGER_MAIL,
+	NS_STRANGERS_EVICTED, NS_CLIENTS_FORGOTTEN,
 	NS_DROP_MAC, NS_DROP_REPLAY, NS_DROP_EXPIRED, NS_DROP_KEY, NS_DROP_FORMAT, NS_DROP_ROUTE,
 	NS_DROP_DELAY, NS_DROP_HELD_FULL, NS_DROP_QUEUE, NS_DROP_LINK_DOWN, NS_DROP_MAILBOX_FULL,
 	NS_DROP_MAILBOX_AGE, NS_DROP_NO_CLIENT_SLOT,
@@ -681,8 +656,12 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_QUEUED] = { NULL, "queued", "queued_frames", NULL, CTL_GAUGE, 0, "Frames queued on the links to other nodes." },
 	[NS_LINKS_OUT_UP] = { NULL, "links_out_up", "links_out_up", NULL, CTL_GAUGE, 0, "Links to other nodes that are up." },
 	[NS_LINKS_IN] = { NULL, "links_in", "links_in", NULL, CTL_GAUGE, 0, "Incoming links open (nodes and clients, in handshake included)." },
-	[NS_CLIENTS] = { NULL, "clients", "clients", NULL, CTL_GAUGE, 0, "Clients known: attached, or away with mail waiting." },
-	[NS_MAIL] = { NULL, "mail", "mailbox_deliveries", NULL, CTL_GAUGE, 0, "Deliveries waiting in mailboxes." },
+	[NS_CLIENTS] = { NULL, "clients", "clients", NULL, CTL_GAUGE, 0, "Clients known: attached, or away (attached before)." },
+	[NS_MAIL] = { NULL, "mail", "mailbox_deliveries", NULL, CTL_GAUGE, 0, "Deliveries waiting in mailboxes, strangers' included." },
+	[NS_STRANGERS] = { NULL, "strangers", "strangers", NULL, CTL_GAUGE, 0, "Keys with mail waiting that never attached." },
+	[NS_STRANGER_MAIL] = { NULL, "stranger_mail", "stranger_mailbox_deliveries", NULL, CTL_GAUGE, 0, "Deliveries waiting for strangers (their own share)." },
+	[NS_STRANGERS_EVICTED] = { NULL, "strangers_evicted", "strangers_evicted_total", NULL, CTL_COUNTER, 0, "Strangers pushed out, with their mail, by newer ones." },
+	[NS_CLIENTS_FORGOTTEN] = { NULL, "clients_forgotten", "clients_forgotten_total", NULL, CTL_COUNTER, 0, "Clients away pushed out, with their mail, for a client that attached." },
 	[NS_DROP_MAC] = DROP("mac"),
 	[NS_DROP_REPLAY] = DROP("replay"),
 	[NS_DROP_EXPIRED] = DROP("expired"),
@@ -733,8 +712,12 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_QUEUED] = (double)queued;
 	v[NS_LINKS_OUT_UP] = up;
 	v[NS_LINKS_IN] = (double)htab_count(n->inlinks);
-	v[NS_CLIENTS] = (double)htab_count(n->clients);
-	v[NS_MAIL] = (double)n->mail.total;
+	v[NS_CLIENTS] = (double)(gwc_count(n->clients, GWC_ATTACHED) + gwc_count(n->clients, GWC_AWAY));
+	v[NS_MAIL] = (double)(gwc_mail_total(n->clients, 0) + gwc_mail_total(n->clients, 1));
+	v[NS_STRANGERS] = (double)gwc_count(n->clients, GWC_STRANGER);
+	v[NS_STRANGER_MAIL] = (double)gwc_mail_total(n->clients, 1);
+	v[NS_STRANGERS_EVICTED] = (double)gwc_stats(n->clients)->strangers_evicted;
+	v[NS_CLIENTS_FORGOTTEN] = (double)gwc_stats(n->clients)->clients_forgotten;
 	v[NS_DROP_MAC] = (double)n->c.drop_mac;
 	v[NS_DROP_REPLAY] = (double)n->c.drop_replay;
 	v[NS_DROP_EXPIRED] = (double)n->c.drop_expired;
@@ -843,8 +826,9 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	ctl_printf(b, "links in: %u from nodes, %u from clients, %u in handshake\n", from_nodes,
 	           from_clients, handshake);
 	it = 0;
-	while (htab_next(n->clients, &it, &k, &val))
-		away += ((const struct gw_client *)val)->mb.n > 0;
+	struct gwclient *c;
+	while ((c = gwc_next(n->clients, &it)) != NULL)
+		away += c->st == GWC_AWAY && c->mb.n > 0;
 
 	ctl_printf(b, "\nqueues:\n");
 	ctl_printf(b, "  held for their delay: %llu packets (at most %llu)\n",
@@ -852,9 +836,14 @@ static void node_show(struct node *n, struct ctl_buf *b)
 	ctl_printf(b, "  to other nodes: %.0f frames\n", v[NS_QUEUED]);
 	if (n->self->role == TOPO_GATEWAY) {
 		ctl_printf(b, "  to clients: %zu frames\n", to_clients);
-		ctl_printf(b, "  mailboxes: %llu deliveries for %zu clients (at most %llu)\n",
-		           (unsigned long long)n->mail.total, away,
-		           (unsigned long long)n->mail.max_total);
+		ctl_printf(b, "  mailboxes: %llu deliveries for %zu clients away (at most %llu)\n",
+		           (unsigned long long)gwc_mail_total(n->clients, 0), away,
+		           (unsigned long long)n->o.mailbox_total);
+		ctl_printf(b, "  strangers' mail: %llu deliveries for %zu keys that never attached "
+		           "(at most %llu, %llu keys)\n",
+		           (unsigned long long)gwc_mail_total(n->clients, 1),
+		           gwc_count(n->clients, GWC_STRANGER), (unsigned long long)n->o.stranger_mail,
+		           (unsigned long long)n->o.max_strangers);
 	}
 	ctl_printf(b, "\ncounters:\n");
 	ctl_stats_show(b, node_stats, v, NS_N);
@@ -948,6 +937,8 @@ void node_cfg_defaults(struct node_cfg *c)
 	c->mailbox_total = 20000;
 	c->mailbox_age = 600;
 	c->max_clients = 10000;
+	c->max_strangers = 1000;
+	c->stranger_mail = 2000;
 }
 
 struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size_t errsz)
@@ -965,10 +956,13 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	n->rf = cfg->rf;
 	n->topo_file = xstrdup(cfg->topology ? cfg->topology : "(none)");
 	list_init(&n->held_list);
-	n->mail.max_each = n->o.mailbox_max;
-	n->mail.max_total = n->o.mailbox_total;
 	n->peers = htab_new(PKT_ID_BYTES, TOPO_MAX_NODES);
-	n->clients = htab_new(PKT_KEY_BYTES, n->o.max_clients);
+	struct gwc_limits gl = {
+		.max_clients = n->o.max_clients, .max_strangers = n->o.max_strangers,
+		.mailbox_max = n->o.mailbox_max, .mailbox_total = n->o.mailbox_total,
+		.stranger_mail = n->o.stranger_mail, .mailbox_age_us = n->o.mailbox_age * 1000000u,
+	};
+	n->clients = gwc_new(&gl);
 	n->self = topo_by_pk(n->topo, n->kp.pk);
 	if (!n->self) {
 		snprintf(err, errsz, "this node's public key is not in %s", n->topo_file);
@@ -1019,12 +1013,6 @@ void node_free(struct node *n)
 			link_close(p->out, "shutting down");
 		free(p);
 	}
-	it = 0;
-	while (htab_next(n->clients, &it, &k, &v)) {
-		struct gw_client *c = v;
-		mailbox_clear(&n->mail, &c->mb);
-		free(c);
-	}
 	while (!list_empty(&n->held_list)) {
 		struct held *h = list_entry(n->held_list.next, struct held, node);
 		ev_timer_cancel(n->ev, h->timer);
@@ -1035,7 +1023,7 @@ void node_free(struct node *n)
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);
-	htab_free(n->clients);
+	gwc_free(n->clients);
 	if (n->inlinks)
 		htab_free(n->inlinks);
 	if (n->rf)
@@ -1057,8 +1045,13 @@ uint64_t node_held(const struct node *n)
 	return n->held;
 }
 
+const struct gwclients *node_clients(const struct node *n)
+{
+	return n->clients;
+}
+
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
-	const struct gw_client *c = htab_get(n->clients, pk);
+	const struct gwclient *c = gwc_find(n->clients, pk);
 	return c ? c->mb.n : 0;
 }

@@ -25,6 +25,7 @@
 
 #include "daemon.h"
 #include "ev.h"
+#include "gwclient.h"
 #include "keys.h"
 #include "link.h"
 #include "log.h"
@@ -480,12 +481,14 @@ START_TEST(test_mailbox)
 	limits(&c);
 	c.mailbox_max = 3;
 	c.mailbox_total = 4;
+	c.stranger_mail = 4;
 	net_start(&c);
 	keypair_generate(&away);
 	keypair_generate(&other);
 	const struct node_counters *gw = counters(GW);
 
-	/* Five for a client that is away: the newest three are kept. */
+	/* Five for a key that has not attached yet (a stranger): the
+	 * newest three are kept. */
 	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
 	ck_assert_int_eq(from_m3->up, 1);
 	for (int i = 1; i <= 5; i++) {
@@ -498,8 +501,8 @@ START_TEST(test_mailbox)
 	ck_assert_uint_eq(gw->drop_mailbox_full, 2);
 	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 3);
 
-	/* Another client away: the total bound leaves it one, and its own
-	 * mail, not the first client's, makes room. */
+	/* Another stranger: the strangers' bound leaves it one, and its own
+	 * mail, not the first one's, makes room. */
 	for (int i = 1; i <= 2; i++) {
 		at_gateway(pkt, other.pk, (uint8_t)(100 + i));
 		link_send(from_m3->l, LF_PACKET, NULL, pkt);
@@ -509,7 +512,7 @@ START_TEST(test_mailbox)
 	ck_assert_uint_eq(node_mail_waiting(net.n[GW], away.pk), 3);
 	ck_assert_uint_eq(gw->drop_mailbox_full, 3);
 
-	/* The client attaches: its mail comes, oldest first, after the
+	/* The first attaches: its mail comes, oldest first, after the
 	 * report of the gateway's links. */
 	mail_side = side_open(GW, &away, LINK_CLIENT);
 	ck_assert_int_eq(mail_side->up, 1);
@@ -549,6 +552,95 @@ START_TEST(test_mailbox)
 }
 END_TEST
 
+/* A side's connection drops; the node's end goes down in the loop. */
+static void side_drop(struct side *s)
+{
+	link_close(s->peer, "connection lost");
+	s->peer = NULL;
+	link_close(s->l, "client leaves");
+	run_for(20);
+}
+
+/* The attack of made-up keys (mixproxy-protocol(7), DENIAL OF SERVICE):
+ * DELIVER blocks may name any key, and mail for keys that never
+ * attached fills only the strangers' share, the least recent first.  A
+ * client that attached keeps its place and its mail, and one that
+ * attaches is taken while any known client is away. */
+START_TEST(test_strangers)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair honest, fake, late[3];
+	limits(&c);
+	c.max_clients = 2;
+	c.max_strangers = 8;
+	c.stranger_mail = 8;
+	c.mailbox_total = 4;
+	net_start(&c);
+	keypair_generate(&honest);
+	const struct node_counters *gw = counters(GW);
+	const struct gwclients *cl = node_clients(net.n[GW]);
+
+	struct side *h = side_open(GW, &honest, LINK_CLIENT);
+	ck_assert_int_eq(h->up, 1);
+	side_drop(h);
+	ck_assert_uint_eq(gwc_count(cl, GWC_AWAY), 1);
+
+	/* 40 made-up keys, two deliveries each, then three for the client. */
+	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	ck_assert_int_eq(from_m3->up, 1);
+	for (int i = 0; i < 40; i++) {
+		keypair_generate(&fake);
+		for (int j = 0; j < 2; j++) {
+			at_gateway(pkt, fake.pk, (uint8_t)j);
+			ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+		}
+		pump();
+	}
+	for (int i = 1; i <= 3; i++) {
+		at_gateway(pkt, honest.pk, (uint8_t)i);
+		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+	}
+	pump();
+	ck_assert_uint_eq(gw->pkt_in, 83);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], honest.pk), 3);
+	ck_assert_uint_eq(gwc_count(cl, GWC_STRANGER), 4);
+	ck_assert_uint_eq(gwc_mail_total(cl, 1), 8);
+	ck_assert_uint_eq(gwc_stats(cl)->strangers_evicted, 36);
+	ck_assert_uint_eq(gwc_mail_total(cl, 0), 3);
+
+	/* New clients attach while it is away: the first is taken beside
+	 * it; the second takes its place (the clients' bound is 2); a third
+	 * finds both attached and is refused. */
+	struct side *ls[3];
+	for (int i = 0; i < 3; i++) {
+		keypair_generate(&late[i]);
+		ls[i] = side_open(GW, &late[i], LINK_CLIENT);
+		run_for(20);
+	}
+	ck_assert_int_eq(ls[0]->up, 1);
+	ck_assert_int_eq(ls[1]->up, 1);
+	ck_assert_ptr_null(ls[2]->peer);
+	ck_assert_uint_eq(gw->drop_no_client_slot, 1);
+	ck_assert_uint_eq(gwc_stats(cl)->clients_forgotten, 1);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], honest.pk), 0);
+	ck_assert_uint_eq(gwc_mail_total(cl, 0), 0);
+
+	/* One goes: the honest client attaches again, in its place. */
+	side_drop(ls[0]);
+	h = side_open(GW, &honest, LINK_CLIENT);
+	ck_assert_int_eq(h->up, 1);
+	ck_assert_uint_eq(gwc_count(cl, GWC_ATTACHED), 2);
+	ck_assert_uint_eq(gwc_stats(cl)->clients_forgotten, 2);
+
+	keypair_wipe(&honest);
+	keypair_wipe(&fake);
+	for (int i = 0; i < 3; i++)
+		keypair_wipe(&late[i]);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");
@@ -557,6 +649,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_route_checks);
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_mailbox);
+	tcase_add_test(tc, test_strangers);
 	suite_add_tcase(s, tc);
 	return s;
 }
