@@ -15,6 +15,11 @@
  *       B attaches and leaves; A sends COUNT packets to B; an impostor
  *       claiming B's key attaches (and must get nothing); then B returns
  *       and must find all COUNT in its mailbox.
+ *   mpclient keys -t TOPOLOGY [-n COUNT] [--rate PPS] [--gw-a ID] [--gw-b ID]
+ *       The attack of made-up keys on gateway B (mixproxy-protocol(7),
+ *       SECURITY NOTES): A sends COUNT packets through the mixnet, each for
+ *       a fresh random key at B's gateway, which has to keep their mail as
+ *       a stranger's.  Exit 0 once all went out.
  *
  * Exit 0 when the run met its expectation, 1 otherwise. */
 #include <math.h>
@@ -40,6 +45,7 @@ struct cl {
 	const struct topo_node *gw;
 	struct link *link;
 	int up, down, refused;
+	int reported;   /* the gateway's report came: it has us attached */
 	uint64_t received, unique, dup, bad;
 	uint8_t *seen;  /* one byte per sequence number */
 	uint64_t *lat;  /* one-way delays of unique arrivals, microseconds */
@@ -53,6 +59,7 @@ static struct cl A, B;
 static uint64_t sent, send_timer, deadline_timer;
 static const char *mode;
 static int done;
+static int made_up_keys; /* keys: every packet for a fresh key */
 
 static uint32_t exp_delay_us(void)
 {
@@ -83,8 +90,10 @@ static void cl_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 	uint8_t body[PKT_BODY_BYTES];
 	(void)l;
 	(void)id;
-	if (t == LF_STATUS)
-		return; /* the gateway's report of its links: not a delivery */
+	if (t == LF_STATUS) {
+		c->reported = 1; /* the gateway's report of its links: not a delivery */
+		return;
+	}
 	c->received++;
 	if (pkt_open(pkt, PKT_BYTES, c->kp.sk, body) != PKT_OK) {
 		c->bad++;
@@ -116,7 +125,7 @@ static const struct link_cbs cl_cbs = {
 
 static void cl_attach(struct cl *c)
 {
-	c->up = c->down = c->refused = 0;
+	c->up = c->down = c->refused = c->reported = 0;
 	c->link = link_connect(ev, (const struct sockaddr *)&c->gw->addr, c->gw->addrlen, &c->kp,
 	                       c->gw->pk, LINK_CLIENT, 4096, &cl_cbs, c);
 }
@@ -134,7 +143,18 @@ static int make_packet(uint8_t pkt[PKT_BYTES], uint8_t first[PKT_ID_BYTES], uint
 	be32_put(body + 4, (uint32_t)(t >> 32));
 	be32_put(body + 8, (uint32_t)t);
 	memcpy(first, route[0].id, PKT_ID_BYTES);
-	return pkt_create(pkt, route, B.kp.pk, body, sizeof(body), (uint32_t)(wall_s() / 60));
+	uint8_t to[PKT_KEY_BYTES];
+	int rc;
+	do {
+		/* A random key is a low-order point once in 2^250 or so,
+		 * which pkt_create refuses: draw again. */
+		if (made_up_keys)
+			randombytes_buf(to, sizeof(to));
+		else
+			memcpy(to, B.kp.pk, sizeof(to));
+		rc = pkt_create(pkt, route, to, body, sizeof(body), (uint32_t)(wall_s() / 60));
+	} while (rc != PKT_OK && made_up_keys);
+	return rc;
 }
 
 static void send_some(void)
@@ -180,6 +200,8 @@ static void cl_up(struct link *l, void *ctx)
 	(void)l;
 	c->up = 1;
 	if (!strcmp(mode, "pingpong") && A.up && B.up && sent == 0)
+		start_sending();
+	if (made_up_keys && A.up && sent == 0)
 		start_sending();
 }
 
@@ -248,6 +270,7 @@ static int run_until(int (*cond)(void), uint64_t ms)
 static int both_up(void) { return A.up && B.up; }
 static int a_up(void) { return A.up || A.down; }
 static int b_settled(void) { return B.up || B.down; }
+static int b_reported(void) { return B.reported || B.down; }
 
 static const struct topo_node *pick_gw(const char *name)
 {
@@ -307,8 +330,10 @@ static int do_mailbox(void)
 {
 	struct cl imp = { .name = "impostor" };
 	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	/* B leaves once the gateway's report says it has B attached: up on
+	 * B's side, the last handshake message may still be on its way. */
 	cl_attach(&B);
-	if (!run_until(b_settled, 5000) || !B.up)
+	if (!run_until(b_reported, 5000) || !B.up)
 		fatal(1, "mpclient: B could not attach");
 	link_close(B.link, "leaving for a while");
 	run_for(200);
@@ -344,6 +369,21 @@ static int do_mailbox(void)
 	return ok ? 0 : 1;
 }
 
+static int all_out(void)
+{
+	return A.down || (sent >= count && A.link && link_queue_len(A.link) == 0);
+}
+
+static int do_keys(void)
+{
+	uint64_t t0 = now_us();
+	run_until(all_out, timeout_s * 1000);
+	double secs = (double)(now_us() - t0) / 1e6;
+	printf("{\"mode\":\"keys\", \"sent\":%llu, \"seconds\":%.2f}\n", (unsigned long long)sent,
+	       secs);
+	return sent >= count && !A.down ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	char *topo_path = NULL, *gw_a = NULL, *gw_b = NULL, *kind = NULL, *target = NULL;
@@ -362,7 +402,7 @@ int main(int argc, char **argv)
 	};
 	char err[512];
 	if (argc < 2 || rng_install() < 0 || sodium_init() < 0) {
-		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox -t TOPOLOGY [options]\n");
+		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox|keys -t TOPOLOGY [options]\n");
 		return 64;
 	}
 	mode = argv[1];
@@ -371,7 +411,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			fprintf(stderr, "mpclient: %s\n", err);
 		else
-			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox -t TOPOLOGY [options]");
+			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox|keys -t TOPOLOGY [options]");
 		return r < 0 ? 64 : 0;
 	}
 	log_init("mpclient", 1, verbose);
@@ -400,6 +440,10 @@ int main(int argc, char **argv)
 		ev_run(ev);
 		report();
 		rc = B.unique == count && B.dup == 0 && B.bad == 0 ? 0 : 1;
+	} else if (!strcmp(mode, "keys")) {
+		made_up_keys = 1;
+		cl_attach(&A);
+		rc = do_keys();
 	} else if (!strcmp(mode, "inject")) {
 		rc = do_inject(kind ? kind : "replay");
 	} else if (!strcmp(mode, "stranger")) {
