@@ -18,7 +18,9 @@
 #define RX_FRAMES 16
 #define RX_CAP (RX_FRAMES * LINK_FRAME_BYTES)
 #define TX_START (8 * LINK_FRAME_BYTES)
+#define TX_START_ACCEPTED 64   /* the reply, until the peer has proved its key */
 #define HANDSHAKE_TIMEOUT_MS 10000
+#define HANDSHAKE_ACCEPTED_MS 5000 /* a peer that connects has a round trip to do */
 #define KEEPALIVE_MS 15000     /* check period */
 #define PING_IDLE_US 30000000  /* send a ping after this long without sending */
 #define DEAD_IDLE_US 95000000  /* give up after this long without receiving */
@@ -39,7 +41,7 @@ struct link {
 	uint8_t k_tx[32], k_rx[32];
 	uint64_t n_tx, n_rx;
 	uint8_t *rx;
-	size_t rx_len;
+	size_t rx_len, rx_cap;
 	struct ring tx;       /* ciphertext (and handshake messages) */
 	uint8_t *pend;        /* plaintext frames queued before the link is up */
 	size_t pend_n;
@@ -492,6 +494,23 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	return l->state == LS_DOWN ? -1 : LINK_FRAME_BYTES;
 }
 
+/* The receive buffer a state needs: a responder holds a hello's worth
+ * until it has one, then a frame's until the peer has proved its key;
+ * only then RX_FRAMES frames.  So a connection that proves nothing costs
+ * a few hundred bytes, not a full link's buffers. */
+static void rx_fit(struct link *l)
+{
+	size_t want = RX_CAP;
+	if (!l->initiator && l->state == LS_AUTH)
+		want = LINK_FRAME_BYTES;
+	else if (!l->initiator && l->state != LS_UP)
+		want = LINK_HELLO_BYTES;
+	if (l->rx_cap < want) {
+		l->rx = xrealloc(l->rx, want);
+		l->rx_cap = want;
+	}
+}
+
 /* Consume whole messages from the receive buffer. */
 static int process_rx_run(struct link *l)
 {
@@ -519,6 +538,7 @@ static int process_rx_run(struct link *l)
 		if (used == 0)
 			break;
 		off += (size_t)used;
+		rx_fit(l);
 	}
 	if (l->state == LS_DOWN)
 		return -1;
@@ -540,7 +560,7 @@ int link_feed(struct link *l, const uint8_t *buf, size_t n)
 	while (n > 0) {
 		if (l->state == LS_DOWN)
 			return -1;
-		size_t take = RX_CAP - l->rx_len;
+		size_t take = l->rx_cap - l->rx_len;
 		if (take > n)
 			take = n;
 		if (take == 0)
@@ -570,11 +590,11 @@ static void link_readable(struct ev *ev, int fd, void *ctx)
 	 * fast as we read (on loopback the kernel refills the socket during
 	 * our read): nothing else in the process runs, this node's writes to
 	 * its next hops included, and the queues it forwards into overflow. */
-	if (l->state == LS_DOWN || l->paused || l->rx_len >= RX_CAP)
+	if (l->state == LS_DOWN || l->paused || l->rx_len >= l->rx_cap)
 		return;
 	ssize_t r;
 	do
-		r = read(fd, l->rx + l->rx_len, RX_CAP - l->rx_len);
+		r = read(fd, l->rx + l->rx_len, l->rx_cap - l->rx_len);
 	while (r < 0 && errno == EINTR);
 	if (r == 0) {
 		link_close(l, "peer closed the connection");
@@ -671,17 +691,19 @@ static struct link *link_alloc(struct ev *ev, int initiator, const struct keypai
 	l->cbs = cbs;
 	l->ctx = ctx;
 	l->id = next_link_id++;
-	l->rx = xmalloc(RX_CAP);
+	rx_fit(l);
 	/* One frame more than max_frames: the initiator's LF_AUTH goes out
 	 * ahead of the max_frames that link_send may have queued. */
 	l->tx_max = (max_frames + 1) * LINK_FRAME_BYTES + LINK_HELLO_BYTES + LINK_REPLY_BYTES;
-	if (ring_init(&l->tx, l->tx_max < TX_START ? l->tx_max : TX_START))
+	size_t tx0 = initiator ? TX_START : TX_START_ACCEPTED;
+	if (ring_init(&l->tx, l->tx_max < tx0 ? l->tx_max : tx0))
 		fatal(EXIT_OSERR, "out of memory for a link queue");
 	l->last_rx_us = l->last_tx_us = now_us();
 	snprintf(l->addr, sizeof(l->addr), "(detached)");
 	if (initiator)
 		crypto_box_keypair(l->eph_pk, l->eph_sk);
-	l->t_handshake = ev_timer_add(ev, HANDSHAKE_TIMEOUT_MS, on_handshake_timeout, l);
+	l->t_handshake = ev_timer_add(ev, initiator ? HANDSHAKE_TIMEOUT_MS : HANDSHAKE_ACCEPTED_MS,
+	                              on_handshake_timeout, l);
 	l->t_keepalive = ev_timer_add(ev, KEEPALIVE_MS, on_keepalive, l);
 	return l;
 }
@@ -708,6 +730,15 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
                           enum link_kind kind, size_t max_frames,
                           const struct link_cbs *cbs, void *ctx)
 {
+	return link_connect_from(ev, NULL, 0, sa, salen, self, peer_pk, kind, max_frames, cbs, ctx);
+}
+
+struct link *link_connect_from(struct ev *ev, const struct sockaddr *from, socklen_t fromlen,
+                               const struct sockaddr *sa, socklen_t salen,
+                               const struct keypair *self, const uint8_t peer_pk[32],
+                               enum link_kind kind, size_t max_frames,
+                               const struct link_cbs *cbs, void *ctx)
+{
 	struct link *l = link_alloc(ev, 1, self, kind, max_frames, cbs, ctx);
 	memcpy(l->peer_pk, peer_pk, 32);
 	sockaddr_str(sa, l->addr, sizeof(l->addr));
@@ -721,6 +752,12 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
 	}
 	if (link_watch(l, fd))
 		return NULL;
+	if (from && bind(fd, from, fromlen) < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "bind: %s", strerror(errno));
+		link_close(l, why);
+		return NULL;
+	}
 	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
 		char why[96];
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
@@ -785,5 +822,10 @@ const uint8_t *link_peer_pk(const struct link *l) { return l->peer_pk; }
 uint64_t link_id(const struct link *l) { return l->id; }
 const char *link_peer_addr(const struct link *l) { return l->addr; }
 void link_get_stats(const struct link *l, struct link_stats *st) { *st = l->st; }
+size_t link_memory(const struct link *l)
+{
+	return sizeof(*l) + l->rx_cap + l->tx.cap + (l->pend ? l->max_frames * LINK_FRAME_PLAIN : 0);
+}
+
 void *link_ctx(const struct link *l) { return l->ctx; }
 void link_set_ctx(struct link *l, void *ctx) { l->ctx = ctx; }

@@ -82,6 +82,13 @@ struct link *link_connect(struct ev *ev, const struct sockaddr *sa, socklen_t sa
                           const struct keypair *self, const uint8_t peer_pk[32],
                           enum link_kind kind, size_t max_frames,
                           const struct link_cbs *cbs, void *ctx);
+/* The same from a given local address (from, with port 0 for any): for
+ * tests that play parties on distinct loopback addresses. */
+struct link *link_connect_from(struct ev *ev, const struct sockaddr *from, socklen_t fromlen,
+                               const struct sockaddr *sa, socklen_t salen,
+                               const struct keypair *self, const uint8_t peer_pk[32],
+                               enum link_kind kind, size_t max_frames,
+                               const struct link_cbs *cbs, void *ctx);
 /* Incoming: fd is an accepted socket (made non-blocking here). */
 struct link *link_accept(struct ev *ev, int fd, const struct sockaddr *peer, socklen_t peerlen,
                          const struct keypair *self, size_t max_frames,
@@ -106,6 +113,8 @@ const uint8_t *link_peer_pk(const struct link *l); /* valid once HELLO seen */
 uint64_t link_id(const struct link *l);             /* for log lines */
 const char *link_peer_addr(const struct link *l);
 void link_get_stats(const struct link *l, struct link_stats *st);
+/* Bytes the link holds now: itself and its buffers. */
+size_t link_memory(const struct link *l);
 void *link_ctx(const struct link *l);
 void link_set_ctx(struct link *l, void *ctx);
 

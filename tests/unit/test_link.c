@@ -327,6 +327,34 @@ START_TEST(test_handshake_node)
 }
 END_TEST
 
+/* What a responder spends on a peer that has proved nothing: a hello's
+ * buffer until the hello, a frame's until the confirming frame; the
+ * link's full buffers only once the peer holds its key. */
+START_TEST(test_memory_before_auth)
+{
+	struct side *i = side_new(), *r = side_new();
+	mk_initiator(i, &kp_i, kp_r.pk, LINK_NODE, 64);
+	mk_responder(r, &kp_r, 64);
+	size_t idle = link_memory(r->l);
+	ck_assert_uint_lt(idle, 1536);
+	move(i, r);
+	ck_assert_int_eq(link_state(r->l), LS_AUTH);
+	size_t helloed = link_memory(r->l);
+	ck_assert_uint_lt(helloed, idle + LINK_FRAME_BYTES + 64);
+	move(r, i);
+	ck_assert_int_eq(i->up, 1);
+	move(i, r);
+	ck_assert_int_eq(r->up, 1);
+	ck_assert_uint_ge(link_memory(r->l), 16u * LINK_FRAME_BYTES);
+	printf("link: a responder holds %zu bytes before the hello, %zu before the confirming "
+	       "frame, %zu once up\n", idle, helloed, link_memory(r->l));
+	/* An initiator is ours: its buffers come at once. */
+	ck_assert_uint_ge(link_memory(i->l), 16u * LINK_FRAME_BYTES);
+	side_free(i);
+	side_free(r);
+}
+END_TEST
+
 START_TEST(test_handshake_client)
 {
 	handshake_step_by_step(LINK_CLIENT);
@@ -1233,8 +1261,12 @@ START_TEST(test_flood_yields)
 		send_seed(i, LF_PACKET, k);
 	flood_write(i, sv[1]);
 
+	/* The responder's buffer holds one frame until the peer has proved
+	 * its key: that event takes LF_AUTH only, the next the flood. */
 	ck_assert_int_ge(ev_run_once(ev, 0), 1);
 	ck_assert_int_eq(r->up, 1);
+	ck_assert_int_eq(r->nframes, 0);
+	ck_assert_int_ge(ev_run_once(ev, 0), 1);
 	ck_assert_msg(r->nframes > 0 && r->nframes < FLOOD_FRAMES,
 	              "one readable event took %d of %d frames", r->nframes, FLOOD_FRAMES);
 	/* Nothing is lost by stopping early: the rest comes on later turns. */
@@ -1285,6 +1317,7 @@ Suite *suite_link(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_handshake_node);
+	tcase_add_test(tc, test_memory_before_auth);
 	tcase_add_test(tc, test_handshake_client);
 	tcase_add_test(tc, test_frames_node_both_ways);
 	tcase_add_test(tc, test_frames_client);
