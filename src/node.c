@@ -17,12 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admit.h"
+#include "gwclient.h"
 #include "htab.h"
 #include "link.h"
 #include "listener.h"
 #include "list.h"
 #include "log.h"
-#include "gwclient.h"
 #include "route.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@
 #define SWEEP_MS 5000
 #define MONITOR_MS 1000          /* a gateway's links to every mix: retried this often */
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
+#define CLIENT_SHARE_MIN 16      /* frames a client link may queue, however many share */
 
 struct node;
 
@@ -50,6 +52,7 @@ struct inlink {
 	struct node *n;
 	struct link *link;
 	struct gwclient *client;  /* attached client, if any */
+	struct admit_slot slot;   /* its class among the incoming links (admit.h) */
 	int up;
 	int refused; /* accept_peer said no and logged why */
 };
@@ -71,8 +74,11 @@ struct node {
 	const struct topo_node *self;
 	struct keypair kp;
 	struct listener *listener;
-	struct ratelog rl_accept; /* connections over max-links: a stranger's doing */
+	struct ratelog rl_accept; /* connections refused at once: a stranger's doing */
 	struct ratelog rl_strangers, rl_clients; /* keys made up, or attaching in numbers */
+	struct ratelog rl_handshakes;             /* handshakes failed or refused */
+	struct ratelog rl_pushed;                 /* handshakes pushed out for newer ones */
+	struct admit *admit;   /* who may hold the incoming links */
 	struct replay *rf;
 	struct htab *peers;    /* id -> struct peer */
 	struct gwclients *clients; /* a gateway's (gwclient.h; status_due: the report
@@ -217,10 +223,23 @@ static void log_evictions(struct node *n, uint64_t before)
 		             (unsigned long long)st->strangers_evicted);
 }
 
+/* Room on c's link for one more delivery: within the link's queue, and
+ * within an equal share of client-queue-total among the clients
+ * attached, so that clients that do not read cannot hold a gateway's
+ * memory link by link (what is over waits in the mailbox, bounded). */
+static int client_room(const struct node *n, const struct gwclient *c)
+{
+	size_t attached = gwc_count(n->clients, GWC_ATTACHED);
+	uint64_t share = n->o.client_queue_total / (attached ? attached : 1);
+	if (share < CLIENT_SHARE_MIN)
+		share = CLIENT_SHARE_MIN;
+	return c->link && link_queue_room(c->link) > 0 && link_queue_len(c->link) < share;
+}
+
 static void mailbox_flush(struct node *n, struct gwclient *c)
 {
 	const uint8_t *dlv;
-	while ((dlv = gwc_oldest(c)) && c->link && link_queue_room(c->link) > 0) {
+	while ((dlv = gwc_oldest(c)) && client_room(n, c)) {
 		if (link_send(c->link, LF_DELIVER, NULL, dlv))
 			break;
 		n->c.mailbox_flushed++;
@@ -238,7 +257,7 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (c->link && !c->mb.n && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	if (!c->mb.n && client_room(n, c) && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
@@ -467,17 +486,17 @@ static int in_accept_peer(struct link *l, enum link_kind kind, const uint8_t pk[
 			return 0;
 		il->refused = 1;
 		n->c.links_refused++;
-		log_warn("link %llu from %s: refused: node key %s is not in the topology",
-		         (unsigned long long)link_id(l), link_peer_addr(l),
-		         key_to_str(pk, keytext, sizeof(keytext)));
+		ratelog_warn(&n->rl_handshakes, "link %llu from %s: refused: node key %s is not in "
+		             "the topology", (unsigned long long)link_id(l), link_peer_addr(l),
+		             key_to_str(pk, keytext, sizeof(keytext)));
 		return -1;
 	}
 	if (n->self->role == TOPO_GATEWAY)
 		return 0;
 	il->refused = 1;
 	n->c.links_refused++;
-	log_warn("link %llu from %s: refused: clients attach to gateways, not mixes",
-	         (unsigned long long)link_id(l), link_peer_addr(l));
+	ratelog_warn(&n->rl_handshakes, "link %llu from %s: refused: clients attach to gateways, "
+	             "not mixes", (unsigned long long)link_id(l), link_peer_addr(l));
 	return -1;
 }
 
@@ -487,6 +506,16 @@ static void in_up(struct link *l, void *ctx)
 	struct node *n = il->n;
 	char keytext[B58_KEY_CHARS];
 	key_to_str(link_peer_pk(l), keytext, sizeof(keytext));
+	if (admit_up(n->admit, &il->slot, link_kind(l) == LINK_NODE ? AD_NODE : AD_CLIENT)) {
+		il->refused = 1;
+		ratelog_warn(&n->rl_clients, "link %llu from %s: refused: client links at their "
+		             "bound (%llu: max-links less the nodes' reserve and the handshakes; "
+		             "%llu from one address)", (unsigned long long)link_id(l),
+		             link_peer_addr(l), (unsigned long long)admit_max_clients(n->admit),
+		             (unsigned long long)n->o.clients_per_addr);
+		link_close(l, "too many client links");
+		return;
+	}
 	il->up = 1;
 	if (link_kind(l) == LINK_NODE) {
 		const struct topo_node *tn = topo_by_pk(n->topo, link_peer_pk(l));
@@ -537,15 +566,17 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	struct node *n = il->n;
 	uint64_t id = link_id(l);
 	/* A link that never came up failed its handshake: worth a warning
-	 * (a stranger, an impostor, a misconfigured peer), unless the refusal
-	 * was logged already, with the key, when it happened. */
+	 * (a stranger, an impostor, a misconfigured peer), rate-limited as a
+	 * stranger causes it at will, unless the refusal was logged already,
+	 * with the key, when it happened. */
 	if (!il->up && !il->refused)
-		log_warn("link %llu from %s: handshake failed: %s", (unsigned long long)id,
-		         link_peer_addr(l), why);
+		ratelog_warn(&n->rl_handshakes, "link %llu from %s: handshake failed: %s",
+		             (unsigned long long)id, link_peer_addr(l), why);
 	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
 	if (il->client)
 		gwc_detach(n->clients, il->client, now_us());
+	admit_release(n->admit, &il->slot);
 	htab_del(n->inlinks, &id);
 	free(il);
 }
@@ -575,29 +606,55 @@ static struct link *inlink_keep(struct node *n, struct inlink *il)
 	return il->link;
 }
 
+/* A new incoming link from sa (NULL: detached) gets a handshake slot,
+ * pushing out the oldest handshake if they are all taken: its inlink, or
+ * NULL (refused, counted and logged). */
+static struct inlink *inlink_admit(struct node *n, const struct sockaddr *sa)
+{
+	uint8_t addr[ADMIT_ADDR_BYTES];
+	struct admit_slot *push;
+	char a[64];
+	struct inlink *il = xcalloc(1, sizeof(*il));
+	il->n = n;
+	admit_addr(sa, addr);
+	if (admit_accept(n->admit, &il->slot, addr, now_us(), &push)) {
+		n->c.links_over_max++;
+		ratelog_warn(&n->rl_accept, "connection from %s refused: %s",
+		             sa ? sockaddr_str(sa, a, sizeof(a)) : "(detached)",
+		             admit_count(n->admit, AD_HANDSHAKE) < admit_limits(n->admit)->max_handshakes
+		                     ? "its address has max-handshakes-per-address handshakes open"
+		                     : "every link is taken (max-links)");
+		free(il);
+		return NULL;
+	}
+	if (push) {
+		struct inlink *old = list_entry(push, struct inlink, slot);
+		old->refused = 1; /* logged here, not once per connection */
+		ratelog_warn(&n->rl_pushed, "handshake slots full (max-handshakes): the oldest, "
+		             "from %s, closed for a new one; %llu so far", link_peer_addr(old->link),
+		             (unsigned long long)admit_stats(n->admit)->handshakes_pushed);
+		link_close(old->link, "handshake slots full: the oldest goes");
+	}
+	return il;
+}
+
 static void node_on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, void *ctx)
 {
 	struct node *n = ctx;
-	if (htab_count(n->inlinks) >= n->o.max_links) {
-		char a[64];
-		n->c.links_over_max++;
-		ratelog_warn(&n->rl_accept, "connection from %s refused: %llu links open (max-links)",
-		             sockaddr_str(sa, a, sizeof(a)), (unsigned long long)n->o.max_links);
+	struct inlink *il = inlink_admit(n, sa);
+	if (!il) {
 		close(cfd);
 		return;
 	}
-	struct inlink *il = xcalloc(1, sizeof(*il));
-	il->n = n;
 	il->link = link_accept(n->ev, cfd, sa, sl, &n->kp, n->o.link_queue, &in_cbs, il);
 	inlink_keep(n, il);
 }
 
 struct link *node_accept_detached(struct node *n)
 {
-	if (htab_count(n->inlinks) >= n->o.max_links)
+	struct inlink *il = inlink_admit(n, NULL);
+	if (!il)
 		return NULL;
-	struct inlink *il = xcalloc(1, sizeof(*il));
-	il->n = n;
 	il->link = link_new_detached(n->ev, 0, &n->kp, NULL, LINK_NODE, n->o.link_queue,
 	                             &in_cbs, il);
 	return inlink_keep(n, il);
@@ -640,7 +697,7 @@ enum {
 	NS_DROP_MAILBOX_AGE, NS_DROP_NO_CLIENT_SLOT,
 	NS_TEST_DROPPED, NS_TEST_DUPLICATED, NS_REPLAY_FRESH, NS_REPLAY_OVERLOADED,
 	NS_LINKS_ACCEPTED, NS_LINKS_REFUSED, NS_LINKS_OPENED, NS_LINKS_FAILED,
-	NS_LINKS_OVER_MAX, NS_ACCEPT_RESTS,
+	NS_LINKS_OVER_MAX, NS_HANDSHAKES_PUSHED, NS_CLIENT_LINKS_REFUSED, NS_ACCEPT_RESTS,
 	NS_N
 };
 
@@ -683,7 +740,9 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_LINKS_REFUSED] = { "links", "refused", "links_refused_total", NULL, CTL_COUNTER, 0, "Incoming links refused: a key not in the topology, a client at a mix." },
 	[NS_LINKS_OPENED] = { "links", "opened", "links_opened_total", NULL, CTL_COUNTER, 0, "Links to other nodes opened." },
 	[NS_LINKS_FAILED] = { "links", "failed", "links_failed_total", NULL, CTL_COUNTER, 0, "Links to other nodes that failed before coming up." },
-	[NS_LINKS_OVER_MAX] = { "links", "over_max", "links_over_max_total", NULL, CTL_COUNTER, 0, "Incoming connections closed at once: max-links links were open." },
+	[NS_LINKS_OVER_MAX] = { "links", "over_max", "links_over_max_total", NULL, CTL_COUNTER, 0, "Incoming connections closed at once: their address had max-handshakes-per-address handshakes open, or every link was authenticated." },
+	[NS_HANDSHAKES_PUSHED] = { "links", "handshakes_pushed", "handshakes_pushed_total", NULL, CTL_COUNTER, 0, "Unfinished handshakes closed for a new connection (max-handshakes)." },
+	[NS_CLIENT_LINKS_REFUSED] = { "links", "clients_refused", "client_links_refused_total", NULL, CTL_COUNTER, 0, "Clients authenticated past the client links' bound, closed." },
 	[NS_ACCEPT_RESTS] = { "links", "accept_rests", "accept_rests_total", NULL, CTL_COUNTER, 0, "Times the listener stopped accepting for a second: out of descriptors or memory." },
 };
 #undef DROP
@@ -738,6 +797,8 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_LINKS_ACCEPTED] = (double)n->c.links_accepted;
 	v[NS_LINKS_REFUSED] = (double)n->c.links_refused;
 	v[NS_LINKS_OVER_MAX] = (double)n->c.links_over_max;
+	v[NS_HANDSHAKES_PUSHED] = (double)admit_stats(n->admit)->handshakes_pushed;
+	v[NS_CLIENT_LINKS_REFUSED] = (double)admit_stats(n->admit)->refused_clients;
 	v[NS_ACCEPT_RESTS] = n->listener ? (double)listener_rests(n->listener) : 0;
 	v[NS_LINKS_OPENED] = (double)n->c.links_opened;
 	v[NS_LINKS_FAILED] = (double)n->c.links_failed;
@@ -933,6 +994,10 @@ void node_cfg_defaults(struct node_cfg *c)
 	c->max_held = 50000;
 	c->max_delay_ms = 10000;
 	c->max_links = 4096;
+	c->max_handshakes = 256;
+	c->client_queue_total = 16384;
+	c->handshakes_per_addr = 64;
+	c->clients_per_addr = 1024;
 	c->mailbox_max = 1000;
 	c->mailbox_total = 20000;
 	c->mailbox_age = 600;
@@ -971,6 +1036,12 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	}
 	fit_max_links(n);
 	n->inlinks = htab_new(sizeof(uint64_t), n->o.max_links + 1);
+	struct admit_limits al = {
+		.max_links = n->o.max_links, .node_reserve = 2 * (uint64_t)n->topo->n,
+		.max_handshakes = n->o.max_handshakes, .per_addr = n->o.handshakes_per_addr,
+		.per_addr_clients = n->o.clients_per_addr,
+	};
+	n->admit = admit_new(&al);
 	if (cfg->listen_fd >= 0) {
 		n->listener = listener_new(ev, cfg->listen_fd, "listener", node_on_accept, n);
 		if (!n->listener) {
@@ -1026,6 +1097,7 @@ void node_free(struct node *n)
 	gwc_free(n->clients);
 	if (n->inlinks)
 		htab_free(n->inlinks);
+	admit_free(n->admit);
 	if (n->rf)
 		replay_free(n->rf);
 	if (n->topo)
@@ -1048,6 +1120,11 @@ uint64_t node_held(const struct node *n)
 const struct gwclients *node_clients(const struct node *n)
 {
 	return n->clients;
+}
+
+const struct admit *node_admit(const struct node *n)
+{
+	return n->admit;
 }
 
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])

@@ -33,6 +33,9 @@ struct node_cfg {
 	int listen_fd;
 	const char *listen_text;   /* what show says it listens on */
 	uint64_t link_queue, max_held, max_delay_ms, max_links;
+	uint64_t max_handshakes, handshakes_per_addr;     /* incoming links (admit.h) */
+	uint64_t clients_per_addr;
+	uint64_t client_queue_total;                      /* frames queued to all clients */
 	uint64_t mailbox_max, mailbox_total, mailbox_age, max_clients;
 	uint64_t max_strangers, stranger_mail;  /* keys that never attached (gwclient.h) */
 	double test_drop, test_duplicate; /* TESTING ONLY: fault injection */
@@ -77,8 +80,10 @@ struct link *node_accept_detached(struct node *n);
 
 const struct node_counters *node_counters(const struct node *n);
 uint64_t node_held(const struct node *n);   /* packets held for their delay */
-/* The gateway's clients (gwclient.h), for tests. */
+/* The gateway's clients (gwclient.h), and the incoming links' classes
+ * (admit.h), for tests. */
 const struct gwclients *node_clients(const struct node *n);
+const struct admit *node_admit(const struct node *n);
 /* Deliveries waiting in the mailbox of the client with key pk. */
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES]);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "admit.h"
 #include "ev.h"
 #include "gwclient.h"
 #include "keys.h"
@@ -641,6 +642,53 @@ START_TEST(test_strangers)
 }
 END_TEST
 
+/* The incoming links' classes (admit.h): with max-links 12 and the
+ * topology's four nodes (a reserve of 8), 3 handshake slots (1 an
+ * address) and 1 client link are left.  A second client is refused once
+ * authenticated; a node still comes up; a second connection that has not
+ * said hello from the same address is refused at once.  (Pushing out the
+ * oldest handshake takes several addresses: test_admit.) */
+START_TEST(test_link_classes)
+{
+	struct node_cfg c;
+	struct keypair ka, kb;
+	limits(&c);
+	c.max_links = 12;
+	net_start(&c);
+	keypair_generate(&ka);
+	keypair_generate(&kb);
+	const struct admit *ad = node_admit(net.n[GW]);
+	ck_assert_uint_eq(admit_limits(ad)->max_handshakes, 3);
+	ck_assert_uint_eq(admit_max_clients(ad), 1);
+
+	struct side *a = side_open(GW, &ka, LINK_CLIENT);
+	ck_assert_int_eq(a->up, 1);
+	struct side *b = side_open(GW, &kb, LINK_CLIENT);
+	run_for(20);
+	ck_assert_ptr_null(b->peer);
+	ck_assert_uint_eq(admit_stats(ad)->refused_clients, 1);
+	struct side *m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	ck_assert_int_eq(m3->up, 1);
+	ck_assert_uint_eq(admit_count(ad, AD_CLIENT), 1);
+	ck_assert_uint_ge(admit_count(ad, AD_NODE), 1);
+
+	struct link *h = node_accept_detached(net.n[GW]);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(link_state(h), LS_HELLO);
+	ck_assert_ptr_null(node_accept_detached(net.n[GW]));
+	ck_assert_uint_eq(admit_stats(ad)->refused_addr, 1);
+	ck_assert_uint_eq(counters(GW)->links_over_max, 1);
+	ck_assert_uint_eq(admit_count(ad, AD_HANDSHAKE), 1);
+	run_for(20);
+	/* The client still works through it all. */
+	ck_assert_int_eq(a->down, 0);
+
+	keypair_wipe(&ka);
+	keypair_wipe(&kb);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");
@@ -650,6 +698,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_mailbox);
 	tcase_add_test(tc, test_strangers);
+	tcase_add_test(tc, test_link_classes);
 	suite_add_tcase(s, tc);
 	return s;
 }
