@@ -20,13 +20,22 @@
  *       SECURITY NOTES): A sends COUNT packets through the mixnet, each for
  *       a fresh random key at B's gateway, which has to keep their mail as
  *       a stranger's.  Exit 0 once all went out.
+ *   mpclient hold -t TOPOLOGY [-n COUNT] [--gw-b ID] [--from ADDR] [--seconds S] [--idle]
+ *       The attack on a node's link slots: COUNT client links, each with a
+ *       fresh key, to B's gateway from local address ADDR, held S seconds
+ *       (10); --idle: TCP connections that never say hello.  Prints how
+ *       many the gateway holds at the end.  Exit 0.
  *
  * Exit 0 when the run met its expectation, 1 otherwise. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -60,6 +69,8 @@ static uint64_t sent, send_timer, deadline_timer;
 static const char *mode;
 static int done;
 static int made_up_keys; /* keys: every packet for a fresh key */
+static uint64_t hold_s = 10;
+static int idle;
 
 static uint32_t exp_delay_us(void)
 {
@@ -384,9 +395,107 @@ static int do_keys(void)
 	return sent >= count && !A.down ? 0 : 1;
 }
 
+/* A socket still open at the far end: not at EOF, nor reset. */
+static int still_open(int fd)
+{
+	char b;
+	ssize_t r = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	return r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* One connection of the crowd, from fa (fl 0: any address). */
+static int idle_connect(const struct sockaddr_storage *fa, socklen_t fl)
+{
+	int fd = socket(B.gw->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (fl && bind(fd, (const struct sockaddr *)fa, fl)))
+		fatal(1, "mpclient: socket: %s", strerror(errno));
+	if (connect(fd, (const struct sockaddr *)&B.gw->addr, B.gw->addrlen) < 0 &&
+	    errno != EINPROGRESS)
+		fatal(1, "mpclient: connect: %s", strerror(errno));
+	return fd;
+}
+
+static void held_connect(struct cl *c, const struct sockaddr_storage *fa, socklen_t fl)
+{
+	c->up = c->down = c->refused = c->reported = 0;
+	c->link = link_connect_from(ev, fl ? (const struct sockaddr *)fa : NULL, fl,
+	                            (const struct sockaddr *)&B.gw->addr, B.gw->addrlen, &c->kp,
+	                            B.gw->pk, LINK_CLIENT, 64, &cl_cbs, c);
+}
+
+/* Full strength: what the node closes is opened again at once, for the
+ * whole time. */
+static int do_hold(const char *from)
+{
+	struct sockaddr_storage fa;
+	socklen_t fl = 0;
+	memset(&fa, 0, sizeof(fa));
+	if (from) {
+		/* An address alone (the port is any). */
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&fa;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&fa;
+		if (inet_pton(AF_INET, from, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			fl = sizeof(*s4);
+		} else if (inet_pton(AF_INET6, from, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			fl = sizeof(*s6);
+		} else {
+			fatal(64, "mpclient: --from %s: not a numeric address", from);
+		}
+	}
+	struct cl *cs = xcalloc(count, sizeof(*cs));
+	int *fds = xcalloc(count, sizeof(*fds));
+	uint64_t reopened = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		if (idle) {
+			fds[i] = idle_connect(&fa, fl);
+		} else {
+			cs[i].name = "held";
+			cs[i].gw = B.gw;
+			keypair_generate(&cs[i].kp);
+			held_connect(&cs[i], &fa, fl);
+		}
+	}
+	uint64_t end = now_ms() + hold_s * 1000;
+	while (now_ms() < end) {
+		run_for(100);
+		for (uint64_t i = 0; i < count && now_ms() + 1000 < end; i++) {
+			if (idle && !still_open(fds[i])) {
+				close(fds[i]);
+				fds[i] = idle_connect(&fa, fl);
+				reopened++;
+			} else if (!idle && cs[i].down) {
+				held_connect(&cs[i], &fa, fl);
+				reopened++;
+			}
+		}
+	}
+	uint64_t held = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		if (idle) {
+			held += still_open(fds[i]);
+			close(fds[i]);
+		} else {
+			held += cs[i].up;
+			if (cs[i].link)
+				link_close(cs[i].link, "done");
+			keypair_wipe(&cs[i].kp);
+		}
+	}
+	ev_run_once(ev, 0);
+	printf("{\"mode\":\"hold\", \"kind\":\"%s\", \"opened\":%llu, \"reopened\":%llu, "
+	       "\"held\":%llu}\n", idle ? "idle" : "client", (unsigned long long)count,
+	       (unsigned long long)reopened, (unsigned long long)held);
+	free(cs);
+	free(fds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char *topo_path = NULL, *gw_a = NULL, *gw_b = NULL, *kind = NULL, *target = NULL;
+	char *from = NULL;
 	int verbose = 0;
 	struct opt opts[] = {
 		{ "topology", 't', OPT_STR, "FILE", "topology file", &topo_path, 0, 0, 0 },
@@ -398,11 +507,14 @@ int main(int argc, char **argv)
 		{ "gw-b", 0, OPT_STR, "ID", "receiver's gateway", &gw_b, 0, 0, 0 },
 		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
 		{ "target", 0, OPT_STR, "ID", "stranger: node to attack", &target, 0, 0, 0 },
+		{ "from", 0, OPT_STR, "ADDR", "hold: local address to connect from", &from, 0, 0, 0 },
+		{ "seconds", 0, OPT_U64, "S", "hold: how long (10)", &hold_s, 2, 3600, 0 },
+		{ "idle", 0, OPT_FLAG, NULL, "hold: connections that never say hello", &idle, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more", &verbose, 0, 0, 0 },
 	};
 	char err[512];
 	if (argc < 2 || rng_install() < 0 || sodium_init() < 0) {
-		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox|keys -t TOPOLOGY [options]\n");
+		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox|keys|hold -t TOPOLOGY [options]\n");
 		return 64;
 	}
 	mode = argv[1];
@@ -411,7 +523,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			fprintf(stderr, "mpclient: %s\n", err);
 		else
-			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox|keys -t TOPOLOGY [options]");
+			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox|keys|hold -t TOPOLOGY [options]");
 		return r < 0 ? 64 : 0;
 	}
 	log_init("mpclient", 1, verbose);
@@ -440,6 +552,8 @@ int main(int argc, char **argv)
 		ev_run(ev);
 		report();
 		rc = B.unique == count && B.dup == 0 && B.bad == 0 ? 0 : 1;
+	} else if (!strcmp(mode, "hold")) {
+		rc = do_hold(from);
 	} else if (!strcmp(mode, "keys")) {
 		made_up_keys = 1;
 		cl_attach(&A);
