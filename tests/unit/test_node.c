@@ -45,6 +45,7 @@ struct side {
 	struct link *l;        /* the test's end */
 	struct link *peer;     /* the node's end; NULL once it is down */
 	int up, down;
+	int stalled;           /* a party that does not read: nothing carried to it */
 	int nframes;
 	int types[MAXREC];
 	uint8_t pkts[MAXREC][PKT_BYTES];
@@ -126,7 +127,8 @@ static void pump(void)
 				s->peer = NULL;
 				continue;
 			}
-			moved += carry(s->peer, s->l);
+			if (!s->stalled)
+				moved += carry(s->peer, s->l);
 			if (link_state(s->peer) == LS_DOWN)
 				s->peer = NULL;
 		}
@@ -689,6 +691,66 @@ START_TEST(test_link_classes)
 }
 END_TEST
 
+/* What a gateway queues for clients that do not read is bounded in all:
+ * client-queue-total (32 here), in equal shares among the clients
+ * attached.  The rest waits in the mailbox and comes, in order, once the
+ * client reads. */
+START_TEST(test_client_share)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair ka, kb;
+	limits(&c);
+	c.client_queue_total = 32;
+	net_start(&c);
+	keypair_generate(&ka);
+	keypair_generate(&kb);
+	struct side *a = side_open(GW, &ka, LINK_CLIENT);
+	ck_assert_int_eq(a->up, 1);
+	ck_assert_int_eq(a->nframes, 1); /* the report of the gateway's links */
+	a->stalled = 1;
+	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	ck_assert_int_eq(from_m3->up, 1);
+
+	/* Alone, a may queue all 32; eight more wait in its mailbox. */
+	for (int i = 0; i < 40; i++) {
+		at_gateway(pkt, ka.pk, (uint8_t)i);
+		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+		pump();
+	}
+	ck_assert_uint_eq(link_queue_len(a->peer), 32);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], ka.pk), 8);
+
+	/* b attaches: the shares are 16 now, and b gets its mail at once. */
+	struct side *b = side_open(GW, &kb, LINK_CLIENT);
+	ck_assert_int_eq(b->up, 1);
+	for (int i = 0; i < 4; i++) {
+		at_gateway(pkt, kb.pk, (uint8_t)i);
+		link_send(from_m3->l, LF_PACKET, NULL, pkt);
+		pump();
+	}
+	ck_assert_int_eq(b->nframes, 5);
+
+	/* a reads: the 32 come; its next delivery takes the mailbox along
+	 * (9 is within its share), in order. */
+	a->stalled = 0;
+	pump();
+	ck_assert_int_eq(a->nframes, 33);
+	at_gateway(pkt, ka.pk, 40);
+	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	pump();
+	ck_assert_int_eq(a->nframes, 42);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], ka.pk), 0);
+	for (int i = 1; i < MAXREC; i++) {
+		ck_assert_int_eq(a->types[i], LF_DELIVER);
+		ck_assert_int_eq(opened(&ka, a->pkts[i]), i - 1);
+	}
+	keypair_wipe(&ka);
+	keypair_wipe(&kb);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");
@@ -699,6 +761,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_mailbox);
 	tcase_add_test(tc, test_strangers);
 	tcase_add_test(tc, test_link_classes);
+	tcase_add_test(tc, test_client_share);
 	suite_add_tcase(s, tc);
 	return s;
 }
