@@ -1134,6 +1134,65 @@ START_TEST(test_close_in_on_frame)
 }
 END_TEST
 
+static void flood_write(struct side *a, int fd);
+
+/* A queue that never reaches half of its grown ring still tells its
+ * owner when it empties: a gateway keeps a client's queue to a share
+ * smaller than the ring grew to, and flushes its mailbox on drain. */
+START_TEST(test_drain_when_empty)
+{
+	int sv[2];
+	uint8_t buf[64 * 1024];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	int small = 4096;
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	struct sockaddr_un su;
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	struct side *i = side_new(), *r = side_new();
+	r->l = link_accept(ev, sv[0], (struct sockaddr *)&su, sizeof(su), &kp_r, 64, &cbs, r);
+	ck_assert_ptr_nonnull(r->l);
+	mk_initiator(i, &kp_i, kp_r.pk, LINK_NODE, 8);
+	flood_write(i, sv[1]);
+	for (int k = 0; k < 100 && !r->up; k++) {
+		ck_assert_int_ge(ev_run_once(ev, 10), 0);
+		ssize_t n = read(sv[1], buf, sizeof(buf));
+		if (n > 0)
+			link_feed(i->l, buf, (size_t)n);
+		flood_write(i, sv[1]);
+	}
+	ck_assert_int_eq(r->up, 1);
+	/* 40 frames the peer does not read: the ring grows. */
+	for (uint32_t k = 0; k < 40; k++)
+		send_seed(r, LF_PACKET, k);
+	for (int k = 0; k < 5; k++)
+		ck_assert_int_ge(ev_run_once(ev, 5), 0);
+	ck_assert_uint_gt(link_queue_len(r->l), 8);
+	/* The peer reads it all: the queue empties (drain once or twice). */
+	for (int k = 0; k < 200 && link_queue_len(r->l) > 0; k++) {
+		while (read(sv[1], buf, sizeof(buf)) > 0)
+			;
+		ck_assert_int_ge(ev_run_once(ev, 5), 0);
+	}
+	ck_assert_uint_eq(link_queue_len(r->l), 0);
+	int drains = r->drains;
+	ck_assert_int_gt(drains, 0);
+	/* Two frames, far below half of the grown ring: empty again, told. */
+	send_seed(r, LF_PACKET, 100);
+	send_seed(r, LF_PACKET, 101);
+	for (int k = 0; k < 100 && link_queue_len(r->l) > 0; k++) {
+		while (read(sv[1], buf, sizeof(buf)) > 0)
+			;
+		ck_assert_int_ge(ev_run_once(ev, 5), 0);
+	}
+	ck_assert_uint_eq(link_queue_len(r->l), 0);
+	ck_assert_int_eq(r->drains, drains + 1);
+	side_free(i);
+	side_free(r);
+	close(sv[1]);
+}
+END_TEST
+
 /* ---- over TCP on loopback ---- */
 
 #define LB_FRAMES 1000
@@ -1318,6 +1377,7 @@ Suite *suite_link(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_handshake_node);
 	tcase_add_test(tc, test_memory_before_auth);
+	tcase_add_test(tc, test_drain_when_empty);
 	tcase_add_test(tc, test_handshake_client);
 	tcase_add_test(tc, test_frames_node_both_ways);
 	tcase_add_test(tc, test_frames_client);
