@@ -33,7 +33,8 @@ static struct mail_pool *pool_of(struct gwclients *s, const struct gwclient *c)
 }
 
 /* The one place an entry changes state: its list, its count, its pool
- * (a stranger's mail moves to the clients' pool when it attaches). */
+ * (a stranger's mail moves to the clients' pool when it attaches, all of
+ * it: it is about to be delivered). */
 static void set_state(struct gwclients *s, struct gwclient *c, enum gwc_state to, uint64_t now,
                       const char *why)
 {

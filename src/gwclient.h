@@ -15,9 +15,11 @@
  *             remembered for mailbox_age after it went, mail or not.
  *
  * A key that attaches is always taken: a stranger becomes a client (its
- * mail moves to the clients' pool), a new one takes the place of the
- * client away longest when max_clients are known, and only when all of
- * them are attached (more links than max_clients) is it refused.
+ * mail moves to the clients' pool, which may so exceed mailbox_total by
+ * at most stranger_mail, until it is delivered), a new one takes the
+ * place of the client away longest when max_clients are known, and only
+ * when all of them are attached (more links than max_clients) is it
+ * refused.
  * Within a pool, a full mailbox or pool makes room with that mailbox's
  * own oldest (mailbox.h): no client's mail pushes out another's.
  *

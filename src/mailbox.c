@@ -74,16 +74,10 @@ size_t mailbox_expire(struct mail_pool *p, struct mailbox *mb, uint64_t cutoff_u
 	return gone;
 }
 
-size_t mailbox_move(struct mail_pool *from, struct mail_pool *to, struct mailbox *mb)
+void mailbox_move(struct mail_pool *from, struct mail_pool *to, struct mailbox *mb)
 {
-	size_t gone = 0;
 	from->total -= mb->n;
 	to->total += mb->n;
-	while (mb->n && (mb->n > to->max_each || to->total > to->max_total)) {
-		mailbox_pop(to, mb);
-		gone++;
-	}
-	return gone;
 }
 
 void mailbox_clear(struct mail_pool *p, struct mailbox *mb)

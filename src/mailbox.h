@@ -37,9 +37,9 @@ const uint8_t *mailbox_oldest(const struct mailbox *mb, uint64_t *t_us);
 void mailbox_pop(struct mail_pool *p, struct mailbox *mb);
 /* Drop what came before cutoff_us; how many went. */
 size_t mailbox_expire(struct mail_pool *p, struct mailbox *mb, uint64_t cutoff_us);
-/* mb's mail now counts in pool to, not from; its oldest go while it is
- * over to's bounds.  How many went. */
-size_t mailbox_move(struct mail_pool *from, struct mail_pool *to, struct mailbox *mb);
+/* mb's mail now counts in pool to, not from, whatever to's bounds (the
+ * owner bounds what may move: it goes out as it is delivered). */
+void mailbox_move(struct mail_pool *from, struct mail_pool *to, struct mailbox *mb);
 /* Drop everything. */
 void mailbox_clear(struct mail_pool *p, struct mailbox *mb);
 
