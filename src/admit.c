@@ -73,7 +73,10 @@ void admit_addr(const struct sockaddr *sa, uint8_t out[ADMIT_ADDR_BYTES])
 		out[10] = out[11] = 0xff;
 		memcpy(out + 12, &s4->sin_addr, 4);
 	} else if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, ADMIT_ADDR_BYTES);
+		const uint8_t *a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		/* A v4-mapped address is the IPv4 host; any other, its /64. */
+		memcpy(out, a6, memcmp(a6, v4mapped, 12) ? 8 : ADMIT_ADDR_BYTES);
 	}
 }
 
@@ -119,11 +122,11 @@ int admit_accept(struct admit *a, struct admit_slot *s, const uint8_t addr[ADMIT
 	*push = NULL;
 	if (addr_count(a->by_addr, addr) >= a->lim.per_addr) {
 		a->st.refused_addr++;
-		return -1;
+		return ADMIT_PER_ADDR;
 	}
 	if (a->n[AD_HANDSHAKE] >= a->lim.max_handshakes || total(a) >= a->lim.max_links) {
 		if (list_empty(&a->hs))
-			return -1;
+			return ADMIT_FULL;
 		*push = list_entry(a->hs.next, struct admit_slot, hs);
 		admit_release(a, *push);
 		a->st.handshakes_pushed++;
@@ -134,7 +137,7 @@ int admit_accept(struct admit *a, struct admit_slot *s, const uint8_t addr[ADMIT
 	list_push_back(&a->hs, &s->hs);
 	addr_add(a->by_addr, addr, 1);
 	a->n[AD_HANDSHAKE]++;
-	return 0;
+	return ADMIT_OK;
 }
 
 int admit_up(struct admit *a, struct admit_slot *s, enum admit_class cls)

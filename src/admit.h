@@ -31,7 +31,7 @@
 
 enum admit_class { AD_NONE, AD_HANDSHAKE, AD_NODE, AD_CLIENT, AD_NCLASSES };
 
-#define ADMIT_ADDR_BYTES 16   /* an IPv6 address, or an IPv4 one mapped */
+#define ADMIT_ADDR_BYTES 16   /* an IPv6 /64, or an IPv4 address mapped */
 
 struct admit_slot {
 	enum admit_class cls;
@@ -67,14 +67,18 @@ void admit_free(struct admit *a);
 const struct admit_limits *admit_limits(const struct admit *a);
 uint64_t admit_max_clients(const struct admit *a);
 
-/* The address of sa, as admit keys it (zeros for a family it does not
- * know, or sa NULL). */
+/* The address of sa, as admit keys it: an IPv4 address, or an IPv6
+ * address's /64 (a single host often has a whole /64: its addresses are
+ * one source); zeros for a family it does not know, or sa NULL. */
 void admit_addr(const struct sockaddr *sa, uint8_t out[ADMIT_ADDR_BYTES]);
 
-/* A new connection from addr, in slot s (zeroed by the owner): 0 and s
- * is a handshake (*push, if not NULL on return, is the oldest handshake,
- * which the owner closes: it is released already); or -1, refused (its
- * address holds per_addr handshakes, or every link is authenticated). */
+enum admit_refusal { ADMIT_OK = 0, ADMIT_PER_ADDR = -1, ADMIT_FULL = -2 };
+
+/* A new connection from addr, in slot s (zeroed by the owner): ADMIT_OK
+ * and s is a handshake (*push, if not NULL on return, is the oldest
+ * handshake, which the owner closes: it is released already); or refused:
+ * ADMIT_PER_ADDR (its address holds per_addr handshakes), ADMIT_FULL
+ * (every link is authenticated). */
 int admit_accept(struct admit *a, struct admit_slot *s, const uint8_t addr[ADMIT_ADDR_BYTES],
                  uint64_t now_us, struct admit_slot **push);
 /* s authenticated as cls (AD_NODE or AD_CLIENT): 0, or -1 when its

@@ -55,6 +55,7 @@ struct inlink {
 	struct admit_slot slot;   /* its class among the incoming links (admit.h) */
 	int up;
 	int refused; /* accept_peer said no and logged why */
+	int accepting; /* link_accept has not returned: on_down leaves il to it */
 };
 
 struct held {
@@ -531,6 +532,7 @@ static void in_up(struct link *l, void *ctx)
 		ratelog_warn(&n->rl_clients, "link %llu from %s: refused: all %llu clients attached "
 		             "(max-clients)", (unsigned long long)link_id(l), link_peer_addr(l),
 		             (unsigned long long)n->o.max_clients);
+		il->refused = 1; /* logged here, not once per connection */
 		link_close(l, "too many clients");
 		return;
 	}
@@ -543,8 +545,10 @@ static void in_up(struct link *l, void *ctx)
 		link_close(old, "replaced by a newer connection of the same client");
 	}
 	il->client = c;
-	log_info("link %llu from %s: client %s attached (%zu waiting in mailbox)",
-	         (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
+	/* Debug only: anyone may attach with a key of his own, as often as
+	 * he likes; the clients gauge counts them. */
+	log_debug("link %llu from %s: client %s attached (%zu waiting in mailbox)",
+	          (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	c->status_due = 1;
 	status_flush(n, c);
 	mailbox_flush(n, c);
@@ -572,13 +576,17 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	if (!il->up && !il->refused)
 		ratelog_warn(&n->rl_handshakes, "link %llu from %s: handshake failed: %s",
 		             (unsigned long long)id, link_peer_addr(l), why);
+	else if (il->up && il->client)
+		log_debug("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l),
+		          why);
 	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
 	if (il->client)
 		gwc_detach(n->clients, il->client, now_us());
 	admit_release(n->admit, &il->slot);
 	htab_del(n->inlinks, &id);
-	free(il);
+	if (!il->accepting)
+		free(il);
 }
 
 static const struct link_cbs in_cbs = {
@@ -589,12 +597,16 @@ static const struct link_cbs in_cbs = {
 	.on_down = in_down,
 };
 
-/* Keep the link just made for il (accepted, or detached), or free il:
- * the link, NULL if it failed. */
-static struct link *inlink_keep(struct node *n, struct inlink *il)
+/* Keep the link l just made for il (accepted, or detached), or free il:
+ * the link, NULL if it failed (its on_down has run, and left il). */
+static struct link *inlink_keep(struct node *n, struct inlink *il, struct link *l)
 {
-	if (!il->link)
-		return NULL; /* on_down freed il */
+	il->accepting = 0;
+	if (!l) {
+		free(il);
+		return NULL;
+	}
+	il->link = l;
 	uint64_t id = link_id(il->link);
 	if (htab_put(n->inlinks, &id, il)) {
 		link_close(il->link, "too many links");
@@ -617,11 +629,12 @@ static struct inlink *inlink_admit(struct node *n, const struct sockaddr *sa)
 	struct inlink *il = xcalloc(1, sizeof(*il));
 	il->n = n;
 	admit_addr(sa, addr);
-	if (admit_accept(n->admit, &il->slot, addr, now_us(), &push)) {
+	int rc = admit_accept(n->admit, &il->slot, addr, now_us(), &push);
+	if (rc != ADMIT_OK) {
 		n->c.links_over_max++;
 		ratelog_warn(&n->rl_accept, "connection from %s refused: %s",
 		             sa ? sockaddr_str(sa, a, sizeof(a)) : "(detached)",
-		             admit_count(n->admit, AD_HANDSHAKE) < admit_limits(n->admit)->max_handshakes
+		             rc == ADMIT_PER_ADDR
 		                     ? "its address has max-handshakes-per-address handshakes open"
 		                     : "every link is taken (max-links)");
 		free(il);
@@ -646,8 +659,8 @@ static void node_on_accept(int cfd, const struct sockaddr *sa, socklen_t sl, voi
 		close(cfd);
 		return;
 	}
-	il->link = link_accept(n->ev, cfd, sa, sl, &n->kp, n->o.link_queue, &in_cbs, il);
-	inlink_keep(n, il);
+	il->accepting = 1;
+	inlink_keep(n, il, link_accept(n->ev, cfd, sa, sl, &n->kp, n->o.link_queue, &in_cbs, il));
 }
 
 struct link *node_accept_detached(struct node *n)
@@ -655,9 +668,9 @@ struct link *node_accept_detached(struct node *n)
 	struct inlink *il = inlink_admit(n, NULL);
 	if (!il)
 		return NULL;
-	il->link = link_new_detached(n->ev, 0, &n->kp, NULL, LINK_NODE, n->o.link_queue,
-	                             &in_cbs, il);
-	return inlink_keep(n, il);
+	il->accepting = 1;
+	return inlink_keep(n, il, link_new_detached(n->ev, 0, &n->kp, NULL, LINK_NODE,
+	                                            n->o.link_queue, &in_cbs, il));
 }
 
 /* Descriptors a node needs besides its incoming links: standard streams,
@@ -1035,13 +1048,21 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 		return NULL;
 	}
 	fit_max_links(n);
-	n->inlinks = htab_new(sizeof(uint64_t), n->o.max_links + 1);
 	struct admit_limits al = {
 		.max_links = n->o.max_links, .node_reserve = 2 * (uint64_t)n->topo->n,
 		.max_handshakes = n->o.max_handshakes, .per_addr = n->o.handshakes_per_addr,
 		.per_addr_clients = n->o.clients_per_addr,
 	};
 	n->admit = admit_new(&al);
+	const struct admit_limits *fl = admit_limits(n->admit);
+	n->o.max_links = fl->max_links;
+	n->inlinks = htab_new(sizeof(uint64_t), n->o.max_links + 1);
+	/* As fitted (admit.h): what an operator sizes against. */
+	log_info("incoming links: at most %llu: %llu handshakes (%llu an address), %llu kept for "
+	         "the topology's nodes%s", (unsigned long long)fl->max_links,
+	         (unsigned long long)fl->max_handshakes, (unsigned long long)fl->per_addr,
+	         (unsigned long long)fl->node_reserve,
+	         n->self->role == TOPO_GATEWAY ? ", the rest for clients" : "");
 	if (cfg->listen_fd >= 0) {
 		n->listener = listener_new(ev, cfg->listen_fd, "listener", node_on_accept, n);
 		if (!n->listener) {

@@ -59,7 +59,7 @@ START_TEST(test_handshakes)
 		ck_assert_int_eq(admit_accept(a, &s[i], addr[0], (uint64_t)i, &push), 0);
 		ck_assert_ptr_null(push);
 	}
-	ck_assert_int_eq(admit_accept(a, &s[4], addr[0], 4, &push), -1);
+	ck_assert_int_eq(admit_accept(a, &s[4], addr[0], 4, &push), ADMIT_PER_ADDR);
 	ck_assert_uint_eq(admit_stats(a)->refused_addr, 1);
 	/* Three more addresses fill the sixteen slots. */
 	for (int i = 4; i < 16; i++)
@@ -134,6 +134,15 @@ START_TEST(test_node_reserve)
 		admit_release(a, &s[i]);
 	for (int c = AD_HANDSHAKE; c < AD_NCLASSES; c++)
 		ck_assert_uint_eq(admit_count(a, (enum admit_class)c), 0);
+	/* Nodes past their reserve take what handshakes would have: with
+	 * every link authenticated, a new connection is refused. */
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(admit_accept(a, &s[i], x, (uint64_t)i, &push), ADMIT_OK);
+		ck_assert_int_eq(admit_up(a, &s[i], i < 10 ? AD_CLIENT : AD_NODE), 0);
+	}
+	ck_assert_int_eq(admit_accept(a, &s[20], x, 20, &push), ADMIT_FULL);
+	for (int i = 0; i < 20; i++)
+		admit_release(a, &s[i]);
 	admit_free(a);
 }
 END_TEST
@@ -150,7 +159,21 @@ START_TEST(test_addresses)
 	s6.sin6_family = AF_INET6;
 	ck_assert_int_eq(inet_pton(AF_INET6, "::1", &s6.sin6_addr), 1);
 	admit_addr((const struct sockaddr *)&s6, a6);
-	ck_assert_int_eq(a6[15], 1);
+	ck_assert_int_eq(a6[15], 0); /* ::1 is keyed by its /64, :: */
+	/* Two addresses of one /64 are one source; another /64 is not. */
+	uint8_t b6[ADMIT_ADDR_BYTES], c6[ADMIT_ADDR_BYTES];
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:2::aa", &s6.sin6_addr), 1);
+	admit_addr((const struct sockaddr *)&s6, a6);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:2:ffff::1", &s6.sin6_addr), 1);
+	admit_addr((const struct sockaddr *)&s6, b6);
+	ck_assert_mem_eq(a6, b6, ADMIT_ADDR_BYTES);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:3::aa", &s6.sin6_addr), 1);
+	admit_addr((const struct sockaddr *)&s6, c6);
+	ck_assert_int_ne(memcmp(a6, c6, ADMIT_ADDR_BYTES), 0);
+	/* A v4-mapped IPv6 address is its IPv4 host. */
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6.sin6_addr), 1);
+	admit_addr((const struct sockaddr *)&s6, c6);
+	ck_assert_mem_eq(c6, mapped, ADMIT_ADDR_BYTES);
 	admit_addr(NULL, none);
 	for (int i = 0; i < ADMIT_ADDR_BYTES; i++)
 		ck_assert_int_eq(none[i], 0);
