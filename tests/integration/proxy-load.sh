@@ -8,7 +8,7 @@
 # Smaller: PROXY_TEST_MIB (the bulk is 11/8 of it), PROXY_TEST_CONNS and
 # PROXY_TEST_CONN_KIB.
 # integration-timeout: 600
-# integration-parallel
+# integration-parallel: 220
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 mib=${PROXY_TEST_MIB:-64}

@@ -12,7 +12,10 @@
 #
 # Scripts run one at a time, but those with a line "# integration-parallel"
 # run last, INTEGRATION_JOBS (default 2) at once: the long ones that stand
-# load (volume, loss), each on its own localnet.  A single one leaves a
+# load (volume, loss), each on its own localnet.  The line may give the
+# seconds the script takes on a 2-core machine ("# integration-parallel:
+# 220"): the longest start first, so that the others fill the slot that
+# frees first (without it, the time bound stands in).  A single one leaves a
 # core of a 2-core machine idle for minutes; the others (exact delays,
 # first answers within a round trip) run alone, before them.
 #
@@ -118,17 +121,18 @@ for t in "$here"/*.sh; do
 	[ "$(basename "$t")" = run.sh ] && continue
 	wanted "$@" || continue
 	if grep -q '^# integration-parallel' "$t"; then
+		took=$(sed -n 's/^# integration-parallel: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 		parallel="$parallel
-$(bound "$t") $(basename "$t")"
+${took:-$(bound "$t")} $(basename "$t")"
 		continue
 	fi
 	run_one "$t"
 	report "$t"
 done
 
-# The parallel ones, the longest time bound first (the others fill the
-# slot that frees first): a slot frees when its script ends; outcomes
-# are reported as they come.
+# The parallel ones, the longest first (the others fill the slot that
+# frees first): a slot frees when its script ends; outcomes are reported
+# as they come.
 running=
 # Interrupted: stop them.  They were started in the background, with
 # SIGINT ignored, which a script cannot trap again: TERM to each one's
