@@ -55,6 +55,7 @@ struct link {
 	uint64_t last_rx_us, last_tx_us;
 	int paused;
 	int in_rx;            /* process_rx is running (on_frame may be up the stack) */
+	int drain_owed;       /* the owner queued frames since on_drain last ran */
 	struct link_stats st;
 };
 
@@ -290,6 +291,7 @@ int link_send(struct link *l, enum link_frame_type type,
 			l->pend = xmalloc(l->max_frames * LINK_FRAME_PLAIN);
 		frame_plain(l->pend + l->pend_n * LINK_FRAME_PLAIN, type, id, pkt);
 		l->pend_n++;
+		l->drain_owed = 1;
 		return 0;
 	}
 	uint8_t plain[LINK_FRAME_PLAIN];
@@ -297,6 +299,8 @@ int link_send(struct link *l, enum link_frame_type type,
 	int rc = encrypt_frame(l, plain);
 	if (rc)
 		l->st.dropped_full++;
+	else
+		l->drain_owed = 1;
 	return rc;
 }
 
@@ -647,12 +651,17 @@ static void link_writable(struct ev *ev, int fd, void *ctx)
 	}
 	if (ring_len(&l->tx) == 0)
 		ev_want_write(ev, fd, 0);
-	/* Below half of the ring, or empty: the ring only grows, and an
-	 * owner that keeps the queue short (a gateway's share per client)
-	 * may never fill half of one grown earlier. */
+	/* Below half of the ring, or empty after frames of the owner's: the
+	 * ring only grows, and an owner that keeps the queue short (a
+	 * gateway's share per client) may never fill half of one grown
+	 * earlier.  (Not after the handshake's own messages: an owner that
+	 * queued nothing has nothing to resume.) */
 	size_t half = l->tx.cap / 2, after = ring_len(&l->tx);
-	if (l->cbs->on_drain && before > after && (after == 0 || (before >= half && after < half)))
+	if (l->cbs->on_drain && before > after &&
+	    ((after == 0 && l->drain_owed) || (before >= half && after < half))) {
+		l->drain_owed = 0;
 		l->cbs->on_drain(l, l->ctx);
+	}
 }
 
 static void on_handshake_timeout(struct ev *ev, void *ctx)

@@ -64,8 +64,8 @@ struct link_cbs {
 	/* A frame arrived (never LF_AUTH or LF_PING).  pkt is PKT_BYTES. */
 	void (*on_frame)(struct link *l, enum link_frame_type type,
 	                 const uint8_t id[PKT_ID_BYTES], uint8_t *pkt, void *ctx);
-	/* The send queue drained below half, or emptied: senders may resume
-	 * (optional). */
+	/* The send queue drained below half, or emptied of frames the owner
+	 * queued: senders may resume (optional). */
 	void (*on_drain)(struct link *l, void *ctx);
 	/* The link is down; the owner must drop its pointer.  The link is
 	 * freed after the current event batch. */

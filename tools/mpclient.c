@@ -190,15 +190,18 @@ static void on_send_timer(struct ev *e, void *ctx)
 		send_timer = ev_timer_add_us(e, rate ? 1000000u / rate : 1000, on_send_timer, NULL);
 }
 
+static int sending; /* start_sending ran: A's drains send more */
+
 static void cl_drain(struct link *l, void *ctx)
 {
 	(void)l;
-	if (ctx == &A && !rate)
+	if (ctx == &A && sending && !rate)
 		send_some();
 }
 
 static void start_sending(void)
 {
+	sending = 1;
 	if (rate)
 		send_timer = ev_timer_add(ev, 0, on_send_timer, NULL);
 	else
