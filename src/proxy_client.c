@@ -63,6 +63,8 @@ struct pclient {
 	struct routes *routes;       /* likewise: what one learns of the mixes (route.h) */
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
+	uint64_t server_heard_us;    /* a message from the server, on any identity
+	                              * (scfg.peer_heard_us) */
 	struct sockaddr_storage ls;  /* --listen-address and --listen-port */
 	socklen_t lsl;
 	char ltext[128];             /* the same, for messages */
@@ -230,6 +232,7 @@ static int ident_mc_message(struct mixclient *mc, const struct mix_from *from, c
 		ratelog_warn(&c->rl_stray, "message not from the server dropped");
 		return 0;
 	}
+	c->server_heard_us = ev_now_us(c->ev);
 	session_dispatch(data, len, &ident_owner, id);
 	return 0;
 }
@@ -531,6 +534,7 @@ static int client_open(struct pclient *c)
 	c->routes = routes_new(c->topo);
 	c->mcfg.routes = c->routes;
 	proxy_session_cfg(o, &c->scfg);
+	c->scfg.peer_heard_us = &c->server_heard_us;
 	daemon_signals(c->ev);
 	ev_signal(c->ev, SIGUSR1, client_on_usr1, c);
 	fill_pool(c->ev, c);

@@ -48,6 +48,7 @@ void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc)
 	sc->idle_timeout_s = (unsigned)o->idle_timeout;
 	sc->close_timeout_s = (unsigned)o->close_timeout;
 	sc->connect_timeout_s = 10;
+	sc->peer_heard_us = NULL;
 }
 
 void proxy_log_profile(const struct proxy_opts *o)

@@ -639,7 +639,17 @@ static void tick(struct ev *ev, void *ctx)
 		session_abort(s, why, 1);
 		return;
 	}
-	if ((s->out_eof || s->in_closed) && now - s->progress_us > (uint64_t)c->close_timeout_s * 1000000u) {
+	/* The close timeout is for a session stuck on its peer or its local
+	 * socket, not for one waiting its turn: while our own transport
+	 * holds it back (blocked: no room), or the peer's process is heard
+	 * from on other sessions, the clock does not run. */
+	if (s->blocked)
+		s->progress_us = now;
+	uint64_t since = s->progress_us;
+	if (c->peer_heard_us && *c->peer_heard_us > since)
+		since = *c->peer_heard_us;
+	if ((s->out_eof || s->in_closed) && now > since &&
+	    now - since > (uint64_t)c->close_timeout_s * 1000000u) {
 		snprintf(why, sizeof(why), "no progress for %u s after a close", c->close_timeout_s);
 		session_abort(s, why, 1);
 		return;

@@ -51,6 +51,12 @@ struct session_cfg {
 	unsigned idle_timeout_s;    /* nothing heard from the peer this long: reset (0: never) */
 	unsigned close_timeout_s;   /* a direction closed and no progress this long: reset */
 	unsigned connect_timeout_s; /* the upstream connect (server) */
+	/* When the peer's process was last heard from, on any session (the
+	 * client's one server), or NULL.  While it is heard from, a
+	 * session's silence is its turn in the peer's queue, and the close
+	 * timeout is the peer's to enforce: the clock runs only while the
+	 * peer is silent too. */
+	const uint64_t *peer_heard_us;
 };
 
 /* Sessions that wait for room in a shared transport (the server's one

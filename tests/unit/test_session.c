@@ -958,6 +958,47 @@ START_TEST(test_abort_when_full)
 }
 END_TEST
 
+/* The close timeout does not run while a session waits its turn: while
+ * its peer's process is heard from on other sessions (P), or while its
+ * own transport has no room for it (B).  Once neither holds, it does. */
+START_TEST(test_close_timeout_waits)
+{
+	struct ev *ev = ev_new();
+	uint64_t heard = 0;
+	struct net p, b;
+	int fp[2], fb[2];
+	net_init(&p, ev, 60);
+	p.cfg.close_timeout_s = 1;
+	p.cfg.peer_heard_us = &heard;
+	sp(fp);
+	start_client(&p, fp[0], fp[1]);
+	net_init(&b, ev, 61);
+	b.cfg.close_timeout_s = 1;
+	b.c.full = 1;
+	sp(fb);
+	start_client(&b, fb[0], fb[1]);
+	struct world w = { .ev = ev, .nets = { &p, &b }, .nn = 2 };
+	run_steps(&w, 10);
+	ck_assert_int_eq(shutdown(p.c.app, SHUT_WR), 0);
+	ck_assert_int_eq(shutdown(b.c.app, SHUT_WR), 0);
+	uint64_t t0 = now_ms();
+	while (now_ms() - t0 < 2200) {
+		heard = ev_now_us(ev);
+		world_step(&w);
+	}
+	ck_assert_msg(!p.c.done, "P: reset while its peer was heard from: %s", p.c.reset_why);
+	ck_assert_msg(!b.c.done, "B: reset while it had no room: %s", b.c.reset_why);
+	/* The peer falls silent; B gets room: both time out. */
+	b.c.full = 0;
+	RUN_UNTIL(&w, p.c.done && b.c.done, 3000);
+	ck_assert_msg(strstr(p.c.reset_why, "after a close") != NULL, "P: %s", p.c.reset_why);
+	ck_assert_msg(strstr(b.c.reset_why, "after a close") != NULL, "B: %s", b.c.reset_why);
+	net_free(&p);
+	net_free(&b);
+	ev_free(ev);
+}
+END_TEST
+
 /* The client's application goes away while the upstream's bytes are
  * still owed to it: both ends are reset, nothing pretends to be an
  * orderly close. */
@@ -1681,6 +1722,7 @@ Suite *suite_session(void)
 	tcase_add_test(tc, test_bad_input_client);
 	tcase_add_test(tc, test_credit_rules);
 	tcase_add_test(tc, test_waitq);
+	tcase_add_test(tc, test_close_timeout_waits);
 	tcase_add_test(tc, test_random_vs_model);
 	suite_add_tcase(s, tc);
 	return s;
