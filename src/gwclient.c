@@ -32,17 +32,23 @@ static struct mail_pool *pool_of(struct gwclients *s, const struct gwclient *c)
 	return c->st == GWC_STRANGER ? &s->strangers : &s->clients;
 }
 
+/* Every change of an entry's state, its creation and end included. */
+static void trace(const struct gwclient *c, const char *from, const char *to, const char *why)
+{
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char key[B58_KEY_CHARS];
+		key_to_str(c->pk, key, sizeof(key));
+		log_debug("client %s: %s -> %s: %s", key, from, to, why);
+	}
+}
+
 /* The one place an entry changes state: its list, its count, its pool
  * (a stranger's mail moves to the clients' pool when it attaches, all of
  * it: it is about to be delivered). */
 static void set_state(struct gwclients *s, struct gwclient *c, enum gwc_state to, uint64_t now,
                       const char *why)
 {
-	if (log_enabled(LOG_LVL_DEBUG)) {
-		char key[B58_KEY_CHARS];
-		key_to_str(c->pk, key, sizeof(key));
-		log_debug("client %s: %s -> %s: %s", key, state_names[c->st], state_names[to], why);
-	}
+	trace(c, state_names[c->st], state_names[to], why);
 	if (c->st == GWC_STRANGER && to != GWC_STRANGER)
 		mailbox_move(&s->strangers, &s->clients, &c->mb);
 	list_remove(&c->lru);
@@ -69,11 +75,7 @@ struct gwclients *gwc_new(const struct gwc_limits *lim)
 /* Forget c and its mail. */
 static void forget(struct gwclients *s, struct gwclient *c, const char *why)
 {
-	if (log_enabled(LOG_LVL_DEBUG)) {
-		char key[B58_KEY_CHARS];
-		key_to_str(c->pk, key, sizeof(key));
-		log_debug("client %s: %s -> forgotten: %s", key, state_names[c->st], why);
-	}
+	trace(c, state_names[c->st], "forgotten", why);
 	mailbox_clear(pool_of(s, c), &c->mb);
 	list_remove(&c->lru);
 	s->n[c->st]--;
@@ -121,6 +123,7 @@ static struct gwclient *add(struct gwclients *s, const uint8_t pk[PKT_KEY_BYTES]
 	}
 	c->st = st;
 	c->since_us = now;
+	trace(c, "new", state_names[st], st == GWC_STRANGER ? "mail came" : "attached");
 	list_push_back(&s->lru[st], &c->lru);
 	s->n[st]++;
 	return c;
@@ -178,8 +181,11 @@ struct gwclient *gwc_attach(struct gwclients *s, const uint8_t pk[PKT_KEY_BYTES]
 				return NULL;
 			evict(s, GWC_AWAY, "clients at their bound");
 		}
-		if (!c && !(c = add(s, pk, GWC_ATTACHED, now_us)))
-			return NULL;
+		if (!c) {
+			if ((c = add(s, pk, GWC_ATTACHED, now_us)) != NULL)
+				c->link = link;
+			return c;
+		}
 	}
 	c->link = link;
 	set_state(s, c, GWC_ATTACHED, now_us, "attached");
