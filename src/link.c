@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "ev.h"
 #include "log.h"
+#include "noise.h"
 #include "util.h"
 
 #define RX_FRAMES 16
@@ -25,8 +26,8 @@
 #define PING_IDLE_US 30000000  /* send a ping after this long without sending */
 #define DEAD_IDLE_US 95000000  /* give up after this long without receiving */
 
-static const uint8_t magic[4] = { 'M', 'X', 'P', 'L' };
-static const uint8_t dom_link[16] = "mixproxy/link/1";
+static const char prologue[] = LINK_PROLOGUE;
+#define HELLO_PAYLOAD 4 /* kind | 3 zero bytes */
 
 struct link {
 	struct ev *ev;
@@ -36,8 +37,7 @@ struct link {
 	enum link_kind kind;
 	const struct keypair *self;
 	uint8_t peer_pk[32];
-	uint8_t eph_sk[32], eph_pk[32];
-	uint8_t hello[LINK_HELLO_BYTES]; /* kept for the transcript */
+	struct noise_ik hs;   /* until the split */
 	uint8_t k_tx[32], k_rx[32];
 	uint64_t n_tx, n_rx;
 	uint8_t *rx;
@@ -73,100 +73,28 @@ static void link_free_cb(void *p)
 	free(l);
 }
 
-/* The AEAD nonce of a direction's n-th message: 4 zero bytes, then n. */
-static void nonce_for(uint8_t nonce[12], uint64_t n)
+/* The hello's payload, sealed in its message: the kind of link, then
+ * three zero bytes (room for flags a later version may define). */
+static void hello_payload_write(uint8_t out[HELLO_PAYLOAD], enum link_kind kind)
 {
 	struct wr w;
-	wr_init(&w, nonce, 12);
-	wr_zero(&w, 4);
-	wr_u64(&w, n);
-}
-
-/* ---- the handshake messages and the frame, on buf.h's cursors ----
- *
- * Their layout is link.h's.  The writers fill exactly the message's size;
- * the readers are given exactly that many bytes, so a cursor cannot run
- * out, and what they check is the content. */
-
-#define REPLY_HEAD (LINK_REPLY_BYTES - 16) /* the reply up to its tag */
-
-static void hello_write(uint8_t out[LINK_HELLO_BYTES], enum link_kind kind,
-                        const uint8_t spk[32], const uint8_t epk[32])
-{
-	struct wr w;
-	wr_init(&w, out, LINK_HELLO_BYTES);
-	wr_bytes(&w, magic, sizeof(magic));
-	wr_u8(&w, LINK_VERSION);
+	wr_init(&w, out, HELLO_PAYLOAD);
 	wr_u8(&w, (uint8_t)kind);
-	wr_zero(&w, 2);
-	wr_bytes(&w, spk, 32);
-	wr_bytes(&w, epk, 32);
+	wr_zero(&w, HELLO_PAYLOAD - 1);
 }
 
-/* NULL, or why p is no hello this side takes. */
-static const char *hello_read(const uint8_t p[LINK_HELLO_BYTES], enum link_kind *kind,
-                              const uint8_t **spk, const uint8_t **epk)
+/* NULL, or why p is no hello payload this side takes. */
+static const char *hello_payload_read(const uint8_t p[HELLO_PAYLOAD], enum link_kind *kind)
 {
 	struct rd r;
-	const uint8_t *m;
-	uint8_t ver, k;
-	uint16_t pad;
-	rd_init(&r, p, LINK_HELLO_BYTES);
-	rd_ptr(&r, &m, sizeof(magic));
-	rd_u8(&r, &ver);
+	uint8_t k, pad[HELLO_PAYLOAD - 1];
+	rd_init(&r, p, HELLO_PAYLOAD);
 	rd_u8(&r, &k);
-	rd_u16(&r, &pad);
-	rd_ptr(&r, spk, 32);
-	rd_ptr(&r, epk, 32);
-	if (!r.ok)
-		return "malformed hello";
-	if (memcmp(m, magic, sizeof(magic)) != 0)
-		return "not a mixproxy link (bad magic)";
-	if (ver != LINK_VERSION)
-		return "unsupported link version";
-	if ((k != LINK_NODE && k != LINK_CLIENT) || pad)
+	rd_bytes(&r, pad, sizeof(pad));
+	if (!r.ok || (k != LINK_NODE && k != LINK_CLIENT) || pad[0] || pad[1] || pad[2])
 		return "malformed hello";
 	*kind = (enum link_kind)k;
 	return NULL;
-}
-
-/* The reply up to its tag; the caller appends the tag (reply_tag_ad). */
-static void reply_write_head(struct wr *w, const uint8_t epk[32])
-{
-	wr_bytes(w, magic, sizeof(magic));
-	wr_u8(w, LINK_VERSION);
-	wr_zero(w, 3);
-	wr_bytes(w, epk, 32);
-}
-
-/* NULL, or why p is no reply. */
-static const char *reply_read(const uint8_t p[LINK_REPLY_BYTES], const uint8_t **epk,
-                              const uint8_t **tag)
-{
-	struct rd r;
-	const uint8_t *m;
-	uint8_t ver, pad[3];
-	rd_init(&r, p, LINK_REPLY_BYTES);
-	rd_ptr(&r, &m, sizeof(magic));
-	rd_u8(&r, &ver);
-	rd_bytes(&r, pad, sizeof(pad));
-	rd_ptr(&r, epk, 32);
-	rd_ptr(&r, tag, 16);
-	if (!r.ok || memcmp(m, magic, sizeof(magic)) != 0 || ver != LINK_VERSION ||
-	    pad[0] || pad[1] || pad[2])
-		return "malformed handshake reply";
-	return NULL;
-}
-
-/* What the reply's tag covers, the whole transcript: the hello, then
- * the reply up to the tag. */
-static void reply_tag_ad(const struct link *l, const uint8_t head[REPLY_HEAD],
-                         uint8_t ad[LINK_HELLO_BYTES + REPLY_HEAD])
-{
-	struct wr w;
-	wr_init(&w, ad, LINK_HELLO_BYTES + REPLY_HEAD);
-	wr_bytes(&w, l->hello, LINK_HELLO_BYTES);
-	wr_bytes(&w, head, REPLY_HEAD);
 }
 
 static const char *const state_names[] = {
@@ -199,7 +127,7 @@ void link_close(struct link *l, const char *why)
 	l->st.dropped_down += l->pend_n + ring_len(&l->tx) / LINK_FRAME_BYTES;
 	sodium_memzero(l->k_tx, sizeof(l->k_tx));
 	sodium_memzero(l->k_rx, sizeof(l->k_rx));
-	sodium_memzero(l->eph_sk, sizeof(l->eph_sk));
+	noise_ik_wipe(&l->hs);
 	if (l->cbs->on_down)
 		l->cbs->on_down(l, why, l->ctx);
 	/* Freed after the event batch: callers up the stack still hold l. */
@@ -246,7 +174,7 @@ static int encrypt_frame(struct link *l, const uint8_t plain[LINK_FRAME_PLAIN])
 	unsigned long long clen;
 	if (tx_reserve(l, LINK_FRAME_BYTES))
 		return -1;
-	nonce_for(nonce, l->n_tx++);
+	noise_nonce(nonce, l->n_tx++);
 	crypto_aead_chacha20poly1305_ietf_encrypt(c, &clen, plain, LINK_FRAME_PLAIN,
 	                                          NULL, 0, NULL, nonce, l->k_tx);
 	l->st.frames_out++;
@@ -318,37 +246,6 @@ size_t link_queue_room(const struct link *l)
 	return (l->tx_max - ring_len(&l->tx)) / LINK_FRAME_BYTES;
 }
 
-/* Both sides compute the same 64 bytes from three Diffie-Hellman values
- * and the four public keys; the initiator sends with the first half. */
-static int derive_keys(struct link *l, const uint8_t ie[32], const uint8_t re[32])
-{
-	uint8_t in[3 * 32 + 4 * 32], k[64];
-	const uint8_t *is = l->initiator ? l->self->pk : l->peer_pk;
-	const uint8_t *rs = l->initiator ? l->peer_pk : l->self->pk;
-	int rc = 0;
-
-	if (l->initiator) {
-		rc |= crypto_scalarmult(in, l->eph_sk, re);               /* ee */
-		rc |= crypto_scalarmult(in + 32, l->eph_sk, rs);          /* es */
-		rc |= crypto_scalarmult(in + 64, l->self->sk, re);        /* se */
-	} else {
-		rc |= crypto_scalarmult(in, l->eph_sk, ie);
-		rc |= crypto_scalarmult(in + 32, l->self->sk, ie);
-		rc |= crypto_scalarmult(in + 64, l->eph_sk, is);
-	}
-	memcpy(in + 96, is, 32);
-	memcpy(in + 128, ie, 32);
-	memcpy(in + 160, rs, 32);
-	memcpy(in + 192, re, 32);
-	crypto_generichash(k, sizeof(k), in, sizeof(in), dom_link, sizeof(dom_link));
-	memcpy(l->initiator ? l->k_tx : l->k_rx, k, 32);
-	memcpy(l->initiator ? l->k_rx : l->k_tx, k + 32, 32);
-	sodium_memzero(in, sizeof(in));
-	sodium_memzero(k, sizeof(k));
-	sodium_memzero(l->eph_sk, sizeof(l->eph_sk));
-	return rc ? -1 : 0;
-}
-
 static void go_up(struct link *l)
 {
 	link_set_state(l, LS_UP, l->kind == LINK_NODE ? "node" : "client");
@@ -368,48 +265,46 @@ static void go_up(struct link *l)
 
 static void send_hello(struct link *l)
 {
-	hello_write(l->hello, l->kind, l->self->pk, l->eph_pk);
+	uint8_t pay[HELLO_PAYLOAD], hello[LINK_HELLO_BYTES];
+	hello_payload_write(pay, l->kind);
+	noise_ik_init(&l->hs, 1, prologue, sizeof(prologue) - 1, l->self, l->peer_pk);
+	if (noise_ik_write1(&l->hs, pay, sizeof(pay), hello)) {
+		link_close(l, "handshake failed: the topology's key is of low order");
+		return;
+	}
 	link_set_state(l, LS_HELLO, "hello sent");
-	enqueue_raw(l, l->hello, LINK_HELLO_BYTES);
+	enqueue_raw(l, hello, sizeof(hello));
 }
 
 /* Returns bytes consumed, 0 if more are needed, -1 when the link closed. */
 static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 {
-	uint8_t reply[LINK_REPLY_BYTES], nonce[12], tag[16];
-	uint8_t ad[LINK_HELLO_BYTES + REPLY_HEAD];
-	const uint8_t *spk, *epk;
+	uint8_t pay[HELLO_PAYLOAD], reply[LINK_REPLY_BYTES];
 	enum link_kind kind;
 	if (n < LINK_HELLO_BYTES)
 		return 0;
-	const char *bad = hello_read(p, &kind, &spk, &epk);
+	noise_ik_init(&l->hs, 0, prologue, sizeof(prologue) - 1, l->self, NULL);
+	const char *bad = noise_ik_read1(&l->hs, p, LINK_HELLO_BYTES, pay);
+	if (!bad)
+		bad = hello_payload_read(pay, &kind);
 	if (bad) {
 		link_close(l, bad);
 		return -1;
 	}
-	memcpy(l->hello, p, LINK_HELLO_BYTES);
 	l->kind = kind;
-	memcpy(l->peer_pk, spk, 32);
+	memcpy(l->peer_pk, l->hs.rs, 32);
 	if (l->cbs->accept_peer && l->cbs->accept_peer(l, l->kind, l->peer_pk, l->ctx)) {
 		link_close(l, l->kind == LINK_NODE ? "peer key not in the topology"
 		                                   : "clients not accepted here");
 		return -1;
 	}
-	crypto_box_keypair(l->eph_pk, l->eph_sk);
-	if (derive_keys(l, epk, l->eph_pk)) {
+	if (noise_ik_write2(&l->hs, NULL, 0, reply)) {
 		link_close(l, "handshake failed (bad key)");
 		return -1;
 	}
-	struct wr w;
-	wr_init(&w, reply, sizeof(reply));
-	reply_write_head(&w, l->eph_pk);
-	/* The tag over the whole transcript proves the responder's key. */
-	reply_tag_ad(l, reply, ad);
-	nonce_for(nonce, l->n_tx++);
-	uint8_t none[1] = { 0 };
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, tag, NULL, none, 0,
-	                                                   ad, sizeof(ad), NULL, nonce, l->k_tx);
-	wr_bytes(&w, tag, sizeof(tag));
+	/* The reply proves this side's key; the peer's proof is its first
+	 * frame (LF_AUTH), which only the holder of its key can seal. */
+	noise_ik_split(&l->hs, l->k_rx, l->k_tx, NULL);
 	enqueue_raw(l, reply, sizeof(reply));
 	link_set_state(l, LS_AUTH, "reply sent");
 	return LINK_HELLO_BYTES;
@@ -417,27 +312,15 @@ static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 
 static ssize_t handle_reply(struct link *l, const uint8_t *p, size_t n)
 {
-	uint8_t nonce[12], ad[LINK_HELLO_BYTES + REPLY_HEAD];
-	const uint8_t *epk, *tag;
+	uint8_t none[1];
 	if (n < LINK_REPLY_BYTES)
 		return 0;
-	const char *bad = reply_read(p, &epk, &tag);
+	const char *bad = noise_ik_read2(&l->hs, p, LINK_REPLY_BYTES, none);
 	if (bad) {
 		link_close(l, bad);
 		return -1;
 	}
-	if (derive_keys(l, l->eph_pk, epk)) {
-		link_close(l, "handshake failed (bad key)");
-		return -1;
-	}
-	reply_tag_ad(l, p, ad);
-	nonce_for(nonce, l->n_rx++);
-	uint8_t none[1] = { 0 };
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(none, NULL, none, 0, tag,
-	                                                       ad, sizeof(ad), nonce, l->k_rx)) {
-		link_close(l, "handshake failed: peer does not hold the topology's key");
-		return -1;
-	}
+	noise_ik_split(&l->hs, l->k_tx, l->k_rx, NULL);
 	uint8_t plain[LINK_FRAME_PLAIN];
 	frame_plain(plain, LF_AUTH, NULL, NULL);
 	encrypt_frame(l, plain);
@@ -451,7 +334,7 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	unsigned long long mlen;
 	if (n < LINK_FRAME_BYTES)
 		return 0;
-	nonce_for(nonce, l->n_rx++);
+	noise_nonce(nonce, l->n_rx++);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &mlen, NULL, p, LINK_FRAME_BYTES,
 	                                              NULL, 0, nonce, l->k_rx)) {
 		link_close(l, "frame authentication failed");
@@ -601,7 +484,12 @@ static void link_readable(struct ev *ev, int fd, void *ctx)
 		r = read(fd, l->rx + l->rx_len, l->rx_cap - l->rx_len);
 	while (r < 0 && errno == EINTR);
 	if (r == 0) {
-		link_close(l, "peer closed the connection");
+		/* A responder that cannot open the hello closes without a word:
+		 * the likely cause is a key in the topology it does not hold. */
+		link_close(l, l->initiator && l->state == LS_HELLO
+		                  ? "peer closed the connection during the handshake (does it "
+		                    "hold the key the topology gives it?)"
+		                  : "peer closed the connection");
 		return;
 	}
 	if (r < 0) {
@@ -712,8 +600,6 @@ static struct link *link_alloc(struct ev *ev, int initiator, const struct keypai
 		fatal(EXIT_OSERR, "out of memory for a link queue");
 	l->last_rx_us = l->last_tx_us = now_us();
 	snprintf(l->addr, sizeof(l->addr), "(detached)");
-	if (initiator)
-		crypto_box_keypair(l->eph_pk, l->eph_sk);
 	l->t_handshake = ev_timer_add(ev, initiator ? HANDSHAKE_TIMEOUT_MS : HANDSHAKE_ACCEPTED_MS,
 	                              on_handshake_timeout, l);
 	l->t_keepalive = ev_timer_add(ev, KEEPALIVE_MS, on_keepalive, l);

@@ -1,19 +1,23 @@
 /* link — an authenticated, encrypted TCP link between two mixnet parties.
  *
- * Handshake (Noise-KK-like, from X25519; 2 messages and a confirming frame):
+ * Handshake: Noise_IK_25519_ChaChaPoly_SHA256 (noise.h), prologue
+ * "mixproxy/link/2"; 2 messages and a confirming frame:
  *
- *   I -> R  HELLO  "MXPL" ver kind 0 0 | I's static key | I's ephemeral key
- *   R -> I  REPLY  "MXPL" ver 0 0 0    | R's ephemeral key | tag
+ *   I -> R  HELLO  I's ephemeral key | I's static key, sealed | kind, sealed
+ *   R -> I  REPLY  R's ephemeral key | empty payload, sealed
  *   I -> R  first frame, of type LF_AUTH
  *
- * Keys: BLAKE2b over DH(ee), DH(es), DH(se) and the four public keys, so
- * each side proves its static key (the initiator knows the responder's
- * from the topology; the responder checks the initiator's against the
- * topology for node links, or takes it as the client's address).  Then
- * every frame, whatever it carries, is LINK_FRAME_BYTES long:
- * ChaCha20-Poly1305 over [type | 32-byte id | packet], with a per-direction
- * counter as nonce — an observer of a link learns only how many frames
- * passed.  Nothing is accepted from a peer before its handshake is done.
+ * The initiator knows the responder's key from the topology and seals its
+ * own to it: on the wire there is no magic, no version and no static key,
+ * only an ephemeral key and ciphertext, so two handshakes share no bytes.
+ * The responder checks the initiator's key against the topology for node
+ * links, or takes it as the client's address; the reply proves the
+ * responder's key, the LF_AUTH frame the initiator's.  Then every frame,
+ * whatever it carries, is LINK_FRAME_BYTES long: ChaCha20-Poly1305 over
+ * [type | 32-byte id | packet] under the handshake's transport keys, with
+ * a per-direction counter as nonce (Noise's): an observer of a link
+ * learns only how many frames passed.  Nothing is accepted from a peer
+ * before its handshake is done.
  *
  * The receive side is a push parser (link_feed) so the tests and the fuzz
  * harness drive it without sockets. */
@@ -25,13 +29,16 @@
 #include <sys/socket.h>
 
 #include "keys.h"
+#include "noise.h"
 #include "packet.h"
 
-#define LINK_HELLO_BYTES 72
-#define LINK_REPLY_BYTES 56
+#define LINK_HELLO_BYTES NOISE_IK_MSG1_BYTES(4) /* 100 */
+#define LINK_REPLY_BYTES NOISE_IK_MSG2_BYTES(0) /* 48 */
 #define LINK_FRAME_PLAIN (1 + PKT_ID_BYTES + PKT_BYTES)
 #define LINK_FRAME_BYTES (LINK_FRAME_PLAIN + 16)
-#define LINK_VERSION 1
+/* The Noise prologue names this protocol and its version: peers of other
+ * versions fail the handshake; nothing of it is on the wire. */
+#define LINK_PROLOGUE "mixproxy/link/2"
 
 enum link_kind { LINK_NODE = 1, LINK_CLIENT = 2 };
 

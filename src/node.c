@@ -574,8 +574,9 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	 * stranger causes it at will, unless the refusal was logged already,
 	 * with the key, when it happened. */
 	if (!il->up && !il->refused)
-		ratelog_warn(&n->rl_handshakes, "link %llu from %s: handshake failed: %s",
-		             (unsigned long long)id, link_peer_addr(l), why);
+		ratelog_warn(&n->rl_handshakes, "link %llu from %s: %s%s", (unsigned long long)id,
+		             link_peer_addr(l), strncmp(why, "handshake", 9) ? "handshake failed: " : "",
+		             why);
 	else if (il->up && il->client)
 		log_debug("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l),
 		          why);

@@ -14,7 +14,7 @@
  *
  * Built with -DFUZZ_LINK_GEN (and without -fsanitize=fuzzer) the file is
  * instead a program that writes those seeds into the directory given:
- *   clang -DFUZZ_LINK_GEN -std=c11 -D_GNU_SOURCE -Isrc -o /tmp/gen \
+ *   clang -DFUZZ_LINK_GEN -DMIXPROXY_VERSION='"0"' -std=c11 -D_GNU_SOURCE -Isrc -o /tmp/gen \
  *       tests/fuzz/fuzz_link.c (every src .c file but main.c) \
  *       $(pkg-config --libs libsodium libxxhash) -lm
  *   /tmp/gen tests/fuzz/seeds/link

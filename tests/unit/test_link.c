@@ -272,10 +272,7 @@ static void handshake_step_by_step(enum link_kind kind)
 	ck_assert_str_eq(link_peer_addr(i->l), "(detached)");
 
 	ck_assert_uint_eq(link_take_output(i->l, hello, sizeof(hello)), LINK_HELLO_BYTES);
-	ck_assert_mem_eq(hello, "MXPL", 4);
-	ck_assert_int_eq(hello[4], LINK_VERSION);
-	ck_assert_int_eq(hello[5], kind);
-	ck_assert_mem_eq(hello + 8, kp_i.pk, 32);
+	ck_assert_ptr_null(memmem(hello, LINK_HELLO_BYTES, kp_i.pk, 32));
 	ck_assert_int_eq(link_feed(r->l, hello, LINK_HELLO_BYTES), 0);
 	ck_assert_int_eq(r->accepts, 1);
 	ck_assert_int_eq(r->seen_kind, kind);
@@ -603,13 +600,15 @@ START_TEST(test_wrong_peer_pk)
 	send_seed(i, LF_PACKET, 1);
 	send_seed(r, LF_PACKET, 2);
 	pump(i, r);
-	ck_assert_msg(why_has(i, "handshake failed"), "why: %s", i->why);
+	/* The hello is sealed to the key the initiator was given: the
+	 * responder cannot open it, and answers nothing. */
+	ck_assert_msg(why_has(r, "hello not sealed to this node's key"), "why: %s", r->why);
+	ck_assert_int_eq(r->accepts, 0);
 	ck_assert_int_eq(i->up + r->up, 0);
 	ck_assert_int_eq(i->nframes + r->nframes, 0);
-	ck_assert_int_eq(r->down, 0);
-	ck_assert_int_eq(link_state(r->l), LS_AUTH);
+	ck_assert_int_eq(link_state(i->l), LS_HELLO);
 	struct link_stats st;
-	link_get_stats(i->l, &st);
+	link_get_stats(r->l, &st);
 	ck_assert_uint_eq(st.dropped_down, 1);
 	side_free(i);
 	side_free(r);
@@ -627,22 +626,89 @@ START_TEST(test_impostor)
 	mk_responder(r, &kp_r, 4);
 	send_seed(i, LF_PACKET, 1);
 	pump(i, r);
-	ck_assert_int_eq(r->accepts, 1);
-	ck_assert_mem_eq(r->seen_pk, kp_i.pk, 32);
+	/* The hello's payload is sealed with DH(is, rs) as well: without the
+	 * secret, the responder refuses it before the accept callback. */
+	ck_assert_int_eq(r->accepts, 0);
+	ck_assert_msg(why_has(r, "peer does not hold its key"), "why: %s", r->why);
 	ck_assert_int_eq(r->up, 0);
 	ck_assert_int_eq(i->up, 0);
 	ck_assert_int_eq(r->nframes, 0);
-	ck_assert_msg(why_has(i, "handshake failed"), "why: %s", i->why);
-	/* Whatever the impostor sends as its confirmation fails. */
-	uint8_t junk[F];
-	randombytes_buf(junk, sizeof(junk));
-	junk[0] = LF_AUTH;
-	ck_assert_int_eq(link_feed(r->l, junk, sizeof(junk)), -1);
-	ck_assert_msg(why_has(r, "authentication failed"), "why: %s", r->why);
-	ck_assert_int_eq(r->up, 0);
-	ck_assert_int_eq(r->nframes, 0);
 	side_free(i);
 	side_free(r);
+}
+END_TEST
+
+/* A recorded hello played again to the responder: it answers (it cannot
+ * tell), but nobody can confirm the new keys, the initiator's own
+ * confirming frame of the first link included. */
+START_TEST(test_replayed_hello)
+{
+	struct side *i = side_new(), *r = side_new(), *r2 = side_new();
+	uint8_t hello[LINK_HELLO_BYTES], reply[LINK_REPLY_BYTES], auth[F];
+	mk_initiator(i, &kp_i, kp_r.pk, LINK_NODE, 4);
+	mk_responder(r, &kp_r, 4);
+	mk_responder(r2, &kp_r, 4);
+	ck_assert_uint_eq(link_take_output(i->l, hello, sizeof(hello)), sizeof(hello));
+	ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), 0);
+	ck_assert_uint_eq(link_take_output(r->l, reply, sizeof(reply)), sizeof(reply));
+	ck_assert_int_eq(link_feed(i->l, reply, sizeof(reply)), 0);
+	ck_assert_uint_eq(link_take_output(i->l, auth, sizeof(auth)), F);
+	ck_assert_int_eq(link_feed(r->l, auth, F), 0);
+	ck_assert_int_eq(r->up, 1);
+
+	ck_assert_int_eq(link_feed(r2->l, hello, sizeof(hello)), 0);
+	ck_assert_int_eq(link_state(r2->l), LS_AUTH);
+	uint8_t reply2[LINK_REPLY_BYTES];
+	ck_assert_uint_eq(link_take_output(r2->l, reply2, sizeof(reply2)), sizeof(reply2));
+	ck_assert_mem_ne(reply2, reply, 32); /* a fresh ephemeral key */
+	ck_assert_int_eq(link_feed(r2->l, auth, F), -1);
+	ck_assert_msg(why_has(r2, "authentication failed"), "why: %s", r2->why);
+	ck_assert_int_eq(r2->up, 0);
+	ck_assert_int_eq(r2->nframes, 0);
+	side_free(i);
+	side_free(r);
+	side_free(r2);
+}
+END_TEST
+
+/* What a passive observer of a link's start sees: no static key (raw or
+ * Base58), and nothing two handshakes of one identity share: no 8 bytes
+ * in a row of one appear anywhere in the other. */
+static int share_8(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	for (size_t k = 0; k + 8 <= an; k++)
+		if (memmem(b, bn, a + k, 8))
+			return 1;
+	return 0;
+}
+
+START_TEST(test_handshake_hides_keys)
+{
+	uint8_t wire[2][LINK_HELLO_BYTES + LINK_REPLY_BYTES];
+	char b58[2][B58_KEY_CHARS];
+	key_to_str(kp_i.pk, b58[0], sizeof(b58[0]));
+	key_to_str(kp_r.pk, b58[1], sizeof(b58[1]));
+	for (int k = 0; k < 2; k++) {
+		struct side *i = side_new(), *r = side_new();
+		mk_initiator(i, &kp_i, kp_r.pk, LINK_CLIENT, 4);
+		mk_responder(r, &kp_r, 4);
+		ck_assert_uint_eq(link_take_output(i->l, wire[k], LINK_HELLO_BYTES), LINK_HELLO_BYTES);
+		ck_assert_int_eq(link_feed(r->l, wire[k], LINK_HELLO_BYTES), 0);
+		ck_assert_uint_eq(link_take_output(r->l, wire[k] + LINK_HELLO_BYTES, LINK_REPLY_BYTES),
+		                  LINK_REPLY_BYTES);
+		ck_assert_int_eq(link_feed(i->l, wire[k] + LINK_HELLO_BYTES, LINK_REPLY_BYTES), 0);
+		ck_assert_int_eq(i->up, 1);
+		ck_assert_mem_eq(r->seen_pk, kp_i.pk, 32);
+		for (int key = 0; key < 2; key++) {
+			const uint8_t *pk = key ? kp_r.pk : kp_i.pk;
+			ck_assert(!share_8(pk, 32, wire[k], sizeof(wire[k])));
+			ck_assert_ptr_null(memmem(wire[k], sizeof(wire[k]), b58[key], 8));
+		}
+		side_free(i);
+		side_free(r);
+	}
+	ck_assert_mem_ne(wire[0], wire[1], 32);
+	ck_assert(!share_8(wire[0], sizeof(wire[0]), wire[1], sizeof(wire[1])));
 }
 END_TEST
 
@@ -947,16 +1013,10 @@ static void bad_reply(void (*edit)(uint8_t *h), const char *why)
 	side_free(r);
 }
 
-static void ed_magic(uint8_t *h) { h[0] = 'G'; }
-static void ed_version(uint8_t *h) { h[4] = LINK_VERSION + 1; }
-static void ed_kind0(uint8_t *h) { h[5] = 0; }
-static void ed_kind3(uint8_t *h) { h[5] = 3; }
-static void ed_kind1(uint8_t *h) { h[5] = 1; }
-static void ed_res6(uint8_t *h) { h[6] = 1; }
-static void ed_res7(uint8_t *h) { h[7] = 0x80; }
-static void ed_hello_zero_static(uint8_t *h) { memset(h + 8, 0, 32); }
-static void ed_hello_zero_eph(uint8_t *h) { memset(h + 40, 0, 32); }
-static void ed_reply_zero_eph(uint8_t *h) { memset(h + 8, 0, 32); }
+static void ed_first(uint8_t *h) { h[0] ^= 0x40; }
+static void ed_sealed_key(uint8_t *h) { h[40] ^= 1; }
+static void ed_sealed_kind(uint8_t *h) { h[LINK_HELLO_BYTES - 1] ^= 0x80; }
+static void ed_zero_eph(uint8_t *h) { memset(h, 0, 32); }
 static void ed_http(uint8_t *h)
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: x\r\n"
@@ -964,26 +1024,57 @@ static void ed_http(uint8_t *h)
 	memcpy(h, req, LINK_HELLO_BYTES < sizeof(req) ? LINK_HELLO_BYTES : sizeof(req));
 }
 
+/* A hello sealed properly (the link's prologue, kp_i to kp_r) around a
+ * payload of our choice: the responder refuses what it finds inside. */
+static void sealed_payload(const uint8_t pay[4], const char *why)
+{
+	struct side *r = side_new();
+	struct noise_ik hs;
+	uint8_t hello[LINK_HELLO_BYTES], out[8];
+	mk_responder(r, &kp_r, 4);
+	noise_ik_init(&hs, 1, LINK_PROLOGUE, strlen(LINK_PROLOGUE), &kp_i, kp_r.pk);
+	ck_assert_int_eq(noise_ik_write1(&hs, pay, 4, hello), 0);
+	noise_ik_wipe(&hs);
+	ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), -1);
+	ck_assert_msg(why_has(r, why), "why: %s, wanted %s", r->why, why);
+	ck_assert_int_eq(r->accepts, 0);
+	ck_assert_uint_eq(link_take_output(r->l, out, sizeof(out)), 0);
+	side_free(r);
+}
+
 START_TEST(test_garbage_hello)
 {
-	bad_hello(ed_magic, "bad magic");
-	bad_hello(ed_http, "bad magic");
-	bad_hello(ed_version, "version");
-	bad_hello(ed_kind0, "malformed hello");
-	bad_hello(ed_kind3, "malformed hello");
-	bad_hello(ed_res6, "malformed hello");
-	bad_hello(ed_res7, "malformed hello");
-	bad_hello(ed_hello_zero_static, "bad key");
-	bad_hello(ed_hello_zero_eph, "bad key");
+	bad_hello(ed_first, "hello not sealed to this node's key");
+	bad_hello(ed_http, "hello not sealed to this node's key");
+	bad_hello(ed_sealed_key, "hello not sealed to this node's key");
+	bad_hello(ed_sealed_kind, "peer does not hold its key");
+	bad_hello(ed_zero_eph, "bad key");
+	static const uint8_t kind0[4] = { 0 }, kind3[4] = { 3 }, res1[4] = { 1, 1 },
+	                     res3[4] = { 2, 0, 0, 0x80 }, good[4] = { 1 };
+	sealed_payload(kind0, "malformed hello");
+	sealed_payload(kind3, "malformed hello");
+	sealed_payload(res1, "malformed hello");
+	sealed_payload(res3, "malformed hello");
+	/* The helper's own hello, unaltered, is taken: the refusals above
+	 * are the payloads'. */
+	struct side *r = side_new();
+	struct noise_ik hs;
+	uint8_t hello[LINK_HELLO_BYTES];
+	mk_responder(r, &kp_r, 4);
+	noise_ik_init(&hs, 1, LINK_PROLOGUE, strlen(LINK_PROLOGUE), &kp_i, kp_r.pk);
+	ck_assert_int_eq(noise_ik_write1(&hs, good, 4, hello), 0);
+	noise_ik_wipe(&hs);
+	ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), 0);
+	ck_assert_int_eq(link_state(r->l), LS_AUTH);
+	side_free(r);
 
 	/* Random bytes. */
-	struct side *r = side_new();
+	r = side_new();
 	uint8_t junk[3 * LINK_HELLO_BYTES];
 	mk_responder(r, &kp_r, 4);
 	randombytes_buf(junk, sizeof(junk));
-	junk[0] = 0;
 	ck_assert_int_eq(link_feed(r->l, junk, sizeof(junk)), -1);
-	ck_assert_msg(why_has(r, "bad magic"), "why: %s", r->why);
+	ck_assert_msg(why_has(r, "hello not sealed"), "why: %s", r->why);
 	ck_assert_int_eq(r->accepts, 0);
 	side_free(r);
 }
@@ -991,12 +1082,9 @@ END_TEST
 
 START_TEST(test_garbage_reply)
 {
-	bad_reply(ed_magic, "malformed handshake reply");
-	bad_reply(ed_version, "malformed handshake reply");
-	bad_reply(ed_kind1, "malformed handshake reply");
-	bad_reply(ed_res6, "malformed handshake reply");
-	bad_reply(ed_res7, "malformed handshake reply");
-	bad_reply(ed_reply_zero_eph, "bad key");
+	bad_reply(ed_first, "peer does not hold the topology's key");
+	bad_reply(ed_http, "peer does not hold the topology's key");
+	bad_reply(ed_zero_eph, "bad key");
 	/* A HELLO where a REPLY belongs (a reflected HELLO). */
 	struct side *i = side_new();
 	uint8_t hello[LINK_HELLO_BYTES];
@@ -1393,6 +1481,8 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_flip_reply);
 	tcase_add_test(tc, test_flip_frames);
 	tcase_add_test(tc, test_replay_and_reorder);
+	tcase_add_test(tc, test_replayed_hello);
+	tcase_add_test(tc, test_handshake_hides_keys);
 	tcase_add_test(tc, test_truncated_waits);
 	tcase_add_test(tc, test_bytewise);
 	tcase_add_test(tc, test_garbage_hello);
