@@ -41,7 +41,6 @@
 #include "mixclient.h"
 
 #include <errno.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +56,7 @@
 #include "mixcc.h"
 #include "mixmsg.h"
 #include "mixpeer.h"
+#include "rng.h"
 #include "route.h"
 #include "rxwin.h"
 #include "util.h"
@@ -97,19 +97,11 @@ struct mixclient {
 
 /* ---- small helpers ---- */
 
-static double exp_sample(double mean)
-{
-	if (mean <= 0)
-		return 0;
-	double u = ((double)randombytes_random() + 1.0) / 4294967296.0;
-	return -log(u) * mean;
-}
-
 static uint32_t delay_us(struct mixclient *mc)
 {
 	if (mc->cfg.fast)
 		return 0;
-	double us = exp_sample(mc->cfg.delay_mean_ms * 1000.0);
+	double us = rng_exp(mc->cfg.delay_mean_ms * 1000.0);
 	return us > 4e9 ? 4000000000u : (uint32_t)us;
 }
 
@@ -601,7 +593,7 @@ static void slot(struct mixclient *mc)
 static void on_send_timer(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
-	mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
+	mc->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.send_mean_ms * 1000.0),
 	                             on_send_timer, mc);
 	slot(mc);
 }
@@ -609,7 +601,7 @@ static void on_send_timer(struct ev *ev, void *ctx)
 static void on_loop_timer(struct ev *ev, void *ctx)
 {
 	struct mixclient *mc = ctx;
-	mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
+	mc->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.loop_mean_ms * 1000.0),
 	                             on_loop_timer, mc);
 	if (can_send(mc))
 		send_to_self(mc, MB_LOOP);
@@ -986,9 +978,9 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mixmsgs_init(&mc->msgs, ev, mc->cc, mc->routes, &mc->cfg, &mc->st, &mc_msgs_cbs, mc);
 	mixattach_start(&mc->gwa, ev, gw, mc->cfg.kp, &mc_attach_cbs, mc);
 	if (!mc->cfg.fast) {
-		mc->t_send = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.send_mean_ms * 1000.0),
+		mc->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.send_mean_ms * 1000.0),
 		                             on_send_timer, mc);
-		mc->t_loop = ev_timer_add_us(ev, (uint64_t)exp_sample(mc->cfg.loop_mean_ms * 1000.0),
+		mc->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.loop_mean_ms * 1000.0),
 		                             on_loop_timer, mc);
 	}
 	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);

@@ -1,6 +1,7 @@
 /* rng — see rng.h. */
 #include "rng.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
@@ -137,4 +138,13 @@ int rng_install(void)
 uint64_t rng_reseeds(void)
 {
 	return R.reseeds;
+}
+
+double rng_exp(double mean)
+{
+	if (mean <= 0)
+		return 0;
+	/* u in (0, 1]: never log(0). */
+	double u = ((double)randombytes_random() + 1.0) / 4294967296.0;
+	return -log(u) * mean;
 }

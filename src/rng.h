@@ -32,4 +32,8 @@ int rng_install(void);
 /* How many times the key took kernel bytes (tests). */
 uint64_t rng_reseeds(void);
 
+/* A sample of the exponential distribution of this mean (0 if mean <= 0):
+ * the gaps of a Poisson process. */
+double rng_exp(double mean);
+
 #endif
