@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "htab.h"
+#include "log.h"
 #include "topology.h"
 #include "util.h"
 
@@ -273,6 +274,9 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
 		return NULL;
 	}
 	peer_in_touch(ps, p, now);
+	/* The tag's first bytes, at debug only: what tests of linking (who
+	 * greeted when) read from a server's log. */
+	log_debug("sender %02x%02x%02x%02x: new", tag[0], tag[1], tag[2], tag[3]);
 	return p;
 }
 

@@ -3,11 +3,22 @@
  * Listens on a local TCP port; every accepted connection becomes a
  * session (session.h) carried to the server's mixnet address by a mixnet
  * identity of its own, so the server cannot link two connections by their
- * sender.  Identities come from a pool kept filled to
- * --client-pool-reserve (each one already attached to its gateway, so the
- * first byte leaves at once), or are made on demand when the pool is dry.
- * An identity is used once: after its session it stays until everything
- * it sent is acknowledged (at most the close timeout), then it is freed. */
+ * sender.  Identities come from a pool of about --client-pool-reserve
+ * (each one already attached to its gateway and known to the server, so
+ * the first byte leaves at once), or are made on demand when the pool is
+ * dry.  An identity is used once: after its session it stays until
+ * everything it sent is acknowledged (at most the close timeout), then it
+ * is freed.
+ *
+ * When the pool's identities are made, and which one a session takes,
+ * must say nothing of the sessions: the server sees each identity greet it
+ * when it joins the pool, and one made when a session starts, taken by the
+ * next session, would link the two.  So a new identity joins the pool at
+ * the times of a Poisson process (mean --client-pool-interval), whatever
+ * the sessions do, and the one that waited longest leaves when the pool
+ * is over its reserve; a session takes one at random; and each greets the
+ * server again on a timer of its own.  With an interval of 0 (the fast
+ * profile's default) the pool is refilled at once instead. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,12 +40,14 @@
 #include "mixclient.h"
 #include "route.h"
 #include "proxy_common.h"
+#include "rng.h"
 #include "session.h"
 #include "topology.h"
 #include "util.h"
 
 #define LINGER_CHECK_MS 100
-#define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s */
+#define GREET_MS 20000           /* a pooled identity's hello is trusted 30 s:
+                                  * it greets again after 10 to 20 s */
 
 struct pclient;
 
@@ -48,12 +61,14 @@ struct ident {
 	struct mixclient *mc;
 	struct session *s;
 	uint64_t t_linger, linger_until_us;
+	uint64_t t_greet;            /* while in the pool */
 };
 
 struct pclient {
 	struct proxy_opts o;
 	char *listen_addr;
 	uint64_t listen_port, pool_reserve;
+	double pool_interval;        /* seconds; < 0 until set */
 	char *server_text;
 	struct mix_addr server;
 	struct ev *ev;
@@ -73,9 +88,9 @@ struct pclient {
 	struct list all;             /* every identity */
 	struct list pool;            /* those ready for a session, newest first */
 	unsigned npool, nsessions, nidents;
-	uint64_t t_fill, t_greet;
+	uint64_t t_fill;
 	struct ratelog rl_stray, rl_refused;
-	uint64_t accepted, refused, clean, reset, idents_made;
+	uint64_t accepted, refused, clean, reset, idents_made, idents_retired;
 	struct proxy_sessions ended;  /* bytes of the sessions that ended */
 	struct ctl *ctl;
 	char name[256];               /* the instance (ctl_name) */
@@ -108,15 +123,28 @@ static struct ident *ident_new(struct pclient *c, const char **err)
 	return id;
 }
 
+static void pool_put(struct pclient *c, struct ident *id)
+{
+	list_push_front(&c->pool, &id->pool_node);
+	c->npool++;
+}
+
+/* Out of the pool: for a session, or to be freed. */
+static void pool_remove(struct pclient *c, struct ident *id)
+{
+	list_remove(&id->pool_node);
+	c->npool--;
+	ev_timer_cancel(c->ev, id->t_greet);
+	id->t_greet = 0;
+}
+
 /* Not from inside the identity's own mixnet callbacks (mixclient.h). */
 static void ident_free(struct ident *id)
 {
 	struct pclient *c = id->c;
 	list_remove(&id->all_node);
-	if (list_linked(&id->pool_node)) {
-		list_remove(&id->pool_node);
-		c->npool--;
-	}
+	if (list_linked(&id->pool_node))
+		pool_remove(c, id);
 	c->nidents--;
 	ev_timer_cancel(c->ev, id->t_linger);
 	proxy_add_stats(&c->mx, id->mc);
@@ -127,19 +155,30 @@ static void ident_free(struct ident *id)
 	free(id);
 }
 
-/* The pool's identities greet the server again before what their last
- * hello taught them goes stale (mixclient_hello). */
-static void greet_pool(struct ev *ev, void *ctx)
+/* A pool identity greets the server again before what its last hello
+ * taught it goes stale (mixclient_hello), each on a timer of its own: not
+ * the whole pool at once, in phase. */
+static void ident_greet(struct ev *ev, void *ctx);
+
+static void greet_arm(struct ident *id)
 {
-	struct pclient *c = ctx;
-	c->t_greet = ev_timer_add(ev, GREET_MS, greet_pool, c);
-	for (struct list *l = c->pool.next; l != &c->pool; l = l->next) {
-		struct ident *id = list_entry(l, struct ident, pool_node);
-		if (mixclient_is_attached(id->mc))
-			(void)mixclient_hello(id->mc, &c->server);
-	}
+	ev_timer_cancel(id->c->ev, id->t_greet);
+	id->t_greet = ev_timer_add(id->c->ev, GREET_MS / 2 + randombytes_uniform(GREET_MS / 2 + 1),
+	                           ident_greet, id);
 }
 
+static void ident_greet(struct ev *ev, void *ctx)
+{
+	struct ident *id = ctx;
+	(void)ev;
+	id->t_greet = 0;
+	greet_arm(id);
+	if (mixclient_is_attached(id->mc))
+		(void)mixclient_hello(id->mc, &id->c->server);
+}
+
+/* Fill the pool up to the reserve: at start, and (interval 0) after a
+ * session took one. */
 static void fill_pool(struct ev *ev, void *ctx)
 {
 	struct pclient *c = ctx;
@@ -151,24 +190,47 @@ static void fill_pool(struct ev *ev, void *ctx)
 			log_err("cannot make a mixnet identity for the pool: %s", err);
 			return;
 		}
-		list_push_front(&c->pool, &id->pool_node);
-		c->npool++;
+		pool_put(c, id);
 	}
 	(void)ev;
 }
 
+/* The pool's Poisson clock: one identity more, and the one that waited
+ * longest goes when that puts the pool over its reserve. */
+static void pool_tick(struct ev *ev, void *ctx)
+{
+	struct pclient *c = ctx;
+	const char *err;
+	c->t_fill = ev_timer_add_us(ev, (uint64_t)rng_exp(c->pool_interval * 1e6), pool_tick, c);
+	if (c->pool_reserve == 0)
+		return;
+	struct ident *id = ident_new(c, &err);
+	if (!id) {
+		log_err("cannot make a mixnet identity for the pool: %s", err);
+		return;
+	}
+	pool_put(c, id);
+	if (c->npool > c->pool_reserve) {
+		c->idents_retired++;
+		ident_free(list_entry(c->pool.prev, struct ident, pool_node));
+	}
+}
+
 static struct ident *take_ident(struct pclient *c, const char **err)
 {
-	struct ident *id;
-	if (!list_empty(&c->pool)) {
-		id = list_entry(c->pool.next, struct ident, pool_node);
-		list_remove(&id->pool_node);
-		c->npool--;
+	struct ident *id = NULL;
+	if (c->npool > 0) {
+		uint32_t k = randombytes_uniform(c->npool);
+		struct list *l = c->pool.next;
+		while (k--)
+			l = l->next;
+		id = list_entry(l, struct ident, pool_node);
+		pool_remove(c, id);
 	} else {
 		log_info("identity pool empty: making one on demand");
 		id = ident_new(c, err);
 	}
-	if (!c->t_fill && c->npool < c->pool_reserve)
+	if (c->pool_interval == 0 && !c->t_fill && c->npool < c->pool_reserve)
 		c->t_fill = ev_timer_add(c->ev, 0, fill_pool, c);
 	return id;
 }
@@ -266,8 +328,11 @@ static void ident_mc_link(struct mixclient *mc, int up, void *ctx)
 	/* A pool identity makes acquaintance with the server while it waits,
 	 * so that its session's first message is not refused for want of
 	 * the server's epoch (a round trip saved on every connection). */
-	else if (up && list_linked(&id->pool_node) && mixclient_hello(mc, &id->c->server) < 0)
-		log_warn("identity: cannot greet the server: %s", strerror(errno));
+	else if (up && list_linked(&id->pool_node)) {
+		if (mixclient_hello(mc, &id->c->server) < 0)
+			log_warn("identity: cannot greet the server: %s", strerror(errno));
+		greet_arm(id);
+	}
 }
 
 static const struct mixclient_cbs ident_cbs = {
@@ -360,7 +425,7 @@ static void client_on_accept(int fd, const struct sockaddr *sa, socklen_t sl, vo
 
 enum {
 	CS_ACCEPTED, CS_REFUSED, CS_SESSIONS, CS_CLOSED, CS_RESET, CS_IDENTITIES, CS_POOL, CS_MADE,
-	CS_N
+	CS_RETIRED, CS_N
 };
 
 _Static_assert(CS_N <= PROXY_OWN_MAX, "a proxy_report holds the figures");
@@ -374,6 +439,7 @@ static const struct ctl_stat client_stats[CS_N] = {
 	[CS_IDENTITIES] = { NULL, "identities", "identities", NULL, CTL_GAUGE, 0, "Mixnet identities alive." },
 	[CS_POOL] = { NULL, "pool", "identity_pool", NULL, CTL_GAUGE, 0, "Identities ready in the pool." },
 	[CS_MADE] = { NULL, "made", "identities_made_total", NULL, CTL_COUNTER, 0, "Identities made." },
+	[CS_RETIRED] = { NULL, "retired", "identities_retired_total", NULL, CTL_COUNTER, 0, "Pool identities freed unused, to make room for a newer one." },
 };
 
 static void client_gather(void *ctx, struct proxy_report *r)
@@ -396,6 +462,7 @@ static void client_gather(void *ctx, struct proxy_report *r)
 	r->own_v[CS_IDENTITIES] = c->nidents;
 	r->own_v[CS_POOL] = c->npool;
 	r->own_v[CS_MADE] = (double)c->idents_made;
+	r->own_v[CS_RETIRED] = (double)c->idents_retired;
 }
 
 static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
@@ -414,6 +481,10 @@ static void client_head(void *ctx, struct ctl_buf *b, uint64_t up_s)
 	ctl_printf(b, "  identities: %u (%u ready in the pool of %llu, %u serving a session, "
 	           "%u finishing)\n", c->nidents, c->npool, (unsigned long long)c->pool_reserve,
 	           serving, c->nidents - c->npool - serving);
+	if (c->pool_interval > 0)
+		ctl_printf(b, "  pool: a new identity every %.3g s on average\n", c->pool_interval);
+	else
+		ctl_printf(b, "  pool: refilled at once (links consecutive sessions)\n");
 }
 
 static void client_on_usr1(struct ev *ev, int signo, void *ctx)
@@ -463,6 +534,15 @@ static int client_parse(struct pclient *c, struct opt *opts, size_t nopts, int a
 	}
 	if (proxy_opts_check(o, err, sizeof(err))) {
 		fprintf(stderr, "mixproxy client: %s (see mixproxy client -h)\n", err);
+		return EXIT_USAGE;
+	}
+	/* Unset: 5 s, or at once in the fast profile (which gives up timing
+	 * anonymity anyway).  Below 0.1 s it would be a stream of identities. */
+	if (c->pool_interval < 0)
+		c->pool_interval = o->fast ? 0 : 5;
+	else if (c->pool_interval > 0 && c->pool_interval < 0.1) {
+		fprintf(stderr, "mixproxy client: --client-pool-interval: 0, or from 0.1 to 3600 "
+		        "seconds\n");
 		return EXIT_USAGE;
 	}
 	const char *why;
@@ -538,7 +618,8 @@ static int client_open(struct pclient *c)
 	daemon_signals(c->ev);
 	ev_signal(c->ev, SIGUSR1, client_on_usr1, c);
 	fill_pool(c->ev, c);
-	c->t_greet = ev_timer_add(c->ev, GREET_MS, greet_pool, c);
+	if (c->pool_interval > 0)
+		c->t_fill = ev_timer_add_us(c->ev, (uint64_t)rng_exp(c->pool_interval * 1e6), pool_tick, c);
 	c->listener = listener_new(c->ev, c->lfd, "client listener", client_on_accept, c);
 	if (!c->listener)
 		fatal(EXIT_OSERR, "cannot watch the listening socket: %s", strerror(errno));
@@ -583,6 +664,7 @@ int cmd_client(int argc, char **argv)
 	o->max_sessions = 1024;
 	c->listen_port = 8080;
 	c->pool_reserve = 2;
+	c->pool_interval = -1;
 	c->lfd = -1;
 	list_init(&c->all);
 	list_init(&c->pool);
@@ -591,6 +673,7 @@ int cmd_client(int argc, char **argv)
 		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
 		{ "listen-port", 0, OPT_U64, "PORT", "port to listen on (8080)", &c->listen_port, 1, 65535, 0 },
 		{ "client-pool-reserve", 0, OPT_U64, "N", "mixnet identities kept ready (2)", &c->pool_reserve, 0, 1000, 0 },
+		{ "client-pool-interval", 0, OPT_DBL, "SECS", "mean time between new pool identities (5; fast profile 0: at once)", &c->pool_interval, 0, 3600, 0 },
 		PROXY_COMMON_OPTS(o),
 	};
 	const size_t nopts = ARRAY_LEN(opts);

@@ -151,6 +151,8 @@ static struct session *open_session(struct server *sv, const uint8_t tag[MIX_TAG
 	sv->n.opened++;
 	struct session *s = ss->s;
 	log_info("session %s: opened, connecting to %s", session_name(s), sv->upstream_text);
+	log_debug("session %s: opened by sender %02x%02x%02x%02x", session_name(s), tag[0], tag[1],
+	          tag[2], tag[3]);
 	int connecting;
 	int fd = upstream_connect(sv, &connecting);
 	if (fd < 0) {

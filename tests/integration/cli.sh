@@ -231,8 +231,14 @@ t "client: a bad config line is a config error" rc_is 78
 t "client: ... naming the file and line" err_has "c.conf: line 2"
 run client -t "$tmp/topo" -s "$srvkey@gw1" --idle-timeout 2
 t "client: an idle timeout below 5 s is refused" rc_is 64
+run client -t "$tmp/topo" -s "$srvkey@gw1" --client-pool-interval 0.05
+t "client: a pool interval below 0.1 s (but not 0) is refused" rc_is 64
+t "client: ... saying what it takes" err_has "0, or from 0.1 to 3600 seconds"
+run client -t "$tmp/topo" -s "$srvkey@gw1" --client-pool-interval -1
+t "client: a negative pool interval is refused" rc_is 64
 run client -h
 t "client -h exits 0 and lists the pool option" out_has "--client-pool-reserve"
+t "client -h lists the pool's interval" out_has "--client-pool-interval"
 run server -t "$tmp/topo" -c "$tmp/sd" -u "localhost:80"
 t "server: a host name as upstream is a usage error (no DNS in the loop)" rc_is 64
 t "server: ... naming the option" err_has "--upstream-tcp-address 'localhost:80'"
