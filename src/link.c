@@ -17,9 +17,10 @@
 #include "util.h"
 
 #define RX_FRAMES 16
-#define RX_CAP (RX_FRAMES * LINK_FRAME_BYTES)
-#define TX_START (8 * LINK_FRAME_BYTES)
+#define RX_CAP (RX_FRAMES * LINK_FRAME_BYTES) /* the most one read takes */
+#define TX_START LINK_FRAME_BYTES /* the hello, or a frame; it grows by doubling */
 #define TX_START_ACCEPTED 64   /* the reply, until the peer has proved its key */
+#define IDLE_SHRINK_US 5000000 /* buffers of a link idle this long shrink back */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define HANDSHAKE_ACCEPTED_MS 5000 /* a peer that connects has a round trip to do */
 #define KEEPALIVE_MS 15000     /* check period */
@@ -381,21 +382,32 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	return l->state == LS_DOWN ? -1 : LINK_FRAME_BYTES;
 }
 
-/* The receive buffer a state needs: a responder holds a hello's worth
- * until it has one, then a frame's until the peer has proved its key;
- * only then RX_FRAMES frames.  So a connection that proves nothing costs
- * a few hundred bytes, not a full link's buffers. */
+/* The receive buffer holds ciphertext only (frames are opened into a
+ * buffer on the stack): it is resized without wiping. */
+static void rx_resize(struct link *l, size_t want)
+{
+	if (want < l->rx_len)
+		want = l->rx_len;
+	if (want == l->rx_cap)
+		return;
+	l->rx = xrealloc(l->rx, want);
+	l->rx_cap = want;
+}
+
+/* The least receive buffer a state needs: a responder holds a hello's
+ * worth until it has one, then a frame's, until and after the peer has
+ * proved its key.  An up link's grows from there by doubling, up to
+ * RX_CAP, while its reads come back full (link_readable), and shrinks back
+ * to a frame once idle (on_keepalive).  So a connection that proves
+ * nothing costs a few hundred bytes, and an idle link a frame's worth: a
+ * client holds one per session. */
 static void rx_fit(struct link *l)
 {
-	size_t want = RX_CAP;
-	if (!l->initiator && l->state == LS_AUTH)
-		want = LINK_FRAME_BYTES;
-	else if (!l->initiator && l->state != LS_UP)
+	size_t want = LINK_FRAME_BYTES;
+	if (!l->initiator && l->state != LS_UP && l->state != LS_AUTH)
 		want = LINK_HELLO_BYTES;
-	if (l->rx_cap < want) {
-		l->rx = xrealloc(l->rx, want);
-		l->rx_cap = want;
-	}
+	if (l->rx_cap < want)
+		rx_resize(l, want);
 }
 
 /* Consume whole messages from the receive buffer. */
@@ -450,8 +462,14 @@ int link_feed(struct link *l, const uint8_t *buf, size_t n)
 		size_t take = l->rx_cap - l->rx_len;
 		if (take > n)
 			take = n;
+		if (take == 0 && l->state == LS_UP && l->rx_cap < RX_CAP) {
+			/* Paused with a full buffer: hold more, as a socket's
+			 * reader would leave it in the socket. */
+			rx_resize(l, l->rx_cap * 2 < RX_CAP ? l->rx_cap * 2 : RX_CAP);
+			continue;
+		}
 		if (take == 0)
-			return 0; /* paused with a full buffer: the rest waits */
+			return 0; /* paused with RX_CAP held: the rest is not taken */
 		memcpy(l->rx + l->rx_len, buf, take);
 		l->rx_len += take;
 		buf += take;
@@ -480,8 +498,9 @@ static void link_readable(struct ev *ev, int fd, void *ctx)
 	if (l->state == LS_DOWN || l->paused || l->rx_len >= l->rx_cap)
 		return;
 	ssize_t r;
+	size_t room = l->rx_cap - l->rx_len;
 	do
-		r = read(fd, l->rx + l->rx_len, l->rx_cap - l->rx_len);
+		r = read(fd, l->rx + l->rx_len, room);
 	while (r < 0 && errno == EINTR);
 	if (r == 0) {
 		/* A responder that cannot open the hello closes without a word:
@@ -503,6 +522,9 @@ static void link_readable(struct ev *ev, int fd, void *ctx)
 	l->rx_len += (size_t)r;
 	l->last_rx_us = now_us();
 	process_rx(l);
+	/* A full read: more is likely waiting, take more at once next time. */
+	if ((size_t)r == room && l->state == LS_UP && l->rx_cap < RX_CAP)
+		rx_resize(l, l->rx_cap * 2 < RX_CAP ? l->rx_cap * 2 : RX_CAP);
 }
 
 static void link_writable(struct ev *ev, int fd, void *ctx)
@@ -563,14 +585,24 @@ static void on_handshake_timeout(struct ev *ev, void *ctx)
 static void on_keepalive(struct ev *ev, void *ctx)
 {
 	struct link *l = ctx;
-	uint64_t now = now_us();
 	l->t_keepalive = ev_timer_add(ev, KEEPALIVE_MS, on_keepalive, l);
+	link_tick(l, now_us());
+}
+
+void link_tick(struct link *l, uint64_t now)
+{
 	if (l->state != LS_UP)
 		return;
 	if (now - l->last_rx_us > DEAD_IDLE_US) {
 		link_close(l, "peer silent for too long");
 		return;
 	}
+	/* Idle: the buffers a burst grew go back (a client holds a link per
+	 * session, most of them idle). */
+	if (now - l->last_rx_us > IDLE_SHRINK_US && l->rx_len == 0 && !l->paused)
+		rx_resize(l, LINK_FRAME_BYTES);
+	if (now - l->last_tx_us > IDLE_SHRINK_US && ring_len(&l->tx) == 0 && l->tx.cap > TX_START)
+		(void)ring_resize(&l->tx, TX_START); /* empty: it cannot fail */
 	if (now - l->last_tx_us > PING_IDLE_US)
 		link_send(l, LF_PING, NULL, NULL);
 }

@@ -112,6 +112,12 @@ size_t link_queue_len(const struct link *l);
 /* Stop / resume reading (back-pressure from the owner). */
 void link_pause(struct link *l, int paused);
 
+/* Housekeeping at time now (the loop runs it every 15 s; tests give a
+ * time of their own): a ping after 30 s without sending, the link closed
+ * after 95 s without receiving, and the buffers of a link idle for 5 s
+ * back to a frame's worth (they grow again with traffic). */
+void link_tick(struct link *l, uint64_t now);
+
 /* Close now: on_down runs (with why), the link is freed later. */
 void link_close(struct link *l, const char *why);
 
