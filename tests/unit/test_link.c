@@ -1067,6 +1067,11 @@ static void ed_http(uint8_t *h)
 	                          "Accept: */*\r\n\r\n";
 	memcpy(h, req, LINK_HELLO_BYTES < sizeof(req) ? LINK_HELLO_BYTES : sizeof(req));
 }
+static void ed_http_reply(uint8_t *h)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nServer: x\r\n\r\n";
+	memcpy(h, resp, LINK_REPLY_BYTES < sizeof(resp) ? LINK_REPLY_BYTES : sizeof(resp));
+}
 
 /* A hello sealed properly (the link's prologue, kp_i to kp_r) around a
  * payload of our choice: the responder refuses what it finds inside. */
@@ -1127,7 +1132,7 @@ END_TEST
 START_TEST(test_garbage_reply)
 {
 	bad_reply(ed_first, "peer does not hold the topology's key");
-	bad_reply(ed_http, "peer does not hold the topology's key");
+	bad_reply(ed_http_reply, "peer does not hold the topology's key");
 	bad_reply(ed_zero_eph, "bad key");
 	/* A HELLO where a REPLY belongs (a reflected HELLO). */
 	struct side *i = side_new();
