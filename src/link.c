@@ -28,7 +28,6 @@
 #define DEAD_IDLE_US 95000000  /* give up after this long without receiving */
 
 static const char prologue[] = LINK_PROLOGUE;
-#define HELLO_PAYLOAD 4 /* kind | 3 zero bytes */
 
 struct link {
 	struct ev *ev;
@@ -76,20 +75,20 @@ static void link_free_cb(void *p)
 
 /* The hello's payload, sealed in its message: the kind of link, then
  * three zero bytes (room for flags a later version may define). */
-static void hello_payload_write(uint8_t out[HELLO_PAYLOAD], enum link_kind kind)
+static void hello_payload_write(uint8_t out[LINK_HELLO_PAYLOAD], enum link_kind kind)
 {
 	struct wr w;
-	wr_init(&w, out, HELLO_PAYLOAD);
+	wr_init(&w, out, LINK_HELLO_PAYLOAD);
 	wr_u8(&w, (uint8_t)kind);
-	wr_zero(&w, HELLO_PAYLOAD - 1);
+	wr_zero(&w, LINK_HELLO_PAYLOAD - 1);
 }
 
 /* NULL, or why p is no hello payload this side takes. */
-static const char *hello_payload_read(const uint8_t p[HELLO_PAYLOAD], enum link_kind *kind)
+static const char *hello_payload_read(const uint8_t p[LINK_HELLO_PAYLOAD], enum link_kind *kind)
 {
 	struct rd r;
-	uint8_t k, pad[HELLO_PAYLOAD - 1];
-	rd_init(&r, p, HELLO_PAYLOAD);
+	uint8_t k, pad[LINK_HELLO_PAYLOAD - 1];
+	rd_init(&r, p, LINK_HELLO_PAYLOAD);
 	rd_u8(&r, &k);
 	rd_bytes(&r, pad, sizeof(pad));
 	if (!r.ok || (k != LINK_NODE && k != LINK_CLIENT) || pad[0] || pad[1] || pad[2])
@@ -266,7 +265,7 @@ static void go_up(struct link *l)
 
 static void send_hello(struct link *l)
 {
-	uint8_t pay[HELLO_PAYLOAD], hello[LINK_HELLO_BYTES];
+	uint8_t pay[LINK_HELLO_PAYLOAD], hello[LINK_HELLO_BYTES];
 	hello_payload_write(pay, l->kind);
 	noise_ik_init(&l->hs, 1, prologue, sizeof(prologue) - 1, l->self, l->peer_pk);
 	if (noise_ik_write1(&l->hs, pay, sizeof(pay), hello)) {
@@ -280,7 +279,7 @@ static void send_hello(struct link *l)
 /* Returns bytes consumed, 0 if more are needed, -1 when the link closed. */
 static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 {
-	uint8_t pay[HELLO_PAYLOAD], reply[LINK_REPLY_BYTES];
+	uint8_t pay[LINK_HELLO_PAYLOAD], reply[LINK_REPLY_BYTES];
 	enum link_kind kind;
 	if (n < LINK_HELLO_BYTES)
 		return 0;
@@ -394,6 +393,16 @@ static void rx_resize(struct link *l, size_t want)
 	l->rx_cap = want;
 }
 
+/* An up link's receive buffer, doubled up to RX_CAP: after a read that
+ * filled it, or while its owner is paused with it full. */
+static int rx_grow(struct link *l)
+{
+	if (l->state != LS_UP || l->rx_cap >= RX_CAP)
+		return 0;
+	rx_resize(l, l->rx_cap * 2 < RX_CAP ? l->rx_cap * 2 : RX_CAP);
+	return 1;
+}
+
 /* The least receive buffer a state needs: a responder holds a hello's
  * worth until it has one, then a frame's, until and after the peer has
  * proved its key.  An up link's grows from there by doubling, up to
@@ -462,14 +471,13 @@ int link_feed(struct link *l, const uint8_t *buf, size_t n)
 		size_t take = l->rx_cap - l->rx_len;
 		if (take > n)
 			take = n;
-		if (take == 0 && l->state == LS_UP && l->rx_cap < RX_CAP) {
-			/* Paused with a full buffer: hold more, as a socket's
-			 * reader would leave it in the socket. */
-			rx_resize(l, l->rx_cap * 2 < RX_CAP ? l->rx_cap * 2 : RX_CAP);
+		/* Paused with a full buffer: hold more, as a socket's reader
+		 * would leave it in the socket, up to RX_CAP; past that the
+		 * rest is not taken. */
+		if (take == 0 && rx_grow(l))
 			continue;
-		}
 		if (take == 0)
-			return 0; /* paused with RX_CAP held: the rest is not taken */
+			return 0;
 		memcpy(l->rx + l->rx_len, buf, take);
 		l->rx_len += take;
 		buf += take;
@@ -523,8 +531,8 @@ static void link_readable(struct ev *ev, int fd, void *ctx)
 	l->last_rx_us = now_us();
 	process_rx(l);
 	/* A full read: more is likely waiting, take more at once next time. */
-	if ((size_t)r == room && l->state == LS_UP && l->rx_cap < RX_CAP)
-		rx_resize(l, l->rx_cap * 2 < RX_CAP ? l->rx_cap * 2 : RX_CAP);
+	if ((size_t)r == room)
+		(void)rx_grow(l);
 }
 
 static void link_writable(struct ev *ev, int fd, void *ctx)

@@ -32,7 +32,8 @@
 #include "noise.h"
 #include "packet.h"
 
-#define LINK_HELLO_BYTES NOISE_IK_MSG1_BYTES(4) /* 100 */
+#define LINK_HELLO_PAYLOAD 4 /* sealed in the hello: kind | 3 zero bytes */
+#define LINK_HELLO_BYTES NOISE_IK_MSG1_BYTES(LINK_HELLO_PAYLOAD) /* 100 */
 #define LINK_REPLY_BYTES NOISE_IK_MSG2_BYTES(0) /* 48 */
 #define LINK_FRAME_PLAIN (1 + PKT_ID_BYTES + PKT_BYTES)
 #define LINK_FRAME_BYTES (LINK_FRAME_PLAIN + 16)

@@ -62,7 +62,6 @@ static int mix_dh(struct noise_ik *hs, const uint8_t sk[32], const uint8_t pk[32
 	hkdf2(hs->ck, dh, sizeof(dh), hs->ck, hs->k);
 	sodium_memzero(dh, sizeof(dh));
 	hs->n = 0;
-	hs->has_k = 1;
 	return 0;
 }
 
@@ -88,11 +87,22 @@ static int decrypt_and_hash(struct noise_ik *hs, const uint8_t *c, size_t n, uin
 	return 0;
 }
 
-static void make_ephemeral(struct noise_ik *hs)
+/* The token "e" written: the ephemeral key (random unless a test set
+ * it) into out, and into the hash. */
+static void write_e(struct noise_ik *hs, uint8_t out[32])
 {
 	if (!hs->has_e)
 		crypto_box_keypair(hs->e_pk, hs->e_sk);
 	hs->has_e = 1;
+	memcpy(out, hs->e_pk, 32);
+	mix_hash(hs, hs->e_pk, 32);
+}
+
+/* The token "e" read: the peer's ephemeral key, into re and the hash. */
+static void read_e(struct noise_ik *hs, const uint8_t in[32])
+{
+	memcpy(hs->re, in, 32);
+	mix_hash(hs, hs->re, 32);
 }
 
 void noise_ik_init(struct noise_ik *hs, int initiator, const void *prologue, size_t plen,
@@ -119,9 +129,7 @@ void noise_ik_set_ephemeral(struct noise_ik *hs, const uint8_t sk[32])
 
 int noise_ik_write1(struct noise_ik *hs, const uint8_t *payload, size_t plen, uint8_t *out)
 {
-	make_ephemeral(hs);
-	memcpy(out, hs->e_pk, 32);
-	mix_hash(hs, hs->e_pk, 32);
+	write_e(hs, out);
 	if (mix_dh(hs, hs->e_sk, hs->rs))              /* es */
 		return -1;
 	encrypt_and_hash(hs, hs->s->pk, 32, out + 32); /* s */
@@ -135,8 +143,7 @@ const char *noise_ik_read1(struct noise_ik *hs, const uint8_t *msg, size_t len, 
 {
 	if (len < NOISE_IK_MSG1_BYTES(0))
 		return "handshake failed: short hello";
-	memcpy(hs->re, msg, 32);
-	mix_hash(hs, hs->re, 32);
+	read_e(hs, msg);
 	if (mix_dh(hs, hs->s->sk, hs->re))             /* es */
 		return "handshake failed (bad key)";
 	if (decrypt_and_hash(hs, msg + 32, 48, hs->rs)) /* s */
@@ -150,9 +157,7 @@ const char *noise_ik_read1(struct noise_ik *hs, const uint8_t *msg, size_t len, 
 
 int noise_ik_write2(struct noise_ik *hs, const uint8_t *payload, size_t plen, uint8_t *out)
 {
-	make_ephemeral(hs);
-	memcpy(out, hs->e_pk, 32);
-	mix_hash(hs, hs->e_pk, 32);
+	write_e(hs, out);
 	if (mix_dh(hs, hs->e_sk, hs->re) || mix_dh(hs, hs->e_sk, hs->rs)) /* ee, se */
 		return -1;
 	encrypt_and_hash(hs, payload, plen, out + 32);
@@ -163,8 +168,7 @@ const char *noise_ik_read2(struct noise_ik *hs, const uint8_t *msg, size_t len, 
 {
 	if (len < NOISE_IK_MSG2_BYTES(0))
 		return "handshake failed: short reply";
-	memcpy(hs->re, msg, 32);
-	mix_hash(hs, hs->re, 32);
+	read_e(hs, msg);
 	if (mix_dh(hs, hs->e_sk, hs->re) || mix_dh(hs, hs->s->sk, hs->re)) /* ee, se */
 		return "handshake failed (bad key)";
 	if (decrypt_and_hash(hs, msg + 32, len - 32, payload))

@@ -42,7 +42,7 @@
 struct noise_ik {
 	uint8_t ck[32], h[32], k[32];
 	uint64_t n;
-	int has_k, has_e, initiator;
+	int has_e, initiator;
 	const struct keypair *s;
 	uint8_t e_sk[32], e_pk[32];
 	uint8_t rs[32], re[32];

@@ -1074,16 +1074,23 @@ static void ed_http_reply(uint8_t *h)
 }
 
 /* A hello sealed properly (the link's prologue, kp_i to kp_r) around a
- * payload of our choice: the responder refuses what it finds inside. */
-static void sealed_payload(const uint8_t pay[4], const char *why)
+ * payload of our choice: the responder refuses it with why, or (why
+ * NULL) takes it and answers. */
+static void sealed_payload(const uint8_t pay[LINK_HELLO_PAYLOAD], const char *why)
 {
 	struct side *r = side_new();
 	struct noise_ik hs;
 	uint8_t hello[LINK_HELLO_BYTES], out[8];
 	mk_responder(r, &kp_r, 4);
 	noise_ik_init(&hs, 1, LINK_PROLOGUE, strlen(LINK_PROLOGUE), &kp_i, kp_r.pk);
-	ck_assert_int_eq(noise_ik_write1(&hs, pay, 4, hello), 0);
+	ck_assert_int_eq(noise_ik_write1(&hs, pay, LINK_HELLO_PAYLOAD, hello), 0);
 	noise_ik_wipe(&hs);
+	if (!why) {
+		ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), 0);
+		ck_assert_int_eq(link_state(r->l), LS_AUTH);
+		side_free(r);
+		return;
+	}
 	ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), -1);
 	ck_assert_msg(why_has(r, why), "why: %s, wanted %s", r->why, why);
 	ck_assert_int_eq(r->accepts, 0);
@@ -1098,27 +1105,20 @@ START_TEST(test_garbage_hello)
 	bad_hello(ed_sealed_key, "hello not sealed to this node's key");
 	bad_hello(ed_sealed_kind, "peer does not hold its key");
 	bad_hello(ed_zero_eph, "bad key");
-	static const uint8_t kind0[4] = { 0 }, kind3[4] = { 3 }, res1[4] = { 1, 1 },
-	                     res3[4] = { 2, 0, 0, 0x80 }, good[4] = { 1 };
+	static const uint8_t kind0[LINK_HELLO_PAYLOAD] = { 0 }, kind3[LINK_HELLO_PAYLOAD] = { 3 },
+	                     res1[LINK_HELLO_PAYLOAD] = { 1, 1 },
+	                     res3[LINK_HELLO_PAYLOAD] = { 2, 0, 0, 0x80 },
+	                     good[LINK_HELLO_PAYLOAD] = { 1 };
 	sealed_payload(kind0, "malformed hello");
 	sealed_payload(kind3, "malformed hello");
 	sealed_payload(res1, "malformed hello");
 	sealed_payload(res3, "malformed hello");
-	/* The helper's own hello, unaltered, is taken: the refusals above
-	 * are the payloads'. */
-	struct side *r = side_new();
-	struct noise_ik hs;
-	uint8_t hello[LINK_HELLO_BYTES];
-	mk_responder(r, &kp_r, 4);
-	noise_ik_init(&hs, 1, LINK_PROLOGUE, strlen(LINK_PROLOGUE), &kp_i, kp_r.pk);
-	ck_assert_int_eq(noise_ik_write1(&hs, good, 4, hello), 0);
-	noise_ik_wipe(&hs);
-	ck_assert_int_eq(link_feed(r->l, hello, sizeof(hello)), 0);
-	ck_assert_int_eq(link_state(r->l), LS_AUTH);
-	side_free(r);
+	/* The helper's own hello, with a good payload, is taken: the
+	 * refusals above are the payloads'. */
+	sealed_payload(good, NULL);
 
 	/* Random bytes. */
-	r = side_new();
+	struct side *r = side_new();
 	uint8_t junk[3 * LINK_HELLO_BYTES];
 	mk_responder(r, &kp_r, 4);
 	randombytes_buf(junk, sizeof(junk));
