@@ -27,6 +27,15 @@
  *     that state may have delivered it, the new one cannot know, so it is
  *     not sent again (exactly once, or reported given up).  Messages sent
  *     only naming 0 were refused everywhere and go again at once.
+ *   - Except when the application drops second copies itself
+ *     (app_dedupes) and the holder only forgot us: an epoch's top half is
+ *     the holder's incarnation, drawn when its table is made, so a new
+ *     state of the same incarnation is a holder that evicted or idled us
+ *     out and lives on (with the application's state for us, such as a
+ *     proxy's sessions).  Then what went to the former state goes again:
+ *     a stranger who pushes senders out of a holder's table with
+ *     made-up tags costs its honest senders a round trip, not their
+ *     messages.  A restarted holder has another incarnation: given up.
  *   - Until it has an epoch the owner sends as usual, naming 0: all is
  *     refused, and each refusal brings the epoch back on another route
  *     (one message at a time would learn the live mixes one route at a
@@ -82,6 +91,7 @@ struct mixclient {
 	struct mixattach gwa;        /* the link to it */
 	uint64_t t_send, t_loop, t_sweep, t_ack, t_supply;
 	struct mixpeers peers;
+	struct ratelog rl_repeat;    /* a gateway that replays deliveries: at will */
 	struct mixmsgs msgs;         /* what we have out */
 	struct routes *routes;       /* mix health, maybe shared (route.h) */
 	int own_routes;
@@ -713,6 +723,8 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 	}
 	if (!peer_in_fresh(p, v.h.pnum)) {
 		mc->st.repeats++;
+		ratelog_warn(&mc->rl_repeat, "a packet from an anonymous sender taken before: "
+		             "dropped (a delivery replayed by the gateway, or a duplicate)");
 		return;
 	}
 	p->cv.heard_us = now_us();
@@ -775,15 +787,25 @@ static void peer_out_new_epoch(struct mixclient *mc, struct peer_out *p, uint64_
 	p->cv.epoch = epoch;
 	if (old) {
 		char a[MIX_ADDR_CHARS];
-		log_info("mixclient: %s lost its state for us (restarted, or forgot us): "
-		         "what was sent to the former one is given up",
-		         mix_addr_format(&p->addr, a, sizeof(a)));
 		mc->st.peer_resets++;
 		rxwin_init(&p->cv.rx);
 		p->cv.nacks = p->cv.necho = 0;
-		mixmsgs_give_up_matching(&mc->msgs, bound_to, &p->cv);
+		if (mc->cfg.app_dedupes &&
+		    MIXPEER_INCARNATION(old) == MIXPEER_INCARNATION(epoch)) {
+			/* It forgot us (idle, or pushed out by newer senders)
+			 * and lives on: whatever of ours it took went to the
+			 * application, which drops a second copy. */
+			log_debug("mixclient: %s forgot its state for us: what was sent to the "
+			          "former one goes again", mix_addr_format(&p->addr, a, sizeof(a)));
+		} else {
+			log_info("mixclient: %s lost its state for us (restarted, or forgot us): "
+			         "what was sent to the former one is given up",
+			         mix_addr_format(&p->addr, a, sizeof(a)));
+			mixmsgs_give_up_matching(&mc->msgs, bound_to, &p->cv);
+		}
 	}
-	/* What went naming no epoch was refused: again, now. */
+	/* What went naming no epoch was refused: again, now (and, above,
+	 * what went to a former state that forgot us). */
 	mixmsgs_requeue_conv(&mc->msgs, &p->cv, "refused for want of the epoch");
 }
 
@@ -1132,6 +1154,7 @@ int mixclient_is_attached(const struct mixclient *mc)
 void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 {
 	*st = mc->st;
+	st->senders = htab_count(mc->peers.ins);
 }
 
 size_t mixclient_memory(const struct mixclient *mc)

@@ -82,9 +82,10 @@ struct mixclient_cbs {
 	 * peer_timeout_ms since it was queued: our gateway down, a layer
 	 * with no mix that carries anything, or the peer's side gone); or a
 	 * reply waited for reply blocks longer than its budget; or the peer
-	 * lost the state it had for us (it restarted, or forgot us) while the
-	 * message was out, so it may or may not have been delivered, and it
-	 * is not sent again; or (tests) max_tries timed out.  `to` names the
+	 * lost the state it had for us (it restarted, or forgot us: with
+	 * app_dedupes, only a restart) while the message was out, so it may
+	 * or may not have been delivered, and it is not sent again; or
+	 * (tests) max_tries timed out.  `to` names the
 	 * peer as on_message's `from` does (struct mix_from); msg_id is the
 	 * id mixclient_send or mixclient_reply gave. */
 	void (*on_giveup)(struct mixclient *mc, const struct mix_from *to, uint64_t msg_id,
@@ -113,6 +114,11 @@ struct mixclient_cfg {
 	                               * (mixcc.h; same profile), or NULL: its own */
 	struct routes *routes;        /* mix health (route.h), shared likewise, or
 	                               * NULL: its own */
+	int app_dedupes;              /* the application takes a message twice
+	                               * without harm (its own ids tell): when a
+	                               * peer forgot its state for us, what went
+	                               * to the former one goes again instead of
+	                               * being given up (see on_giveup) */
 	const struct mixclient_cbs *cbs;
 	void *ctx;
 };
@@ -130,6 +136,7 @@ struct mixclient_stats {
 	uint64_t acks_expired;    /* owed to a sender that left no block to send them by */
 	uint64_t repeats;         /* packets to us taken before (a replay, a node's
 	                           * duplicate), dropped whole */
+	uint64_t senders;         /* anonymous senders held now (a gauge) */
 };
 
 

@@ -92,6 +92,8 @@ void mixpeers_init(struct mixpeers *ps, const struct topology *topo, unsigned wi
 	ps->ins = htab_new(MIX_TAG_BYTES, MIX_SENDERS_MAX);
 	ps->secrets = htab_new(PKT_TAG_BYTES, MIXPEER_SECRETS_MAX);
 	list_init(&ps->lru);
+	while (!ps->incarnation)
+		ps->incarnation = randombytes_random();
 	ps->topo = topo;
 	/* A peer holds only its newest MIXPEER_STOCK_MAX blocks (it drops
 	 * the oldest when full), and at most `window` more are on their way
@@ -239,21 +241,24 @@ static void peer_in_evict(struct mixpeers *ps)
 		if (!p->cv.inflight && !peer_in_owed(p)) {
 			peer_in_forget(ps, p);
 			ps->st->senders_evicted++;
+			ratelog_warn(&ps->rl_evict, "anonymous senders at their bound (%d): the least "
+			             "recently useful one forgotten for a newcomer", MIX_SENDERS_MAX);
 			return;
 		}
 	}
 	if (!list_empty(&ps->lru)) {
 		peer_in_forget(ps, list_entry(ps->lru.prev, struct peer_in, lru));
 		ps->st->senders_evicted++;
+		ratelog_warn(&ps->rl_evict, "anonymous senders at their bound (%d), every one owed "
+		             "something: the least recently useful one forgotten for a newcomer",
+		             MIX_SENDERS_MAX);
 	}
 }
 
-static uint64_t new_epoch(void)
+/* The incarnation's, then 32 random bits: never 0. */
+static uint64_t new_epoch(const struct mixpeers *ps)
 {
-	uint64_t e = 0;
-	while (!e)
-		randombytes_buf(&e, sizeof(e));
-	return e;
+	return (uint64_t)ps->incarnation << 32 | randombytes_random();
 }
 
 struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES], uint64_t now)
@@ -268,7 +273,7 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
 	p = xcalloc(1, sizeof(*p));
 	memcpy(p->tag, tag, MIX_TAG_BYTES);
 	conv_init(&p->cv, 1, now);
-	p->cv.epoch = new_epoch();
+	p->cv.epoch = new_epoch(ps);
 	if (htab_put(ps->ins, tag, p)) {
 		free(p);
 		return NULL;
@@ -492,6 +497,8 @@ void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
 		 * must not keep its state alive. */
 		if (p->cv.nacks && !stock_n(p) && now - p->cv.ack_since > ack_life_us) {
 			ps->st->acks_expired += p->cv.nacks;
+			ratelog_warn(&ps->rl_expired, "acks owed to an anonymous sender that left no "
+			             "reply block to send them by: dropped");
 			p->cv.nacks = p->cv.necho = 0;
 		}
 		if (!p->cv.inflight && !p->cv.nacks && now - p->cv.last_us > MIXPEER_IN_IDLE_US)

@@ -24,6 +24,7 @@
 
 #include "fring.h"
 #include "list.h"
+#include "log.h"
 #include "mixbody.h"
 #include "mixclient.h"
 #include "packet.h"
@@ -39,6 +40,8 @@
 #define MIXPEER_STOCK_LIFE_US (40ull * 60 * 1000000)  /* its holder discards it after */
 #define MIXPEER_OUT_IDLE_US (10ull * 60 * 1000000)    /* shorter than the next (mixclient.c: Epochs) */
 #define MIXPEER_IN_IDLE_US (20ull * 60 * 1000000)
+/* The holder's incarnation, from one of its epochs. */
+#define MIXPEER_INCARNATION(epoch) ((uint32_t)((epoch) >> 32))
 
 /* One end's view of a conversation, the same at both ends: a peer_out
  * (we write to its address) and a peer_in (an anonymous sender wrote to
@@ -131,6 +134,13 @@ struct mixpeers {
 	 * they must be given up.  It is out of the table already. */
 	void (*on_forget)(struct conv *cv, void *ctx);
 	void *ctx;
+	/* Strangers cause these at will: a line a second at most. */
+	struct ratelog rl_evict, rl_expired;
+	/* The top half of every epoch this table draws (random, non-zero):
+	 * an owner told of a new state can tell a holder that forgot it
+	 * (the same incarnation) from one that restarted (mixclient.c,
+	 * Epochs). */
+	uint32_t incarnation;
 };
 
 /* window: the client's (messages in flight at once), which bounds the

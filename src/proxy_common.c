@@ -41,6 +41,11 @@ void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg)
 	cfg->delay_mean_ms = o->delay_mean;
 	cfg->gateway = o->gateway;
 	cfg->peer_timeout_ms = o->peer_timeout * 1000;
+	/* A session takes each of its messages once by its own ids (and a
+	 * server finds a session by its id, whatever state carried it): a
+	 * server that forgot a client's identity, pushed out by strangers'
+	 * tags, must not cost that client's sessions. */
+	cfg->app_dedupes = 1;
 }
 
 void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc)
@@ -111,6 +116,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
 	t->senders_evicted += st.senders_evicted;
 	t->acks_expired += st.acks_expired;
 	t->repeats += st.repeats;
+	t->senders += st.senders;
 	t->packets_sent += st.packets_sent;
 	t->surbs_sent += st.surbs_sent;
 }
@@ -120,7 +126,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
  * bytes, the messages pending. */
 enum {
 	PX_SENT, PX_RETRANSMITTED, PX_LOST_EARLY, PX_RECEIVED, PX_DUPLICATES, PX_GAVE_UP,
-	PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
+	PX_SENDERS, PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
 };
 
 static const struct ctl_stat px_stats[PX_N] = {
@@ -130,6 +136,7 @@ static const struct ctl_stat px_stats[PX_N] = {
 	[PX_RECEIVED] = { NULL, "received", "messages_received_total", NULL, CTL_COUNTER, 0, "Messages received, each once." },
 	[PX_DUPLICATES] = { NULL, "duplicates", "messages_duplicate_total", NULL, CTL_COUNTER, 0, "Messages received again, and dropped." },
 	[PX_GAVE_UP] = { NULL, "gave_up", "messages_given_up_total", NULL, CTL_COUNTER, 0, "Messages given up: no route could carry them." },
+	[PX_SENDERS] = { NULL, "senders", "senders", NULL, CTL_GAUGE, 0, "Anonymous senders whose state is held (at most 4096 an identity)." },
 	[PX_SENDERS_EVICTED] = { NULL, "senders_evicted", "senders_evicted_total", NULL, CTL_COUNTER, 0, "Anonymous senders forgotten to make room for newer ones." },
 	[PX_ACKS_EXPIRED] = { NULL, "acks_expired", "acks_expired_total", NULL, CTL_COUNTER, 0, "Acknowledgements dropped: owed to a sender that left no reply block to send them by." },
 	[PX_REPEATS] = { NULL, "repeats", "packets_repeated_total", NULL, CTL_COUNTER, 0, "Packets from a sender taken before (a replayed delivery, a node's duplicate), dropped whole." },
@@ -255,6 +262,7 @@ static void px_values(const struct proxy_report *r, double v[PX_N])
 	v[PX_RECEIVED] = (double)r->mx.received;
 	v[PX_DUPLICATES] = (double)r->mx.duplicates;
 	v[PX_GAVE_UP] = (double)r->mx.gave_up;
+	v[PX_SENDERS] = (double)r->mx.senders;
 	v[PX_SENDERS_EVICTED] = (double)r->mx.senders_evicted;
 	v[PX_ACKS_EXPIRED] = (double)r->mx.acks_expired;
 	v[PX_REPEATS] = (double)r->mx.repeats;

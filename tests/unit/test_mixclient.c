@@ -636,14 +636,18 @@ static uint64_t rto_min_ms;
 static uint64_t rto_min_b_ms; /* likewise B's */
 static struct keypair kpa, kpb;
 
+static int app_dedupes_a; /* client(): A's cfg.app_dedupes */
+
 static struct mixclient *client(const struct keypair *kp, struct rec *r, int fast,
                                 unsigned max_tries)
 {
 	struct mixclient_cfg cfg;
 	const char *err;
 	mixclient_cfg_defaults(&cfg);
-	if (kp == &kpa)
+	if (kp == &kpa) {
 		cfg.rto_min_ms = rto_min_ms;
+		cfg.app_dedupes = app_dedupes_a;
+	}
 	if (kp == &kpb)
 		cfg.rto_min_ms = rto_min_b_ms;
 	cfg.topo = net.topo;
@@ -762,7 +766,11 @@ START_TEST(test_peer_restart)
 	rb.answer = 1;
 	keypair_generate(&kpa);
 	keypair_generate(&kpb);
+	/* Even an application that drops second copies loses what was out
+	 * to a peer that restarted (test_forgotten_resend). */
+	app_dedupes_a = 1;
 	A = client(&kpa, &ra, 1, 0);
+	app_dedupes_a = 0;
 	B = client(&kpb, &rb, 1, 0);
 	ck_assert(run_until(attached, 5000));
 	mixclient_address(B, &addr_b);
@@ -835,6 +843,78 @@ START_TEST(test_peer_restart)
 	ck_assert(run_until(a_got10, 100) == 0);
 	ck_assert_int_eq(ra.giveups, 5);
 
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
+/* ---- a peer that forgets us and lives on ---- */
+
+static int a_got8(void)
+{
+	return ra.got == 8 && mixclient_quiet(A) && mixclient_quiet(B);
+}
+
+static int a_gave4(void)
+{
+	return ra.giveups == 4 && mixclient_quiet(A);
+}
+
+/* B pushes A's tag out of its table for strangers' tags and lives on.
+ * An application that drops second copies (_i: app_dedupes, a proxy) has
+ * what it had out to B's former state sent again, and B, the same
+ * incarnation, takes each once; any other has it given up, as after a
+ * restart. */
+START_TEST(test_forgotten_resend)
+{
+	struct mix_addr addr_b;
+	struct mixclient_stats st;
+	uint8_t b[PKT_BODY_BYTES];
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	rb.answer = 1;
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	app_dedupes_a = _i;
+	A = client(&kpa, &ra, 1, 0);
+	app_dedupes_a = 0;
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	send_seq(A, &addr_b, 1, 4, NULL);
+	ck_assert(run_until(a_got4, 5000));
+
+	/* As many made-up tags as B holds: A's, the least recently useful
+	 * and owed nothing, makes room for the last. */
+	mixclient_get_stats(B, &st);
+	uint64_t evicted = st.senders_evicted;
+	epoch_ab = 0;
+	for (uint32_t i = 1; i <= MIX_SENDERS_MAX; i++) {
+		body_data(b, 1, 10, 0, 0);
+		be32_put(b + 16, i);
+		mixclient_feed_body(B, b, sizeof(b));
+	}
+	mixclient_get_stats(B, &st);
+	ck_assert_uint_eq(st.senders_evicted, evicted + 1);
+
+	/* What A sends now names the state B forgot. */
+	send_seq(A, &addr_b, 5, 8, NULL);
+	if (_i) {
+		ck_assert(run_until(a_got8, 5000));
+		for (int i = 5; i <= 8; i++) {
+			ck_assert_int_eq(rb.seen[i], 1);
+			ck_assert_int_eq(ra.seen[i], 1);
+		}
+		ck_assert_int_eq(ra.giveups, 0);
+	} else {
+		ck_assert(run_until(a_gave4, 5000));
+		ck_assert_str_eq(ra.why, "the peer lost its state for us");
+		ck_assert_int_eq(rb.got, 4);
+	}
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.peer_resets, 1);
 	mixclient_free(A);
 	mixclient_free(B);
 	net_stop();
@@ -1540,6 +1620,7 @@ Suite *suite_mixclient(void)
 	TCase *tn = tcase_create("mixclient_net");
 	tcase_set_timeout(tn, 60);
 	tcase_add_test(tn, test_peer_restart);
+	tcase_add_loop_test(tn, test_forgotten_resend, 0, 2);
 	tcase_add_test(tn, test_send_giveup);
 	tcase_add_test(tn, test_reply_deadline);
 	tcase_add_test(tn, test_sender_eviction);
