@@ -25,6 +25,15 @@
  *       fresh key, to B's gateway from local address ADDR, held S seconds
  *       (10); --idle: TCP connections that never say hello.  Prints how
  *       many the gateway holds at the end.  Exit 0.
+ *   mpclient pin -t TOPOLOGY --to ADDRESS [-n TAGS] [--rate PPS] [--gw-a ID] [--seconds S]
+ *       The attack on a receiver's table of anonymous senders (issue 15,
+ *       item 4): A writes to ADDRESS under TAGS made-up sender tags.  Each
+ *       tag's first message carries one reply block, which the receiver
+ *       answers with its epoch for the tag; from then on A sends, for
+ *       every tag in turn, messages that name that epoch and carry no
+ *       block, so the receiver owes acks it has no way to send.  Runs S
+ *       seconds (10) at PPS packets a second (500); prints how many tags
+ *       learned their epoch.  Exit 0 when at least half did.
  *
  * Exit 0 when the run met its expectation, 1 otherwise. */
 #include <arpa/inet.h>
@@ -43,7 +52,10 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
+#include "htab.h"
+#include "mixbody.h"
 #include "packet.h"
+#include "proxymsg.h"
 #include "rng.h"
 #include "topology.h"
 #include "util.h"
@@ -72,6 +84,19 @@ static int made_up_keys; /* keys: every packet for a fresh key */
 static uint64_t hold_s = 10;
 static int idle;
 
+/* pin: one made-up sender tag and what A knows of the receiver's state
+ * for it. */
+struct pin {
+	uint8_t tag[MB_TAG_BYTES];
+	uint64_t epoch;           /* the receiver's, from its answer (0: not yet) */
+	uint64_t next;            /* id and packet number of the next message */
+	struct surb_secret sec;   /* of the block its first message carried */
+};
+static struct pin *pins;
+static struct htab *pin_blocks;  /* block tag -> pin */
+static struct mix_addr victim;
+static uint64_t pin_learned, pin_answers;
+
 static uint32_t exp_delay_us(void)
 {
 	if (delay_ms <= 0)
@@ -94,6 +119,23 @@ static void cl_down(struct link *l, const char *why, void *ctx)
 	log_debug("%s: link down: %s", c->name, why);
 }
 
+/* pin: the receiver's answer to a tag's first message came through the
+ * tag's block; it names the receiver's epoch for the tag. */
+static void pin_answer(const uint8_t *dlv)
+{
+	uint8_t btag[PKT_TAG_BYTES], body[PKT_BODY_BYTES];
+	struct mb_view v;
+	struct pin *p;
+	if (pkt_delivery_tag(dlv, PKT_BYTES, btag) != PKT_OK || !(p = htab_get(pin_blocks, btag)) ||
+	    surb_open(dlv, PKT_BYTES, &p->sec, body) != PKT_OK || mb_parse(body, sizeof(body), &v))
+		return;
+	pin_answers++;
+	if (!p->epoch && v.h.epoch) {
+		p->epoch = v.h.epoch;
+		pin_learned++;
+	}
+}
+
 static void cl_frame(struct link *l, enum link_frame_type t, const uint8_t *id, uint8_t *pkt,
                      void *ctx)
 {
@@ -106,6 +148,10 @@ static void cl_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 		return;
 	}
 	c->received++;
+	if (pins) {
+		pin_answer(pkt);
+		return;
+	}
 	if (pkt_open(pkt, PKT_BYTES, c->kp.sk, body) != PKT_OK) {
 		c->bad++;
 		return;
@@ -398,6 +444,99 @@ static int do_keys(void)
 	return sent >= count && !A.down ? 0 : 1;
 }
 
+/* pin: the next packet for tag p.  Its first carries a block back to A
+ * and names no epoch (the receiver answers with its own); the rest name
+ * the epoch learned and carry a message the receiver takes (a CREDIT
+ * for a session it never had: dropped, but acked) and no block. */
+static int pin_packet(struct pin *p, uint8_t pkt[PKT_BYTES], uint8_t first[PKT_ID_BYTES])
+{
+	struct pkt_hop route[PKT_HOPS];
+	const struct topo_node *gw = topo_by_id(topo, victim.gw);
+	struct mb_writer b;
+	uint8_t msg[PMSG_HDR];
+	struct pmsg m = { .kind = PMSG_CREDIT };
+	uint32_t min = (uint32_t)(wall_s() / 60);
+	if (!gw)
+		return -1;
+	randombytes_buf(m.sid, sizeof(m.sid));
+	size_t len = pmsg_encode(msg, sizeof(msg), &m);
+	mb_begin(&b, MB_DATA, p->next, p->tag);
+	b.h.try = 1;
+	b.h.pnum = p->next;
+	b.h.floor = p->next;
+	b.h.epoch = p->epoch;
+	if (p->next == 1) {
+		uint8_t surb[SURB_BYTES];
+		topo_route(topo, A.gw, route);
+		if (surb_create(surb, &p->sec, route, A.kp.pk, min) != PKT_OK ||
+		    mb_add_surb(&b, surb) || htab_put(pin_blocks, p->sec.tag, p))
+			return -1;
+	}
+	if (!len || mb_add_data(&b, msg, len))
+		return -1;
+	p->next++;
+	topo_route(topo, gw, route);
+	memcpy(first, route[0].id, PKT_ID_BYTES);
+	return pkt_create(pkt, route, victim.pk, mb_finish(&b), PKT_BODY_BYTES, min) == PKT_OK ? 0 : -1;
+}
+
+/* Full strength for the whole time: first every tag asks once, then
+ * every tag that learned its epoch writes in turn, at the rate. */
+static int do_pin(const char *to)
+{
+	const char *why;
+	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
+	if (!to || mix_addr_parse(to, &victim, &why))
+		fatal(EXIT_USAGE, "mpclient: --to must be an address KEY@GATEWAY%s%s", to ? ": " : "",
+		      to ? why : "");
+	if (!topo_by_id(topo, victim.gw))
+		fatal(EXIT_USAGE, "mpclient: --to: its gateway is not in the topology");
+	if (!rate)
+		rate = 500;
+	pins = xcalloc(count, sizeof(*pins));
+	pin_blocks = htab_new(PKT_TAG_BYTES, count);
+	for (uint64_t i = 0; i < count; i++) {
+		randombytes_buf(pins[i].tag, MB_TAG_BYTES);
+		pins[i].next = 1;
+	}
+	cl_attach(&A);
+	if (!run_until(a_up, 5000) || !A.up)
+		fatal(1, "mpclient: could not attach to %s", A.gw->name);
+	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0;
+	while (now_us() < end && A.link) {
+		/* The packets due by now, as far as the link takes them. */
+		uint64_t due = (now_us() - t0) * rate / 1000000;
+		while (sent < due && A.link && link_queue_room(A.link) > 0) {
+			struct pin *p = NULL;
+			if (asked < count) {
+				p = &pins[asked++];
+			} else {
+				for (uint64_t k = 0; k < count && !p; k++) {
+					if (pins[i].epoch)
+						p = &pins[i];
+					i = (i + 1) % count;
+				}
+			}
+			if (!p)
+				break; /* no answer yet: nothing to pin with */
+			if (pin_packet(p, pkt, first))
+				fatal(1, "mpclient: cannot build a packet");
+			link_send(A.link, LF_SEND, first, pkt);
+			sent++;
+		}
+		ev_run_once(ev, 5);
+	}
+	printf("{\"mode\":\"pin\", \"tags\":%llu, \"learned\":%llu, \"answers\":%llu, "
+	       "\"sent\":%llu}\n", (unsigned long long)count, (unsigned long long)pin_learned,
+	       (unsigned long long)pin_answers, (unsigned long long)sent);
+	for (uint64_t k = 0; k < count; k++)
+		sodium_memzero(&pins[k].sec, sizeof(pins[k].sec));
+	htab_free(pin_blocks);
+	free(pins);
+	pins = NULL;
+	return A.link && pin_learned * 2 >= count ? 0 : 1;
+}
+
 /* A socket still open at the far end: not at EOF, nor reset. */
 static int still_open(int fd)
 {
@@ -498,7 +637,7 @@ static int do_hold(const char *from)
 int main(int argc, char **argv)
 {
 	char *topo_path = NULL, *gw_a = NULL, *gw_b = NULL, *kind = NULL, *target = NULL;
-	char *from = NULL;
+	char *from = NULL, *to = NULL;
 	int verbose = 0;
 	struct opt opts[] = {
 		{ "topology", 't', OPT_STR, "FILE", "topology file", &topo_path, 0, 0, 0 },
@@ -511,13 +650,14 @@ int main(int argc, char **argv)
 		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
 		{ "target", 0, OPT_STR, "ID", "stranger: node to attack", &target, 0, 0, 0 },
 		{ "from", 0, OPT_STR, "ADDR", "hold: local address to connect from", &from, 0, 0, 0 },
-		{ "seconds", 0, OPT_U64, "S", "hold: how long (10)", &hold_s, 2, 3600, 0 },
+		{ "seconds", 0, OPT_U64, "S", "hold, pin: how long (10)", &hold_s, 2, 3600, 0 },
 		{ "idle", 0, OPT_FLAG, NULL, "hold: connections that never say hello", &idle, 0, 0, 0 },
+		{ "to", 0, OPT_STR, "ADDRESS", "pin: the receiver, KEY@GATEWAY", &to, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more", &verbose, 0, 0, 0 },
 	};
 	char err[512];
 	if (argc < 2 || rng_install() < 0 || sodium_init() < 0) {
-		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox|keys|hold -t TOPOLOGY [options]\n");
+		fprintf(stderr, "usage: mpclient pingpong|inject|stranger|mailbox|keys|hold|pin -t TOPOLOGY [options]\n");
 		return 64;
 	}
 	mode = argv[1];
@@ -526,7 +666,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			fprintf(stderr, "mpclient: %s\n", err);
 		else
-			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox|keys|hold -t TOPOLOGY [options]");
+			conf_usage(opts, ARRAY_LEN(opts), "mpclient pingpong|inject|stranger|mailbox|keys|hold|pin -t TOPOLOGY [options]");
 		return r < 0 ? 64 : 0;
 	}
 	log_init("mpclient", 1, verbose);
@@ -561,6 +701,8 @@ int main(int argc, char **argv)
 		made_up_keys = 1;
 		cl_attach(&A);
 		rc = do_keys();
+	} else if (!strcmp(mode, "pin")) {
+		rc = do_pin(to);
 	} else if (!strcmp(mode, "inject")) {
 		rc = do_inject(kind ? kind : "replay");
 	} else if (!strcmp(mode, "stranger")) {

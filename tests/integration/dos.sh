@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Integration test of denial of service: a stranger attacks gateway gw2,
-# the gateway of a proxy server, at full strength while honest users go on
-# (mixproxy-protocol(7), SECURITY NOTES).  The nodes run with small link
+# the gateway of a proxy server, or the server itself, at full strength
+# while honest users go on (mixproxy-protocol(7), DENIAL OF SERVICE).  The nodes run with small link
 # limits (max-links 200: 50 handshakes, 12 an address; 40 client links an
 # address) so that a test can reach them.  For each attack the test
-# prints gw2's CPU over the attack and the proxy's round trip beside the
-# one without attack, and checks that:
+# prints the attacked process's CPU over the attack and the proxy's round
+# trip beside the one without attack, and checks that:
 #   - an honest client still attaches to gw2 and gets its mail exactly
 #     once (tools/mpclient mailbox);
 #   - an honest proxy session through gw2 is byte-exact;
-#   - gw2 keeps to its bounds and counts what it refused or pushed out,
-#     and logs the cause once a second, not once a packet or connection.
+#   - the attacked process keeps to its bounds and counts what it refused
+#     or pushed out, and logs the cause once a second, not once a packet
+#     or connection.
 # Attacks (tools/mpclient):
 #   1. keys: packets for 5,000 made-up keys, five times the strangers'
 #      table, whose mail must not touch the clients' (issue 15, item 1);
@@ -19,7 +20,15 @@
 #   3. hold --idle: 300 connections from one address that never say hello;
 #   4. client links from five addresses, more than gw2 has: a layer-3 mix
 #      that restarts still links to gw2 (clients have a class of their
-#      own, which leaves handshakes and the nodes' links free).
+#      own, which leaves handshakes and the nodes' links free);
+#   5. pin: 5,000 made-up sender tags write to the server, each first with
+#      one reply block to learn the server's epoch for it, then naming it
+#      with no block, so that the server owes acks it cannot send: more
+#      than its table of 4,096 senders holds (item 4);
+#   6. replay: a malicious gateway (tools/mpbadgw, with gw2's key) in
+#      front of a second server plays every delivery to it twice more:
+#      no reply block it used goes back into its stock, so no reply of it
+#      dies as a replay at layer 1 (item 5).
 # Out of descriptors (item 2) is nofile.sh's.
 # integration-timeout: 300
 set -u
@@ -32,40 +41,44 @@ client cli "$saddr" "$topo" --fast -g gw1
 T=127.0.0.1:$cport
 gw2_pid=$(cat "$dir/net/gw2.pid")
 tck=$(getconf CLK_TCK)
+# The attacked process: its name, pid, log and control socket.
+victim() { vname=$1 vpid=$2 vlog=$3 vsock=$4; }
+victim gw2 "$gw2_pid" "$dir/net/gw2.log" "$dir/net/gw2.sock"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 p50() { "$mptcp" rtt "$T" --count 50 --timeout 60 | sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p'; }
-metric() { # metric NAME [LABEL-MATCH]: gw2's value of it
-	"$bin" show --metrics "$dir/net/gw2.sock" |
+metric() { # metric NAME [LABEL-MATCH] [SOCKET]: the victim's value of it
+	"$bin" show --metrics "${3:-$vsock}" |
 		sed -n "s/^mixproxy_$1{[^}]*${2:-}[^}]*} \([0-9.e+]*\)$/\1/p" | head -n 1
 }
 
 base_rtt=$(p50)
 [ -n "$base_rtt" ] || { not_ok "round trip without attack"; finish dos; exit 1; }
 
-# attack NAME MPCLIENT-ARGS...: run tools/mpclient with them in the
-# background while an honest client and a proxy session go on; then the
-# attack's output is in $dir/NAME.out, and gw2's log lines since the
-# start in $lines.
+# attack NAME COMMAND...: run the attack in the background while an
+# honest client and a proxy session go on; then the attack's output is in
+# $dir/NAME.out, and the number of the victim's log lines since the start
+# in $lines.
 attack() {
 	local name=$1 atk c0 c1 t0 t1 cpu under
 	shift
-	log0=$(wc -l <"$dir/net/gw2.log")
-	c0=$(cpu_ticks "$gw2_pid") t0=$(date +%s.%N)
-	tools/mpclient "$@" -t "$topo" >"$dir/$name.out" 2>"$dir/$name.err" &
+	log0=$(wc -l <"$vlog")
+	c0=$(cpu_ticks "$vpid") t0=$(date +%s.%N)
+	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
 	atk=$!
 	pids+=($atk)
 	sleep 2
-	# gw2's own count of unfinished handshakes, the most of three looks.
+	# The victim's own count of unfinished handshakes, the most of three
+	# looks.
 	hs_max=0
 	for _ in 1 2 3; do
-		n=$("$bin" show "$dir/net/gw2.sock" | sed -n 's/.* \([0-9]*\) in handshake$/\1/p')
+		n=$("$bin" show "$vsock" | sed -n 's/.* \([0-9]*\) in handshake$/\1/p')
 		[ "${n:-0}" -gt "$hs_max" ] && hs_max=$n
 		sleep 0.2
 	done
 	check "$name: an honest client attaches to gw2 and finds all its mail, once" \
 		tools/mpclient mailbox -t "$topo" -n 200 --gw-a gw1 --gw-b gw2 --timeout 60
-	check "$name: an honest proxy session through gw2 is byte-exact" \
+	check "$name: an honest proxy session is byte-exact" \
 		"$mptcp" bulk "$T" --bytes 1048576 --timeout 60
 	under=$(p50)
 	if wait "$atk"; then
@@ -75,19 +88,19 @@ attack() {
 	fi
 	stop "$atk"
 	sleep 1
-	c1=$(cpu_ticks "$gw2_pid") t1=$(date +%s.%N)
+	c1=$(cpu_ticks "$vpid") t1=$(date +%s.%N)
 	cpu=$(awk -v c="$((c1 - c0))" -v k="$tck" -v a="$t0" -v b="$t1" \
 		'BEGIN { printf "%.0f", 100 * c / k / (b - a) }')
-	echo "# $name: gw2 used ${cpu}% of a core over the attack; proxy round trip p50" \
+	echo "# $name: $vname used ${cpu}% of a core over the attack; proxy round trip p50" \
 		"${base_rtt} ms without, ${under:-?} ms under it"
-	lines=$(( $(wc -l <"$dir/net/gw2.log") - log0 ))
+	lines=$(( $(wc -l <"$vlog") - log0 ))
 }
-# logged NAME PATTERN MAX: gw2's log since the attack began has the
-# cause, and at most MAX lines
+# logged NAME PATTERN MAX: the victim's log since the attack began has
+# the cause, and at most MAX lines
 logged() {
 	local w
-	w=$(tail -n "+$((log0 + 1))" "$dir/net/gw2.log" | grep -c "$2")
-	check "$1: gw2 logs the cause once a second" \
+	w=$(tail -n "+$((log0 + 1))" "$vlog" | grep -c "$2")
+	check "$1: $vname logs the cause once a second" \
 		awk -v n="$lines" -v w="$w" -v m="$3" 'BEGIN {
 			printf "%d lines, %d of them the cause", n, w; exit !(w >= 1 && n <= m) }'
 }
@@ -96,7 +109,7 @@ since() { echo $(( ${1%.*} - ${2%.*} )); }
 
 # ---- 1. made-up keys ----
 e0=$(metric strangers_evicted_total)
-attack keys keys -n 5000 --rate 1000 --gw-a gw1 --gw-b gw2 --timeout 120
+attack keys tools/mpclient keys -t "$topo" -n 5000 --rate 1000 --gw-a gw1 --gw-b gw2 --timeout 120
 strangers=$(metric strangers) smail=$(metric stranger_mailbox_deliveries)
 evicted=$(since "$(metric strangers_evicted_total)" "$e0")
 check "keys: gw2 keeps to its bounds, counts what it pushed out" \
@@ -110,7 +123,7 @@ logged keys "never attached at its bound" 200
 
 # ---- 2. client links from one address ----
 r0=$(metric client_links_refused_total)
-attack hold hold -n 200 --gw-b gw2 --from 127.0.0.2 --seconds 6
+attack hold tools/mpclient hold -t "$topo" -n 200 --gw-b gw2 --from 127.0.0.2 --seconds 6
 held() { sed -n 's/.*"held":\([0-9]*\).*/\1/p' "$dir/$1.out"; }
 check "hold: the address holds at most 40 client links" \
 	awk -v h="$(held hold)" 'BEGIN { printf "%d held", h; exit !(h >= 1 && h <= 40) }' 
@@ -121,7 +134,7 @@ logged hold "client links at their bound" 400
 
 # ---- 3. connections that never say hello, from one address ----
 o0=$(metric links_over_max_total)
-attack idle hold --idle -n 300 --gw-b gw2 --from 127.0.0.3 --seconds 6
+attack idle tools/mpclient hold -t "$topo" --idle -n 300 --gw-b gw2 --from 127.0.0.3 --seconds 6
 check "idle: gw2 holds at most 12 unfinished handshakes from the address" \
 	awk -v h="$hs_max" 'BEGIN { printf "%d at most", h; exit !(h >= 1 && h <= 12) }' 
 check "idle: gw2 counted the connections it refused" \
@@ -154,5 +167,51 @@ full=$(( $(metric client_links_refused_total) - refused0 ))
 for p in "${fills[@]}"; do wait "$p"; done
 check "fill: meanwhile clients were refused for want of client links" \
 	awk -v r="$full" 'BEGIN { printf "%d refused", r; exit !(r > 0) }'
+
+# ---- 5. the server's table of anonymous senders, pinned ----
+victim srv "$spid" "$dir/srv.log" "$dir/srv.sock"
+e0=$(metric senders_evicted_total)
+attack pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 --seconds 8
+check "pin: the server holds at most 4,096 senders and pushed out the least useful" \
+	awk -v s="$(metric senders)" -v e="$(since "$(metric senders_evicted_total)" "$e0")" 'BEGIN {
+		printf "%d held, %d pushed out", s, e; exit !(s <= 4096 && e >= 904) }'
+logged pin "anonymous senders at their bound" 100
+
+# ---- 6. a malicious gateway plays deliveries again ----
+# A second server attaches to gw2 through tools/mpbadgw, which holds
+# gw2's key and the server's; a client of its own writes to it.
+bport=$(pick_port) || exit 1
+gaddr=$(awk '$1 == "gw2" { print $3 }' "$topo")
+sed "s|^gw2 gateway $gaddr |gw2 gateway 127.0.0.1:$bport |" "$topo" >"$dir/bad.topology"
+server srv2 "$up" "$dir/bad.topology" --fast -g gw2
+tools/mpbadgw "127.0.0.1:$bport" -t "$topo" --gateway gw2 --gateway-key "$dir/net/gw2.key" \
+	--client-key "$dir/srv2/identity.key" >"$dir/badgw.out" 2>"$dir/badgw.err" &
+bad=$!
+pids+=($bad)
+client cli2 "$saddr" "$topo" --fast -g gw1
+T=127.0.0.1:$cport
+victim srv2 "$spid" "$dir/srv2.log" "$dir/srv2.sock"
+layer1_replays() {
+	local n=0 m
+	for m in $(awk '$2 == "mix" && $3 == 1 { print $1 }' "$topo"); do
+		n=$((n + $(metric packets_dropped_total 'reason="replay"' "$dir/net/$m.sock")))
+	done
+	echo "$n"
+}
+check "replay: a session through the malicious gateway before it replays" \
+	"$mptcp" sizes "$T" --sizes 100,30000 --timeout 30
+base_rtt=$(p50)
+r0=$(metric packets_repeated_total) l0=$(layer1_replays)
+kill -USR1 "$bad"
+attack replay sleep 6
+check "replay: the server took no delivery twice, and no reply of it died as a replay" \
+	awk -v r="$(since "$(metric packets_repeated_total)" "$r0")" \
+		-v l="$(( $(layer1_replays) - l0 ))" 'BEGIN {
+		printf "%d deliveries dropped as taken before; replies dropped at layer 1: %d", r, l
+		exit !(r >= 100 && l == 0) }'
+logged replay "taken before" 100
+stop "$bad"
+check "replay: the malicious gateway played deliveries again" \
+	sh -c "cat '$dir/badgw.out' | tail -n 1; grep -q '\"played_again\":[1-9]' '$dir/badgw.out'"
 
 finish dos
