@@ -28,6 +28,7 @@ static void rest_over(struct ev *ev, void *ctx)
 	struct listener *l = ctx;
 	l->t_rest = 0;
 	ev_want_read(ev, l->fd, 1);
+	ratelog_flush(&l->rl);
 }
 
 static void listener_readable(struct ev *ev, int fd, void *ctx)

@@ -105,10 +105,24 @@ void ratelog_warn(struct ratelog *r, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (r->skipped)
-		log_warn("%s (and %llu more like it in the last second)", line,
+		log_warn("%s (and %llu more like it since the last)", line,
 		         (unsigned long long)r->skipped);
 	else
 		log_warn("%s", line);
+	size_t n = strlen(line) < RATELOG_HEAD - 1 ? strlen(line) : RATELOG_HEAD - 1;
+	memcpy(r->head, line, n);
+	r->head[n] = 0;
+	r->last_us = now;
+	r->skipped = 0;
+}
+
+void ratelog_flush(struct ratelog *r)
+{
+	uint64_t now = now_us();
+	if (!r->skipped || now - r->last_us < 1000000u)
+		return;
+	log_warn("%llu more like \"%s%s\" since the last", (unsigned long long)r->skipped,
+	         r->head, strlen(r->head) == RATELOG_HEAD - 1 ? "..." : "");
 	r->last_us = now;
 	r->skipped = 0;
 }

@@ -28,11 +28,17 @@ void fatal(int status, const char *fmt, ...)
 
 /* A warning that a stranger may cause at will (once per packet from the
  * network, once per connection): logged at most once a second, with the
- * count of those left out. */
+ * count of those left out since the last.  Zeroed memory is a ratelog. */
+#define RATELOG_HEAD 64
 struct ratelog {
 	uint64_t last_us;
 	uint64_t skipped;
+	char head[RATELOG_HEAD]; /* the start of the last line logged */
 };
 void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Log the count of those left out since the last line, if any and a
+ * second has passed: without it, the end of a burst would go untold.
+ * Owners call it from a timer they run anyway. */
+void ratelog_flush(struct ratelog *r);
 
 #endif

@@ -937,6 +937,9 @@ static void mc_sweep(struct ev *ev, void *ctx)
 	/* Acks owed to a sender that left no block to send them by expire
 	 * after a peer timeout. */
 	mixpeers_sweep(&mc->peers, now_us(), mc->cfg.peer_timeout_ms * 1000);
+	ratelog_flush(&mc->rl_repeat);
+	ratelog_flush(&mc->peers.rl_evict);
+	ratelog_flush(&mc->peers.rl_expired);
 	/* Last: on_giveup may queue messages, but not free a peer. */
 	mixmsgs_give_up_matching(&mc->msgs, unreachable_match, mc);
 }

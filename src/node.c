@@ -87,7 +87,7 @@ struct node {
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
 	uint64_t held;
-	uint64_t sweep_timer, monitor_timer, status_timer;
+	uint64_t sweep_timer, monitor_timer, status_timer, ratelog_timer;
 	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
@@ -269,6 +269,18 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 	if (put >= 0)
 		n->c.mailboxed++;
 	mailbox_flush(n, c);
+}
+
+/* The end of a stranger's burst is told too (ratelog_flush). */
+static void node_ratelogs(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	n->ratelog_timer = ev_timer_add(ev, 1000, node_ratelogs, n);
+	ratelog_flush(&n->rl_accept);
+	ratelog_flush(&n->rl_strangers);
+	ratelog_flush(&n->rl_clients);
+	ratelog_flush(&n->rl_handshakes);
+	ratelog_flush(&n->rl_pushed);
 }
 
 static void node_sweep(struct ev *ev, void *ctx)
@@ -1072,6 +1084,7 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 			return NULL;
 		}
 	}
+	n->ratelog_timer = ev_timer_add(ev, 1000, node_ratelogs, n);
 	if (n->self->role == TOPO_GATEWAY) {
 		n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 		/* Not at once: a gateway often starts before the mixes, and a
@@ -1113,6 +1126,7 @@ void node_free(struct node *n)
 		free(h);
 	}
 	ev_timer_cancel(n->ev, n->sweep_timer);
+	ev_timer_cancel(n->ev, n->ratelog_timer);
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);
