@@ -21,10 +21,12 @@
  *       a fresh random key at B's gateway, which has to keep their mail as
  *       a stranger's.  Exit 0 once all went out.
  *   mpclient hold -t TOPOLOGY [-n COUNT] [--gw-b ID] [--from ADDR] [--seconds S] [--idle]
+ *                 [--target ID]
  *       The attack on a node's link slots: COUNT client links, each with a
  *       fresh key, to B's gateway from local address ADDR, held S seconds
- *       (10); --idle: TCP connections that never say hello.  Prints how
- *       many the gateway holds at the end.  Exit 0.
+ *       (10); --idle: TCP connections that never say hello, to node ID
+ *       if --target names one (a mix too).  Prints how many the node
+ *       holds at the end.  Exit 0.
  *   mpclient pin -t TOPOLOGY --to ADDRESS [-n TAGS] [--rate PPS] [--gw-a ID] [--seconds S]
  *       The attack on a receiver's table of anonymous senders (issue 15,
  *       item 4): A writes to ADDRESS under TAGS made-up sender tags.  Each
@@ -648,7 +650,7 @@ int main(int argc, char **argv)
 		{ "gw-a", 0, OPT_STR, "ID", "sender's gateway", &gw_a, 0, 0, 0 },
 		{ "gw-b", 0, OPT_STR, "ID", "receiver's gateway", &gw_b, 0, 0, 0 },
 		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
-		{ "target", 0, OPT_STR, "ID", "stranger: node to attack", &target, 0, 0, 0 },
+		{ "target", 0, OPT_STR, "ID", "stranger, hold --idle: node to attack", &target, 0, 0, 0 },
 		{ "from", 0, OPT_STR, "ADDR", "hold: local address to connect from", &from, 0, 0, 0 },
 		{ "seconds", 0, OPT_U64, "S", "hold, pin: how long (10)", &hold_s, 2, 3600, 0 },
 		{ "idle", 0, OPT_FLAG, NULL, "hold: connections that never say hello", &idle, 0, 0, 0 },
@@ -696,6 +698,13 @@ int main(int argc, char **argv)
 		report();
 		rc = B.unique == count && B.dup == 0 && B.bad == 0 ? 0 : 1;
 	} else if (!strcmp(mode, "hold")) {
+		if (target) {
+			/* Any node takes connections; only gateways take clients. */
+			B.gw = topo_by_name(topo, target);
+			if (!B.gw || (!idle && B.gw->role != TOPO_GATEWAY))
+				fatal(EXIT_USAGE, "mpclient: --target must name a gateway (any node "
+				      "with --idle)");
+		}
 		rc = do_hold(from);
 	} else if (!strcmp(mode, "keys")) {
 		made_up_keys = 1;

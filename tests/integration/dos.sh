@@ -21,11 +21,15 @@
 #   4. client links from five addresses, more than gw2 has: a layer-3 mix
 #      that restarts still links to gw2 (clients have a class of their
 #      own, which leaves handshakes and the nodes' links free);
-#   5. pin: 5,000 made-up sender tags write to the server, each first with
+#   5. steer: connections that never say hello, from four addresses, at
+#      layer-1 mix mix1a, to make it look bad beside mix1b: routes still
+#      go through both, well within the bound the route choice keeps to
+#      (at most 32 to 1; item 6);
+#   6. pin: 5,000 made-up sender tags write to the server, each first with
 #      one reply block to learn the server's epoch for it, then naming it
 #      with no block, so that the server owes acks it cannot send: more
 #      than its table of 4,096 senders holds (item 4);
-#   6. replay: a malicious gateway (tools/mpbadgw, with gw2's key) in
+#   7. replay: a malicious gateway (tools/mpbadgw, with gw2's key) in
 #      front of a second server plays every delivery to it twice more:
 #      no reply block it used goes back into its stock, so no reply of it
 #      dies as a replay at layer 1 (item 5).
@@ -82,7 +86,7 @@ attack() {
 		"$mptcp" bulk "$T" --bytes 1048576 --timeout 60
 	under=$(p50)
 	if wait "$atk"; then
-		ok "$name: the attack ran: $(cat "$dir/$name.out")"
+		ok "$name: the attack ran: $(tr "\n" " " <"$dir/$name.out")"
 	else
 		not_ok "$name: the attack did not run: $(cat "$dir/$name.out" "$dir/$name.err")"
 	fi
@@ -168,7 +172,20 @@ for p in "${fills[@]}"; do wait "$p"; done
 check "fill: meanwhile clients were refused for want of client links" \
 	awk -v r="$full" 'BEGIN { printf "%d refused", r; exit !(r > 0) }'
 
-# ---- 5. the server's table of anonymous senders, pinned ----
+# ---- 5. a layer-1 mix made to look bad ----
+victim mix1a "$(cat "$dir/net/mix1a.pid")" "$dir/net/mix1a.log" "$dir/net/mix1a.sock"
+fresh() { metric replay_fresh_total '' "$dir/net/$1.sock"; }
+a0=$(fresh mix1a) b0=$(fresh mix1b)
+attack steer sh -c 'for a in 9 10 11 12; do
+		tools/mpclient hold -t "$0" --idle --target mix1a -n 100 --from "127.0.0.$a" --seconds 6 &
+	done; wait' "$topo"
+check "steer: routes still go through the attacked mix, within the bound" \
+	awk -v a="$(since "$(fresh mix1a)" "$a0")" -v b="$(since "$(fresh mix1b)" "$b0")" 'BEGIN {
+		printf "layer 1: mix1a %d packets, mix1b %d", a, b
+		exit !(a + b > 500 && 33 * a >= a + b && 33 * b >= a + b) }'
+logged steer "handshakes open" 100
+
+# ---- 6. the server's table of anonymous senders, pinned ----
 victim srv "$spid" "$dir/srv.log" "$dir/srv.sock"
 e0=$(metric senders_evicted_total)
 attack pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 --seconds 8
@@ -177,7 +194,7 @@ check "pin: the server holds at most 4,096 senders and pushed out the least usef
 		printf "%d held, %d pushed out", s, e; exit !(s <= 4096 && e >= 904) }'
 logged pin "anonymous senders at their bound" 100
 
-# ---- 6. a malicious gateway plays deliveries again ----
+# ---- 7. a malicious gateway plays deliveries again ----
 # A second server attaches to gw2 through tools/mpbadgw, which holds
 # gw2's key and the server's; a client of its own writes to it.
 bport=$(pick_port) || exit 1
