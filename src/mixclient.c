@@ -721,7 +721,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		mc->st.refused++;
 		return;
 	}
-	if (!peer_in_fresh(p, v.h.pnum)) {
+	if (!peer_in_fresh(p, v.h.pnum, v.h.epoch == 0)) {
 		mc->st.repeats++;
 		ratelog_warn(&mc->rl_repeat, "a packet from an anonymous sender taken before: "
 		             "dropped (a delivery replayed by the gateway, or a duplicate)");

@@ -289,15 +289,18 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
  * that replays a delivery would put blocks already used back into the
  * stock (their replies die at layer 1), and a node's duplicate would
  * put in the same block twice.  The numbers of a new state start at its
- * first packet (one sent to a former state must not count as new here);
- * a number beyond the window moves it.  0 is no number: refused. */
-int peer_in_fresh(struct peer_in *p, uint64_t pnum)
+ * first packet if that one names a former state (one sent to that state
+ * must not count as new here), else at 1: a sender that names no epoch
+ * has heard from no state of ours, and its first packets, which take
+ * routes of their own, arrive in any order.  A number beyond the window
+ * moves it.  0 is no number: refused. */
+int peer_in_fresh(struct peer_in *p, uint64_t pnum, int names_none)
 {
 	if (!pnum)
 		return 0;
 	if (!p->pkts.base) {
 		rxwin_init(&p->pkts);
-		rxwin_floor(&p->pkts, pnum);
+		rxwin_floor(&p->pkts, names_none ? 1 : pnum);
 	}
 	enum rxwin_verdict r = rxwin_check(&p->pkts, pnum);
 	if (r == RXWIN_DUP)

@@ -163,8 +163,9 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
 struct peer_in *peer_in_find(const struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES]);
 /* The sender was useful: first in line to be kept. */
 void peer_in_touch(struct mixpeers *ps, struct peer_in *p, uint64_t now);
-/* Whether its packet numbered pnum is new (then it is taken). */
-int peer_in_fresh(struct peer_in *p, uint64_t pnum);
+/* Whether its packet numbered pnum is new (then it is taken);
+ * names_none: the packet names no epoch of ours. */
+int peer_in_fresh(struct peer_in *p, uint64_t pnum, int names_none);
 /* How many blocks it should hold for us to answer it well. */
 unsigned peer_in_want(const struct peer_in *p);
 

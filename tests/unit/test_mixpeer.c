@@ -199,16 +199,26 @@ START_TEST(test_packets_once)
 	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
 	tag_of(tag, 9);
 	struct peer_in *p = peer_in_get(&ps, tag, T0);
-	ck_assert_int_eq(peer_in_fresh(p, 0), 0);   /* no number */
-	ck_assert_int_eq(peer_in_fresh(p, 500), 1); /* the first sets the start */
-	ck_assert_int_eq(peer_in_fresh(p, 500), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 499), 0); /* sent to a former state */
-	ck_assert_int_eq(peer_in_fresh(p, 502), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 501), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 501), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS), 1); /* far ahead moves it */
-	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 503), 0);
+	ck_assert_int_eq(peer_in_fresh(p, 0, 0), 0);   /* no number */
+	/* The first names a former state: it sets the start. */
+	ck_assert_int_eq(peer_in_fresh(p, 500, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 500, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(p, 499, 0), 0); /* sent to a former state */
+	ck_assert_int_eq(peer_in_fresh(p, 502, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 501, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 501, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS, 0), 1); /* far ahead moves it */
+	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(p, 503, 0), 0);
+	/* A sender that names no epoch starts at 1: its first packets
+	 * arrive in any order, each taken once. */
+	tag_of(tag, 10);
+	p = peer_in_get(&ps, tag, T0);
+	ck_assert_int_eq(peer_in_fresh(p, 3, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 1, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 2, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(p, 1, 1), 0);
+	ck_assert_int_eq(peer_in_fresh(p, 3, 0), 0);
 	mixpeers_free(&ps);
 }
 END_TEST
