@@ -42,6 +42,8 @@
  * real gateway. */
 struct pair {
 	struct link *down, *up;
+	int closing; /* link_close runs on_down at once: one free, the outermost */
+	int opening; /* in link_accept or link_connect, whose failure runs on_down */
 };
 
 struct kept {
@@ -61,6 +63,9 @@ static struct pair *current; /* the pair whose client gets the replays */
 
 static void pair_close(struct pair *p, const char *why)
 {
+	if (p->closing)
+		return;
+	p->closing = 1;
 	struct link *d = p->down, *u = p->up;
 	p->down = p->up = NULL;
 	if (current == p)
@@ -115,7 +120,8 @@ static void down_down(struct link *l, const char *why, void *ctx)
 	(void)l;
 	p->down = NULL;
 	log_info("client link down: %s", why);
-	pair_close(p, "client left");
+	if (!p->opening)
+		pair_close(p, "client left");
 }
 
 static void up_down(struct link *l, const char *why, void *ctx)
@@ -124,7 +130,8 @@ static void up_down(struct link *l, const char *why, void *ctx)
 	(void)l;
 	p->up = NULL;
 	log_info("link to %s down: %s", gw->name, why);
-	pair_close(p, "gateway left");
+	if (!p->opening)
+		pair_close(p, "gateway left");
 }
 
 static const struct link_cbs up_cbs = {
@@ -137,9 +144,12 @@ static void down_up(struct link *l, void *ctx)
 	struct pair *p = ctx;
 	(void)l;
 	log_info("client attached; attaching to %s as it", gw->name);
-	p->up = link_connect(ev, (const struct sockaddr *)&gw->addr, gw->addrlen, &cl_kp, gw->pk,
-	                     LINK_CLIENT, 4096, &up_cbs, p);
-	if (!p->up)
+	p->opening = 1;
+	struct link *up = link_connect(ev, (const struct sockaddr *)&gw->addr, gw->addrlen, &cl_kp,
+	                               gw->pk, LINK_CLIENT, 4096, &up_cbs, p);
+	p->opening = 0;
+	p->up = up;
+	if (!up)
 		pair_close(p, "cannot reach the gateway");
 }
 
@@ -154,8 +164,11 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *
 {
 	(void)ctx;
 	struct pair *p = xcalloc(1, sizeof(*p));
-	p->down = link_accept(ev, fd, sa, salen, &gw_kp, 4096, &down_cbs, p);
-	if (!p->down)
+	p->opening = 1;
+	struct link *down = link_accept(ev, fd, sa, salen, &gw_kp, 4096, &down_cbs, p);
+	p->opening = 0;
+	p->down = down;
+	if (!down)
 		free(p);
 }
 
