@@ -109,7 +109,10 @@ void ratelog_warn(struct ratelog *r, const char *fmt, ...)
 		         (unsigned long long)r->skipped);
 	else
 		log_warn("%s", line);
-	size_t n = strlen(line) < RATELOG_HEAD - 1 ? strlen(line) : RATELOG_HEAD - 1;
+	size_t n = strlen(line);
+	r->cut = n > RATELOG_HEAD - 1;
+	if (r->cut)
+		n = RATELOG_HEAD - 1;
 	memcpy(r->head, line, n);
 	r->head[n] = 0;
 	r->last_us = now;
@@ -122,7 +125,7 @@ void ratelog_flush(struct ratelog *r)
 	if (!r->skipped || now - r->last_us < 1000000u)
 		return;
 	log_warn("%llu more like \"%s%s\" since the last", (unsigned long long)r->skipped,
-	         r->head, strlen(r->head) == RATELOG_HEAD - 1 ? "..." : "");
+	         r->head, r->cut ? "..." : "");
 	r->last_us = now;
 	r->skipped = 0;
 }

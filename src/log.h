@@ -34,6 +34,7 @@ struct ratelog {
 	uint64_t last_us;
 	uint64_t skipped;
 	char head[RATELOG_HEAD]; /* the start of the last line logged */
+	int cut;                 /* head is not all of it */
 };
 void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Log the count of those left out since the last line, if any and a

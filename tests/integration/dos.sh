@@ -176,9 +176,13 @@ check "fill: meanwhile clients were refused for want of client links" \
 victim mix1a "$(cat "$dir/net/mix1a.pid")" "$dir/net/mix1a.log" "$dir/net/mix1a.sock"
 fresh() { metric replay_fresh_total '' "$dir/net/$1.sock"; }
 a0=$(fresh mix1a) b0=$(fresh mix1b)
-attack steer sh -c 'for a in 9 10 11 12; do
+attack steer sh -c 'p=; rc=0
+	for a in 9 10 11 12; do
 		tools/mpclient hold -t "$0" --idle --target mix1a -n 100 --from "127.0.0.$a" --seconds 6 &
-	done; wait' "$topo"
+		p="$p $!"
+	done
+	for q in $p; do wait "$q" || rc=1; done
+	exit $rc' "$topo"
 check "steer: routes still go through the attacked mix, within the bound" \
 	awk -v a="$(since "$(fresh mix1a)" "$a0")" -v b="$(since "$(fresh mix1b)" "$b0")" 'BEGIN {
 		printf "layer 1: mix1a %d packets, mix1b %d", a, b
