@@ -24,6 +24,7 @@
 #include "list.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelog.h"
 #include "util.h"
 
 /* A reader that never reads pins at most this much kernel memory per
@@ -653,6 +654,7 @@ struct ctl *ctl_open(const char *cmd, const char *opt, const char *name, int *rc
 void ctl_serve(struct ctl *c, struct ev *ev, ctl_answer_cb *cb, void *ctx)
 {
 	c->ev = ev;
+	ratelog_init(&c->rl, ev);
 	c->cb = cb;
 	c->ctx = ctx;
 	c->listener = listener_new(ev, c->fd, "control socket", on_accept, c);
@@ -691,6 +693,7 @@ void ctl_free(struct ctl *c)
 		conn_close(cn, "shutting down");
 	}
 	listener_free(c->listener);
+	ratelog_stop(&c->rl);
 	close(c->fd);
 	/* Only our own file: a daemon started after us may have taken the
 	 * path over (it does when ours stops answering). */

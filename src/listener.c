@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ratelog.h"
 #include "util.h"
 
 struct listener {
@@ -28,7 +29,6 @@ static void rest_over(struct ev *ev, void *ctx)
 	struct listener *l = ctx;
 	l->t_rest = 0;
 	ev_want_read(ev, l->fd, 1);
-	ratelog_flush(&l->rl);
 }
 
 static void listener_readable(struct ev *ev, int fd, void *ctx)
@@ -62,6 +62,7 @@ struct listener *listener_new(struct ev *ev, int fd, const char *what,
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	l->ev = ev;
+	ratelog_init(&l->rl, ev);
 	l->fd = fd;
 	snprintf(l->what, sizeof(l->what), "%s", what);
 	l->cb = cb;
@@ -80,6 +81,7 @@ void listener_free(struct listener *l)
 		return;
 	if (l->t_rest)
 		ev_timer_cancel(l->ev, l->t_rest);
+	ratelog_stop(&l->rl);
 	ev_del_fd(l->ev, l->fd);
 	free(l);
 }

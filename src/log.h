@@ -26,20 +26,4 @@ void fatal(int status, const char *fmt, ...)
 #define log_debug(...) do { if (log_enabled(LOG_LVL_DEBUG)) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
 #define log_trace(...) do { if (log_enabled(LOG_LVL_TRACE)) log_msg(LOG_LVL_TRACE, __VA_ARGS__); } while (0)
 
-/* A warning that a stranger may cause at will (once per packet from the
- * network, once per connection): logged at most once a second, with the
- * count of those left out since the last.  Zeroed memory is a ratelog. */
-#define RATELOG_HEAD 64
-struct ratelog {
-	uint64_t last_us;
-	uint64_t skipped;
-	char head[RATELOG_HEAD]; /* the start of the last line logged */
-	int cut;                 /* head is not all of it */
-};
-void ratelog_warn(struct ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Log the count of those left out since the last line, if any and a
- * second has passed: without it, the end of a burst would go untold.
- * Owners call it from a timer they run anyway. */
-void ratelog_flush(struct ratelog *r);
-
 #endif

@@ -60,6 +60,7 @@
 #include "link.h"
 #include "list.h"
 #include "log.h"
+#include "ratelog.h"
 #include "mixattach.h"
 #include "mixbody.h"
 #include "mixcc.h"
@@ -937,9 +938,6 @@ static void mc_sweep(struct ev *ev, void *ctx)
 	/* Acks owed to a sender that left no block to send them by expire
 	 * after a peer timeout. */
 	mixpeers_sweep(&mc->peers, now_us(), mc->cfg.peer_timeout_ms * 1000);
-	ratelog_flush(&mc->rl_repeat);
-	ratelog_flush(&mc->peers.rl_evict);
-	ratelog_flush(&mc->peers.rl_expired);
 	/* Last: on_giveup may queue messages, but not free a peer. */
 	mixmsgs_give_up_matching(&mc->msgs, unreachable_match, mc);
 }
@@ -983,6 +981,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	}
 	struct mixclient *mc = xcalloc(1, sizeof(*mc));
 	mc->ev = ev;
+	ratelog_init(&mc->rl_repeat, ev);
 	mc->cfg = *cfg;
 	if (mc->cfg.fast)
 		mc->cfg.delay_mean_ms = 0;
@@ -994,7 +993,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	}
 	mc->waiter.turn = cc_turn;
 	mc->waiter.arg = mc;
-	mixpeers_init(&mc->peers, cfg->topo, cfg->window, &mc->st, sender_forgotten, mc);
+	mixpeers_init(&mc->peers, ev, cfg->topo, cfg->window, &mc->st, sender_forgotten, mc);
 	mc->routes = cfg->routes;
 	if (!mc->routes) {
 		mc->routes = routes_new(cfg->topo);
@@ -1023,6 +1022,7 @@ void mixclient_free(struct mixclient *mc)
 	ev_timer_cancel(mc->ev, mc->t_ack);
 	ev_timer_cancel(mc->ev, mc->t_supply);
 	ev_timer_cancel(mc->ev, mc->t_pump);
+	ratelog_stop(&mc->rl_repeat);
 	mixcc_unwait(mc->cc, &mc->waiter);
 	mixattach_stop(&mc->gwa, "client closed");
 	/* Before the peers: a message counts in its conversation. */

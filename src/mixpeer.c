@@ -83,11 +83,13 @@ static void conv_init(struct conv *cv, int in, uint64_t now)
 	cv->last_us = now;
 }
 
-void mixpeers_init(struct mixpeers *ps, const struct topology *topo, unsigned window,
-                   struct mixclient_stats *st, void (*on_forget)(struct conv *, void *),
-                   void *ctx)
+void mixpeers_init(struct mixpeers *ps, struct ev *ev, const struct topology *topo,
+                   unsigned window, struct mixclient_stats *st,
+                   void (*on_forget)(struct conv *, void *), void *ctx)
 {
 	memset(ps, 0, sizeof(*ps));
+	ratelog_init(&ps->rl_evict, ev);
+	ratelog_init(&ps->rl_expired, ev);
 	ps->outs = htab_new(64, MIXPEER_OUT_MAX);
 	ps->ins = htab_new(MIX_TAG_BYTES, MIX_SENDERS_MAX);
 	ps->secrets = htab_new(PKT_TAG_BYTES, MIXPEER_SECRETS_MAX);
@@ -123,6 +125,8 @@ void mixpeers_free(struct mixpeers *ps)
 	size_t it = 0;
 	const void *k;
 	void *v;
+	ratelog_stop(&ps->rl_evict);
+	ratelog_stop(&ps->rl_expired);
 	while (htab_next(ps->secrets, &it, &k, &v)) {
 		sodium_memzero(v, sizeof(struct surb_rec));
 		free(v);

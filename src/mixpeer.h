@@ -24,7 +24,7 @@
 
 #include "fring.h"
 #include "list.h"
-#include "log.h"
+#include "ratelog.h"
 #include "mixbody.h"
 #include "mixclient.h"
 #include "packet.h"
@@ -144,10 +144,10 @@ struct mixpeers {
 };
 
 /* window: the client's (messages in flight at once), which bounds the
- * blocks on their way to a peer. */
-void mixpeers_init(struct mixpeers *ps, const struct topology *topo, unsigned window,
-                   struct mixclient_stats *st, void (*on_forget)(struct conv *, void *),
-                   void *ctx);
+ * blocks on their way to a peer.  ev runs the ratelogs (may be NULL). */
+void mixpeers_init(struct mixpeers *ps, struct ev *ev, const struct topology *topo,
+                   unsigned window, struct mixclient_stats *st,
+                   void (*on_forget)(struct conv *, void *), void *ctx);
 void mixpeers_free(struct mixpeers *ps); /* everything, secrets wiped */
 
 /* The address's peer, made if new (NULL: its gateway is not one of the

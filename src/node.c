@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "list.h"
 #include "log.h"
+#include "ratelog.h"
 #include "route.h"
 #include "util.h"
 
@@ -87,7 +88,7 @@ struct node {
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
 	uint64_t held;
-	uint64_t sweep_timer, monitor_timer, status_timer, ratelog_timer;
+	uint64_t sweep_timer, monitor_timer, status_timer;
 	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
@@ -269,18 +270,6 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 	if (put >= 0)
 		n->c.mailboxed++;
 	mailbox_flush(n, c);
-}
-
-/* The end of a stranger's burst is told too (ratelog_flush). */
-static void node_ratelogs(struct ev *ev, void *ctx)
-{
-	struct node *n = ctx;
-	n->ratelog_timer = ev_timer_add(ev, 1000, node_ratelogs, n);
-	ratelog_flush(&n->rl_accept);
-	ratelog_flush(&n->rl_strangers);
-	ratelog_flush(&n->rl_clients);
-	ratelog_flush(&n->rl_handshakes);
-	ratelog_flush(&n->rl_pushed);
 }
 
 static void node_sweep(struct ev *ev, void *ctx)
@@ -1042,6 +1031,11 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	n->o.rf = NULL;
 	n->o.listen_text = NULL;
 	n->ev = ev;
+	ratelog_init(&n->rl_accept, ev);
+	ratelog_init(&n->rl_strangers, ev);
+	ratelog_init(&n->rl_clients, ev);
+	ratelog_init(&n->rl_handshakes, ev);
+	ratelog_init(&n->rl_pushed, ev);
 	n->kp = *cfg->kp;
 	n->topo = cfg->topo;
 	n->rf = cfg->rf;
@@ -1084,7 +1078,6 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 			return NULL;
 		}
 	}
-	n->ratelog_timer = ev_timer_add(ev, 1000, node_ratelogs, n);
 	if (n->self->role == TOPO_GATEWAY) {
 		n->sweep_timer = ev_timer_add(ev, SWEEP_MS, node_sweep, n);
 		/* Not at once: a gateway often starts before the mixes, and a
@@ -1126,7 +1119,11 @@ void node_free(struct node *n)
 		free(h);
 	}
 	ev_timer_cancel(n->ev, n->sweep_timer);
-	ev_timer_cancel(n->ev, n->ratelog_timer);
+	ratelog_stop(&n->rl_accept);
+	ratelog_stop(&n->rl_strangers);
+	ratelog_stop(&n->rl_clients);
+	ratelog_stop(&n->rl_handshakes);
+	ratelog_stop(&n->rl_pushed);
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);

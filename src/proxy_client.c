@@ -36,6 +36,7 @@
 #include "list.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelog.h"
 #include "mixcc.h"
 #include "mixclient.h"
 #include "route.h"
@@ -605,6 +606,8 @@ static int client_open(struct pclient *c)
 	daemon_detach(o->foreground);
 
 	c->ev = ev_new();
+	ratelog_init(&c->rl_stray, c->ev);
+	ratelog_init(&c->rl_refused, c->ev);
 	c->rep = (struct proxy_reporter){ "client", c->name, &c->o, now_us(), client_gather,
 	                                  client_head, c };
 	proxy_mixcfg(o, &c->mcfg);
@@ -650,6 +653,8 @@ static void client_close(struct pclient *c)
 		ident_free(list_entry(c->all.next, struct ident, all_node));
 	mixcc_free(c->cc);
 	routes_free(c->routes);
+	ratelog_stop(&c->rl_stray);
+	ratelog_stop(&c->rl_refused);
 	ev_free(c->ev);
 	if (c->lfd >= 0)
 		close(c->lfd);

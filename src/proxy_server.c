@@ -28,6 +28,7 @@
 #include "fring.h"
 #include "htab.h"
 #include "log.h"
+#include "ratelog.h"
 #include "mixcc.h"
 #include "mixclient.h"
 #include "proxy_common.h"
@@ -274,6 +275,7 @@ struct server *server_new(struct ev *ev, const struct server_cfg *cfg)
 {
 	struct server *sv = xcalloc(1, sizeof(*sv));
 	sv->ev = ev;
+	ratelog_init(&sv->rl_bad, ev);
 	memcpy(&sv->up, cfg->upstream, sizeof(sv->up));
 	sv->uplen = cfg->upstream_len;
 	sv->upstream_text = xstrdup(cfg->upstream_text);
@@ -300,6 +302,7 @@ void server_free(struct server *sv)
 		session_free(ss->s);
 		free(ss);
 	}
+	ratelog_stop(&sv->rl_bad);
 	htab_free(sv->sessions);
 	htab_free(sv->tombs);
 	fring_free(&sv->tomb_ring);

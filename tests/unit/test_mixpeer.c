@@ -111,7 +111,7 @@ START_TEST(test_out_needs_gateway)
 {
 	struct mixpeers ps;
 	struct mix_addr a, bad, mix;
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	addr_of(&a, "gw", 1);
 	addr_of(&bad, "nosuch", 1);
 	addr_of(&mix, "m1_0", 1);
@@ -136,7 +136,7 @@ START_TEST(test_evict_idle_first)
 	struct mixpeers ps;
 	uint8_t tag[MIX_TAG_BYTES], surb[SURB_BYTES];
 	memset(surb, 1, sizeof(surb));
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	for (unsigned i = 0; i < MIX_SENDERS_MAX; i++) {
 		tag_of(tag, i);
 		ck_assert_ptr_nonnull(peer_in_get(&ps, tag, T0 + i));
@@ -173,7 +173,7 @@ START_TEST(test_evict_reports_inflight)
 {
 	struct mixpeers ps;
 	uint8_t tag[MIX_TAG_BYTES];
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	struct conv *first = NULL;
 	for (unsigned i = 0; i < MIX_SENDERS_MAX; i++) {
 		tag_of(tag, i);
@@ -196,7 +196,7 @@ START_TEST(test_packets_once)
 {
 	struct mixpeers ps;
 	uint8_t tag[MIX_TAG_BYTES];
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	tag_of(tag, 9);
 	struct peer_in *p = peer_in_get(&ps, tag, T0);
 	ck_assert_int_eq(peer_in_fresh(p, 0, 0), 0);   /* no number */
@@ -227,7 +227,7 @@ START_TEST(test_stock_newest)
 {
 	struct mixpeers ps;
 	uint8_t tag[MIX_TAG_BYTES], surb[SURB_BYTES];
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	tag_of(tag, 3);
 	struct peer_in *p = peer_in_get(&ps, tag, T0);
 	ck_assert_ptr_null(stock_peek(p));
@@ -264,7 +264,7 @@ START_TEST(test_secrets_per_address)
 	struct mixpeers ps;
 	struct mix_addr a;
 	const unsigned window = 16, each = window + 2 * MIXPEER_STOCK_MAX;
-	mixpeers_init(&ps, topo, window, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, window, &st, on_forget, NULL);
 	addr_of(&a, "gw", 1);
 	struct peer_out *p = peer_out_get(&ps, &a, T0);
 	for (unsigned i = 0; i < each + 5; i++)
@@ -292,7 +292,7 @@ START_TEST(test_sweep)
 	struct mix_addr a;
 	uint8_t tag[MIX_TAG_BYTES], surb[SURB_BYTES];
 	memset(surb, 2, sizeof(surb));
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	addr_of(&a, "gw", 1);
 	struct peer_out *po = peer_out_get(&ps, &a, T0);
 	struct surb_rec *r = new_secret(1);
@@ -343,7 +343,7 @@ START_TEST(test_secret_expiry)
 {
 	struct mixpeers ps;
 	struct mix_addr a;
-	mixpeers_init(&ps, topo, 16, &st, on_forget, NULL);
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	addr_of(&a, "gw", 2);
 	struct peer_out *po = peer_out_get(&ps, &a, T0);
 	po->cv.inflight = 1; /* keeps the address */
