@@ -20,13 +20,13 @@
  *       SECURITY NOTES): A sends COUNT packets through the mixnet, each for
  *       a fresh random key at B's gateway, which has to keep their mail as
  *       a stranger's.  Exit 0 once all went out.
- *   mpclient hold -t TOPOLOGY [-n COUNT] [--gw-b ID] [--from ADDR] [--seconds S] [--idle]
- *                 [--target ID]
+ *   mpclient hold -t TOPOLOGY [-n COUNT] [--gw-b ID] [--from ADDR,...] [--seconds S]
+ *                 [--idle] [--target ID]
  *       The attack on a node's link slots: COUNT client links, each with a
- *       fresh key, to B's gateway from local address ADDR, held S seconds
- *       (10); --idle: TCP connections that never say hello, to node ID
- *       if --target names one (a mix too).  Prints how many the node
- *       holds at the end.  Exit 0.
+ *       fresh key, to B's gateway from the local addresses ADDR in turn,
+ *       held S seconds (10) or until SIGTERM; --idle: TCP connections
+ *       that never say hello, to node ID if --target names one (a mix
+ *       too).  Prints how many the node holds at the end.  Exit 0.
  *   mpclient pin -t TOPOLOGY --to ADDRESS [-n TAGS] [--rate PPS] [--gw-a ID] [--seconds S]
  *       The attack on a receiver's table of anonymous senders (issue 15,
  *       item 4): A writes to ADDRESS under TAGS made-up sender tags.  Each
@@ -34,13 +34,15 @@
  *       answers with its epoch for the tag; from then on A sends, for
  *       every tag in turn, messages that name that epoch and carry no
  *       block, so the receiver owes acks it has no way to send.  Runs S
- *       seconds (10) at PPS packets a second (500); prints how many tags
- *       learned their epoch.  Exit 0 when at least half did.
+ *       seconds (10) or until SIGTERM at PPS packets a second (500);
+ *       prints how many tags learned their epoch.  Exit 0 when at least
+ *       half did.
  *
  * Exit 0 when the run met its expectation, 1 otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +267,18 @@ static void cl_up(struct link *l, void *ctx)
 		start_sending();
 	if (made_up_keys && A.up && sent == 0)
 		start_sending();
+}
+
+/* hold and pin run until SIGTERM if the test that runs them needs them
+ * for longer than it can tell beforehand. */
+static int terminated;
+
+static void on_term(struct ev *e, int signo, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	terminated = 1;
+	ev_stop(e);
 }
 
 static void on_deadline(struct ev *e, void *ctx)
@@ -505,7 +519,7 @@ static int do_pin(const char *to)
 	if (!run_until(a_up, 5000) || !A.up)
 		fatal(1, "mpclient: could not attach to %s", A.gw->name);
 	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0;
-	while (now_us() < end && A.link) {
+	while (now_us() < end && A.link && !terminated) {
 		/* The packets due by now, as far as the link takes them. */
 		uint64_t due = (now_us() - t0) * rate / 1000000;
 		while (sent < due && A.link && link_queue_room(A.link) > 0) {
@@ -569,48 +583,71 @@ static void held_connect(struct cl *c, const struct sockaddr_storage *fa, sockle
 
 /* Full strength: what the node closes is opened again at once, for the
  * whole time. */
+#define HOLD_FROM_MAX 16
+
+/* --from: numeric addresses, comma-separated (the port is any); none
+ * given is one, of length 0: any address. */
+static size_t hold_from(const char *from, struct sockaddr_storage *fa, socklen_t *fl)
+{
+	char list[512], *save = NULL;
+	size_t n = 0;
+	if (!from) {
+		fl[0] = 0;
+		return 1;
+	}
+	if (snprintf(list, sizeof(list), "%s", from) >= (int)sizeof(list))
+		fatal(EXIT_USAGE, "mpclient: --from: too long");
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		if (n == HOLD_FROM_MAX)
+			fatal(EXIT_USAGE, "mpclient: --from: at most %d addresses", HOLD_FROM_MAX);
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&fa[n];
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&fa[n];
+		memset(&fa[n], 0, sizeof(fa[n]));
+		if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			fl[n] = sizeof(*s4);
+		} else if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			fl[n] = sizeof(*s6);
+		} else {
+			fatal(EXIT_USAGE, "mpclient: --from %s: not a numeric address", a);
+		}
+		n++;
+	}
+	if (!n)
+		fatal(EXIT_USAGE, "mpclient: --from: no address");
+	return n;
+}
+
 static int do_hold(const char *from)
 {
-	struct sockaddr_storage fa;
-	socklen_t fl = 0;
-	memset(&fa, 0, sizeof(fa));
-	if (from) {
-		/* An address alone (the port is any). */
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&fa;
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&fa;
-		if (inet_pton(AF_INET, from, &s4->sin_addr) == 1) {
-			s4->sin_family = AF_INET;
-			fl = sizeof(*s4);
-		} else if (inet_pton(AF_INET6, from, &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			fl = sizeof(*s6);
-		} else {
-			fatal(64, "mpclient: --from %s: not a numeric address", from);
-		}
-	}
+	struct sockaddr_storage fa[HOLD_FROM_MAX];
+	socklen_t fl[HOLD_FROM_MAX];
+	size_t nfrom = hold_from(from, fa, fl);
 	struct cl *cs = xcalloc(count, sizeof(*cs));
 	int *fds = xcalloc(count, sizeof(*fds));
 	uint64_t reopened = 0;
+	/* Connection i comes from address i mod nfrom, each time. */
 	for (uint64_t i = 0; i < count; i++) {
 		if (idle) {
-			fds[i] = idle_connect(&fa, fl);
+			fds[i] = idle_connect(&fa[i % nfrom], fl[i % nfrom]);
 		} else {
 			cs[i].name = "held";
 			cs[i].gw = B.gw;
 			keypair_generate(&cs[i].kp);
-			held_connect(&cs[i], &fa, fl);
+			held_connect(&cs[i], &fa[i % nfrom], fl[i % nfrom]);
 		}
 	}
 	uint64_t end = now_ms() + hold_s * 1000;
-	while (now_ms() < end) {
+	while (now_ms() < end && !terminated) {
 		run_for(100);
-		for (uint64_t i = 0; i < count && now_ms() + 1000 < end; i++) {
+		for (uint64_t i = 0; i < count && now_ms() + 1000 < end && !terminated; i++) {
 			if (idle && !still_open(fds[i])) {
 				close(fds[i]);
-				fds[i] = idle_connect(&fa, fl);
+				fds[i] = idle_connect(&fa[i % nfrom], fl[i % nfrom]);
 				reopened++;
 			} else if (!idle && cs[i].down) {
-				held_connect(&cs[i], &fa, fl);
+				held_connect(&cs[i], &fa[i % nfrom], fl[i % nfrom]);
 				reopened++;
 			}
 		}
@@ -651,8 +688,8 @@ int main(int argc, char **argv)
 		{ "gw-b", 0, OPT_STR, "ID", "receiver's gateway", &gw_b, 0, 0, 0 },
 		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
 		{ "target", 0, OPT_STR, "ID", "stranger, hold --idle: node to attack", &target, 0, 0, 0 },
-		{ "from", 0, OPT_STR, "ADDR", "hold: local address to connect from", &from, 0, 0, 0 },
-		{ "seconds", 0, OPT_U64, "S", "hold, pin: how long (10)", &hold_s, 2, 3600, 0 },
+		{ "from", 0, OPT_STR, "ADDR,...", "hold: local addresses to connect from, in turn", &from, 0, 0, 0 },
+		{ "seconds", 0, OPT_U64, "S", "hold, pin: how long at most (10; SIGTERM ends it)", &hold_s, 2, 3600, 0 },
 		{ "idle", 0, OPT_FLAG, NULL, "hold: connections that never say hello", &idle, 0, 0, 0 },
 		{ "to", 0, OPT_STR, "ADDRESS", "pin: the receiver, KEY@GATEWAY", &to, 0, 0, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log more", &verbose, 0, 0, 0 },
@@ -678,6 +715,7 @@ int main(int argc, char **argv)
 	if (!topo)
 		fatal(66, "mpclient: %s", err);
 	ev = ev_new();
+	ev_signal(ev, SIGTERM, on_term, NULL);
 	A.name = "A";
 	B.name = "B";
 	keypair_generate(&A.kp);

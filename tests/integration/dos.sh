@@ -59,19 +59,25 @@ metric() { # metric NAME [LABEL-MATCH] [SOCKET]: the victim's value of it
 base_rtt=$(p50)
 [ -n "$base_rtt" ] || { not_ok "round trip without attack"; finish dos; exit 1; }
 
-# attack NAME COMMAND...: run the attack in the background while an
-# honest client and a proxy session go on; then the attack's output is in
-# $dir/NAME.out, and the number of the victim's log lines since the start
-# in $lines.
+# attack [--ends] [--after SECS] NAME COMMAND...: run the attack in the
+# background, and after SECS (2) an honest client and a proxy session
+# beside it.  The attack runs until SIGTERM, which it gets when they are
+# done: it must still be running then, or they did not all run under it.
+# With --ends, it ends by itself and what it did lasts (a table it
+# filled).  Then the attack's output is in $dir/NAME.out, and the number
+# of the victim's log lines since the start in $lines.
 attack() {
-	local name=$1 atk c0 c1 t0 t1 cpu under
+	local ends=0 after=2 name atk c0 c1 t0 t1 cpu under alive=1
+	[ "$1" = --ends ] && { ends=1; shift; }
+	[ "$1" = --after ] && { after=$2; shift 2; }
+	name=$1
 	shift
 	log0=$(wc -l <"$vlog")
 	c0=$(cpu_ticks "$vpid") t0=$(date +%s.%N)
 	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
 	atk=$!
 	pids+=($atk)
-	sleep 2
+	sleep "$after"
 	# The victim's own count of unfinished handshakes, the most of three
 	# looks.
 	hs_max=0
@@ -85,8 +91,15 @@ attack() {
 	check "$name: an honest proxy session is byte-exact" \
 		"$mptcp" bulk "$T" --bytes 1048576 --timeout 60
 	under=$(p50)
-	if wait "$atk"; then
+	if [ $ends = 0 ]; then
+		kill -0 "$atk" 2>/dev/null || alive=0
+		kill -TERM "$atk" 2>/dev/null
+	fi
+	if wait "$atk" && [ $alive = 1 ]; then
 		ok "$name: the attack ran: $(tr "\n" " " <"$dir/$name.out")"
+	elif [ $alive = 0 ]; then
+		not_ok "$name: the attack ended before the honest checks did:" \
+			"$(cat "$dir/$name.out" "$dir/$name.err")"
 	else
 		not_ok "$name: the attack did not run: $(cat "$dir/$name.out" "$dir/$name.err")"
 	fi
@@ -113,7 +126,7 @@ since() { echo $(( ${1%.*} - ${2%.*} )); }
 
 # ---- 1. made-up keys ----
 e0=$(metric strangers_evicted_total)
-attack keys tools/mpclient keys -t "$topo" -n 5000 --rate 1000 --gw-a gw1 --gw-b gw2 --timeout 120
+attack --ends keys tools/mpclient keys -t "$topo" -n 5000 --rate 1000 --gw-a gw1 --gw-b gw2 --timeout 120
 strangers=$(metric strangers) smail=$(metric stranger_mailbox_deliveries)
 evicted=$(since "$(metric strangers_evicted_total)" "$e0")
 check "keys: gw2 keeps to its bounds, counts what it pushed out" \
@@ -127,7 +140,7 @@ logged keys "never attached at its bound" 200
 
 # ---- 2. client links from one address ----
 r0=$(metric client_links_refused_total)
-attack hold tools/mpclient hold -t "$topo" -n 200 --gw-b gw2 --from 127.0.0.2 --seconds 6
+attack hold tools/mpclient hold -t "$topo" -n 200 --gw-b gw2 --from 127.0.0.2 --seconds 600
 held() { sed -n 's/.*"held":\([0-9]*\).*/\1/p' "$dir/$1.out"; }
 check "hold: the address holds at most 40 client links" \
 	awk -v h="$(held hold)" 'BEGIN { printf "%d held", h; exit !(h >= 1 && h <= 40) }' 
@@ -138,7 +151,7 @@ logged hold "client links at their bound" 400
 
 # ---- 3. connections that never say hello, from one address ----
 o0=$(metric links_over_max_total)
-attack idle tools/mpclient hold -t "$topo" --idle -n 300 --gw-b gw2 --from 127.0.0.3 --seconds 6
+attack idle tools/mpclient hold -t "$topo" --idle -n 300 --gw-b gw2 --from 127.0.0.3 --seconds 600
 check "idle: gw2 holds at most 12 unfinished handshakes from the address" \
 	awk -v h="$hs_max" 'BEGIN { printf "%d at most", h; exit !(h >= 1 && h <= 12) }' 
 check "idle: gw2 counted the connections it refused" \
@@ -147,13 +160,10 @@ check "idle: gw2 counted the connections it refused" \
 logged idle "handshakes open" 100
 
 # ---- 4. every client link taken, from five addresses: a mix still links ----
-fills=()
-for a in 4 5 6 7 8; do
-	tools/mpclient hold -t "$topo" -n 40 --gw-b gw2 --from "127.0.0.$a" --seconds 10 \
-		>"$dir/fill.$a" 2>&1 &
-	fills+=($!)
-	pids+=($!)
-done
+tools/mpclient hold -t "$topo" -n 200 --gw-b gw2 --seconds 600 \
+	--from 127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8 >"$dir/fill.out" 2>&1 &
+fill=$!
+pids+=($fill)
 sleep 4
 # A layer-3 mix links to a gateway when it has a delivery for it: the
 # proxy session's packets to the server give it some.
@@ -168,21 +178,17 @@ links=$("$bin" show "$dir/net/gw2.sock" | grep '^links in:')
 check "fill: gw2's client links all taken, a restarted layer-3 mix links to it again" \
 	sh -c "echo '$links; mix3a up $(mix_ups) times'; test $(mix_ups) -gt $before"
 full=$(( $(metric client_links_refused_total) - refused0 ))
-for p in "${fills[@]}"; do wait "$p"; done
 check "fill: meanwhile clients were refused for want of client links" \
 	awk -v r="$full" 'BEGIN { printf "%d refused", r; exit !(r > 0) }'
+check "fill: the links were held throughout" kill -0 "$fill"
+stop "$fill"
 
 # ---- 5. a layer-1 mix made to look bad ----
 victim mix1a "$(cat "$dir/net/mix1a.pid")" "$dir/net/mix1a.log" "$dir/net/mix1a.sock"
 fresh() { metric replay_fresh_total '' "$dir/net/$1.sock"; }
 a0=$(fresh mix1a) b0=$(fresh mix1b)
-attack steer sh -c 'p=; rc=0
-	for a in 9 10 11 12; do
-		tools/mpclient hold -t "$0" --idle --target mix1a -n 100 --from "127.0.0.$a" --seconds 6 &
-		p="$p $!"
-	done
-	for q in $p; do wait "$q" || rc=1; done
-	exit $rc' "$topo"
+attack steer tools/mpclient hold -t "$topo" --idle --target mix1a -n 400 --seconds 600 \
+	--from 127.0.0.9,127.0.0.10,127.0.0.11,127.0.0.12
 check "steer: routes still go through the attacked mix, within the bound" \
 	awk -v a="$(since "$(fresh mix1a)" "$a0")" -v b="$(since "$(fresh mix1b)" "$b0")" 'BEGIN {
 		printf "layer 1: mix1a %d packets, mix1b %d", a, b
@@ -192,7 +198,9 @@ logged steer "handshakes open" 100
 # ---- 6. the server's table of anonymous senders, pinned ----
 victim srv "$spid" "$dir/srv.log" "$dir/srv.sock"
 e0=$(metric senders_evicted_total)
-attack pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 --seconds 8
+# Every tag has asked after 5 s: the honest checks run from then on.
+attack --after 6 pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 \
+	--seconds 600
 check "pin: the server holds at most 4,096 senders and pushed out the least useful" \
 	awk -v s="$(metric senders)" -v e="$(since "$(metric senders_evicted_total)" "$e0")" 'BEGIN {
 		printf "%d held, %d pushed out", s, e; exit !(s <= 4096 && e >= 904) }'
@@ -224,7 +232,7 @@ check "replay: a session through the malicious gateway before it replays" \
 base_rtt=$(p50)
 r0=$(metric packets_repeated_total) l0=$(layer1_replays)
 kill -USR1 "$bad"
-attack replay sleep 6
+attack --ends replay true
 check "replay: the server took no delivery twice, and no reply of it died as a replay" \
 	awk -v r="$(since "$(metric packets_repeated_total)" "$r0")" \
 		-v l="$(( $(layer1_replays) - l0 ))" 'BEGIN {

@@ -22,15 +22,15 @@ set -u
 # cpu PID: its CPU time so far, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 tck=$(getconf CLK_TCK)
-# crowd HOST PORT N SECONDS: N idle connections, held for SECONDS (bash's
-# own descriptors, not the daemon's).
+# crowd HOST PORT N: N idle connections, held until killed (bash's own
+# descriptors, not the daemon's: sleep inherits them).
 crowd() {
 	local i fds=()
 	for i in $(seq "$3"); do
 		exec {fd}<>"/dev/tcp/$1/$2" 2>/dev/null && fds+=("$fd")
 	done
 	echo "${#fds[@]}" >"$dir/crowd.n"
-	sleep "$4"
+	exec sleep 600
 }
 
 net net --fast
@@ -62,7 +62,8 @@ over_log='connection from .* refused\|handshake slots full'
 # had one logged just now, and the crowd's first must not fall in its second.
 sleep 1.1
 lines0=$(grep -c "$over_log" "$dir/net/gw1.log") s0=$(date +%s)
-tools/mpclient hold -t "$topo" --idle --target gw1 -n 100 --from 127.0.0.5 --seconds 10 \
+# It holds on until the checks under it are done.
+tools/mpclient hold -t "$topo" --idle --target gw1 -n 100 --from 127.0.0.5 --seconds 600 \
 	>"$dir/crowd.out" 2>&1 &
 crowd_pid=$!
 pids+=($crowd_pid)
@@ -91,6 +92,8 @@ if [ "${over:-0}" -ge $((100 - max_links)) ] && [ "$lines" -ge 1 ] && [ "$lines"
 else
 	not_ok "connections over the handshake slots: counted ${over:-none}, logged $lines lines"
 fi
+check "the crowd was there throughout" kill -0 "$crowd_pid"
+kill -TERM "$crowd_pid"
 wait "$crowd_pid"
 check "the crowd held on" sh -c "cat '$dir/crowd.out'; grep -q '\"reopened\":[1-9]' '$dir/crowd.out'"
 
@@ -108,7 +111,7 @@ else
 	not_ok "client under ulimit -n 100 does not say it lowered --max-sessions"
 fi
 rm -f "$dir/crowd.n"
-crowd 127.0.0.1 "$lport" 60 4 &
+crowd 127.0.0.1 "$lport" 60 &
 crowd_pid=$!
 pids+=($crowd_pid)
 for _ in $(seq 50); do [ -s "$dir/crowd.n" ] && break; sleep 0.1; done
@@ -118,6 +121,7 @@ c1=$(cpu "$low_pid")
 pct=$(( (c1 - c0) * 100 / (3 * tck) ))
 if [ "$pct" -le 15 ]; then ok "client under 60 connections: CPU ${pct}% of a core"; else
 	not_ok "client under 60 connections: CPU ${pct}% of a core (spinning?)"; fi
+check "the crowd was there throughout" kill -0 "$crowd_pid"
 stop "$crowd_pid"
 # The crowd's sessions end with their connections; then one is served.
 sleep 1
