@@ -638,10 +638,18 @@ static int do_hold(const char *from)
 			held_connect(&cs[i], &fa[i % nfrom], fl[i % nfrom]);
 		}
 	}
+	/* Nothing is reopened in the last second, SIGTERM's included, so
+	 * that the node has closed what it refuses when they are counted. */
 	uint64_t end = now_ms() + hold_s * 1000;
-	while (now_ms() < end && !terminated) {
+	int settling = 0;
+	while (now_ms() < end) {
 		run_for(100);
-		for (uint64_t i = 0; i < count && now_ms() + 1000 < end && !terminated; i++) {
+		if (terminated && !settling) {
+			settling = 1;
+			if (end > now_ms() + 1000)
+				end = now_ms() + 1000;
+		}
+		for (uint64_t i = 0; i < count && now_ms() + 1000 < end; i++) {
 			if (idle && !still_open(fds[i])) {
 				close(fds[i]);
 				fds[i] = idle_connect(&fa[i % nfrom], fl[i % nfrom]);
