@@ -364,9 +364,11 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	switch (t) {
 	case LF_PING: ok = 1; break;
 	case LF_PACKET: ok = l->kind == LINK_NODE; break;
-	case LF_SEND: ok = l->kind == LINK_CLIENT && !l->initiator; break;
+	case LF_SEND:
+	case LF_PACE: ok = l->kind == LINK_CLIENT && !l->initiator; break;
 	case LF_DELIVER:
-	case LF_STATUS: ok = l->kind == LINK_CLIENT && l->initiator; break;
+	case LF_STATUS:
+	case LF_PAD: ok = l->kind == LINK_CLIENT && l->initiator; break;
 	default: ok = 0; break;
 	}
 	if (!ok) {

@@ -50,6 +50,8 @@ enum link_frame_type {
 	LF_SEND = 4,    /* client -> gateway: id = first mix, packet to forward */
 	LF_DELIVER = 5, /* gateway -> client: a delivery */
 	LF_STATUS = 6,  /* gateway -> client: the mixes it cannot link to (route.h) */
+	LF_PACE = 7,    /* client -> gateway: send me a frame at this mean interval */
+	LF_PAD = 8,     /* gateway -> client: a paced slot with no delivery for it */
 };
 
 enum link_state {

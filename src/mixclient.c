@@ -863,6 +863,10 @@ static void mc_frame(enum link_frame_type t, uint8_t *pkt, void *ctx)
 			          mc->gw->name, unknown);
 		return;
 	}
+	if (t == LF_PAD) {
+		mc->st.pads_received++;
+		return;
+	}
 	mc->st.packets_received++;
 	pkt_delivery_tag(pkt, PKT_BYTES, tag);
 	struct surb_rec *r = secret_find(&mc->peers, tag);
@@ -902,9 +906,26 @@ static void supply(struct ev *ev, void *ctx)
 
 /* ---- attachment (mixattach.h) ---- */
 
+/* Asked again on every link: the gateway keeps it with the link. */
+static void ask_pace(struct mixclient *mc)
+{
+	uint8_t pkt[PKT_BYTES];
+	struct wr w;
+	double us = mc->cfg.receive_mean_ms * 1000.0;
+	if (mc->cfg.fast || us <= 0)
+		return;
+	wr_init(&w, pkt, sizeof(pkt));
+	wr_u32(&w, us >= 4294967295.0 ? UINT32_MAX : us < 1 ? 1 : (uint32_t)us);
+	wr_zero(&w, sizeof(pkt) - w.off);
+	if (link_send(mc->gwa.link, LF_PACE, NULL, pkt))
+		log_warn("mixclient: gateway %s: cannot ask for paced delivery: the link's queue "
+		         "is full", mc->gw->name);
+}
+
 static void mc_up(void *ctx)
 {
 	struct mixclient *mc = ctx;
+	ask_pace(mc);
 	if (mc->cfg.cbs->on_link)
 		mc->cfg.cbs->on_link(mc, 1, mc->cfg.ctx);
 	kick(mc);

@@ -102,6 +102,9 @@ struct mixclient_cfg {
 	double send_mean_ms;          /* 20 */
 	double loop_mean_ms;          /* 200 */
 	double delay_mean_ms;         /* 15 */
+	double receive_mean_ms;       /* ask the gateway for a frame at this mean
+	                               * interval, mail or padding (0: as mail
+	                               * comes; the fast profile never asks) */
 	unsigned window;              /* messages in flight + queued (256) */
 	uint64_t peer_timeout_ms;     /* nothing heard from a peer this long while
 	                               * a message to it waits: no route carries
@@ -129,6 +132,7 @@ struct mixclient_stats {
 	uint64_t cover_sent, loop_sent, loop_received, acks_sent, surbs_sent;
 	uint64_t surbs_received, surbs_used, surbs_expired, undecodable, refused;
 	uint64_t packets_sent, packets_received;
+	uint64_t pads_received;   /* the gateway's paced slots with no mail */
 	uint64_t stale;       /* packets of, or for, a peer's former state: not taken */
 	uint64_t peer_resets; /* a peer we write to came back with a new state */
 	uint64_t lost_early;  /* tries found lost before their timeout (fast) */

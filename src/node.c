@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admit.h"
+#include "buf.h"
 #include "gwclient.h"
 #include "htab.h"
 #include "link.h"
@@ -25,6 +26,7 @@
 #include "list.h"
 #include "log.h"
 #include "ratelog.h"
+#include "rng.h"
 #include "route.h"
 #include "util.h"
 
@@ -57,6 +59,9 @@ struct inlink {
 	int up;
 	int refused; /* accept_peer said no and logged why */
 	int accepting; /* link_accept has not returned: on_down leaves il to it */
+	uint32_t pace_us;  /* a client's: the mean interval it asked for (0: none) */
+	uint64_t t_pace;   /* the next paced frame */
+	uint64_t pace_at;  /* when it is due (now_us) */
 };
 
 struct held {
@@ -89,6 +94,7 @@ struct node {
 	struct list held_list;
 	uint64_t held;
 	uint64_t sweep_timer, monitor_timer, status_timer;
+	uint64_t paced;        /* client links paced now */
 	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
@@ -238,9 +244,17 @@ static int client_room(const struct node *n, const struct gwclient *c)
 	return c->link && link_queue_room(c->link) > 0 && link_queue_len(c->link) < share;
 }
 
+/* A paced client gets its mail in its paced slots only (pace_tick). */
+static int paced(const struct gwclient *c)
+{
+	return c->link && ((const struct inlink *)link_ctx(c->link))->pace_us;
+}
+
 static void mailbox_flush(struct node *n, struct gwclient *c)
 {
 	const uint8_t *dlv;
+	if (paced(c))
+		return;
 	while ((dlv = gwc_oldest(c)) && client_room(n, c)) {
 		if (link_send(c->link, LF_DELIVER, NULL, dlv))
 			break;
@@ -259,7 +273,8 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (!c->mb.n && client_room(n, c) && link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	if (!c->mb.n && !paced(c) && client_room(n, c) &&
+	    link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
@@ -270,6 +285,99 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 	if (put >= 0)
 		n->c.mailboxed++;
 	mailbox_flush(n, c);
+}
+
+/* ---- paced client links (LF_PACE) ----
+ *
+ * A client that asks for it gets a frame at a Poisson rate, its oldest
+ * mail or padding, so that what an observer of its network sees come in
+ * does not change with what it does.  All paced clients together get at
+ * most pace-total frames a second, in equal shares, and none more than
+ * one a millisecond: padding costs the gateway what mail would. */
+
+#define PACE_MIN_US 1000
+
+static uint64_t pace_mean_us(const struct node *n, const struct inlink *il)
+{
+	uint64_t share = n->paced * 1000000u / n->o.pace_total;
+	uint64_t mean = il->pace_us;
+	if (mean < share)
+		mean = share;
+	return mean < PACE_MIN_US ? PACE_MIN_US : mean;
+}
+
+static void pace_tick(struct ev *ev, void *ctx);
+
+/* Each slot is drawn from the last one's due time, not from when its
+ * timer ran: a loop that is late catches up, so the rate the client's
+ * network sees does not fall with the gateway's load.  Behind by more
+ * than a second (a stall), it starts afresh rather than burst. */
+static void pace_next(struct node *n, struct inlink *il)
+{
+	uint64_t now = now_us();
+	if (il->pace_at + 1000000 < now)
+		il->pace_at = now;
+	il->pace_at += (uint64_t)rng_exp((double)pace_mean_us(n, il));
+	il->t_pace = ev_timer_add_us(n->ev, il->pace_at > now ? il->pace_at - now : 0, pace_tick, il);
+}
+
+static void pace_tick(struct ev *ev, void *ctx)
+{
+	struct inlink *il = ctx;
+	struct node *n = il->n;
+	struct gwclient *c = il->client;
+	(void)ev;
+	il->t_pace = 0;
+	if (!c)
+		return;
+	/* A client that does not read gets nothing more queued, padding
+	 * least of all; its mail waits in the mailbox, bounded. */
+	if (client_room(n, c)) {
+		const uint8_t *dlv = gwc_oldest(c);
+		if (dlv && link_send(il->link, LF_DELIVER, NULL, dlv) == 0) {
+			n->c.delivered++;
+			gwc_pop(n->clients, c);
+		} else if (!dlv && link_send(il->link, LF_PAD, NULL, NULL) == 0) {
+			n->c.padded++;
+		}
+	}
+	pace_next(n, il);
+}
+
+/* The client's LF_PACE: the mean interval in microseconds, 32 bits
+ * big-endian, first in the packet field; 0 stops pacing. */
+static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
+{
+	struct rd r;
+	uint32_t us = 0;
+	rd_init(&r, pkt, PKT_BYTES);
+	rd_u32(&r, &us);
+	if (!il->client)
+		return;
+	if (us && !il->pace_us)
+		n->paced++;
+	else if (!us && il->pace_us)
+		n->paced--;
+	il->pace_us = us;
+	if (!us) {
+		ev_timer_cancel(n->ev, il->t_pace);
+		il->t_pace = 0;
+		mailbox_flush(n, il->client);
+	} else if (!il->t_pace) {
+		il->pace_at = now_us();
+		pace_next(n, il);
+	}
+	log_debug("link %llu: paced at %u us (mean; 0: not)", (unsigned long long)link_id(il->link),
+	          us);
+}
+
+static void pace_stop(struct node *n, struct inlink *il)
+{
+	if (il->pace_us)
+		n->paced--;
+	il->pace_us = 0;
+	ev_timer_cancel(n->ev, il->t_pace);
+	il->t_pace = 0;
 }
 
 static void node_sweep(struct ev *ev, void *ctx)
@@ -444,6 +552,10 @@ static void in_frame(struct link *l, enum link_frame_type type,
 	struct inlink *il = ctx;
 	struct node *n = il->n;
 
+	if (type == LF_PACE) {
+		pace_set(n, il, pkt);
+		return;
+	}
 	if (chance(n->o.test_drop)) {
 		n->c.test_dropped++;
 		return;
@@ -583,6 +695,7 @@ static void in_down(struct link *l, const char *why, void *ctx)
 		          why);
 	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
+	pace_stop(n, il);
 	if (il->client)
 		gwc_detach(n->clients, il->client, now_us());
 	admit_release(n->admit, &il->slot);
@@ -704,7 +817,8 @@ static void fit_max_links(struct node *n)
 /* The figures SIGUSR1 logs, `show` lists and `metrics` exports (ctl.h),
  * in the order of the log line. */
 enum {
-	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_HELD, NS_QUEUED,
+	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_PADDED, NS_PACED, NS_HELD,
+	NS_QUEUED,
 	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL, NS_STRANGERS, NS_STRANGER_MAIL,
 	NS_STRANGERS_EVICTED, NS_CLIENTS_FORGOTTEN,
 	NS_DROP_MAC, NS_DROP_REPLAY, NS_DROP_EXPIRED, NS_DROP_KEY, NS_DROP_FORMAT, NS_DROP_ROUTE,
@@ -723,7 +837,9 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_OUT] = { NULL, "out", "packets_out_total", NULL, CTL_COUNTER, 0, "Packets queued to the next node." },
 	[NS_CLIENT_IN] = { NULL, "client_in", "client_packets_in_total", NULL, CTL_COUNTER, 0, "Packets received from attached clients." },
 	[NS_DELIVERED] = { NULL, "delivered", "delivered_total", NULL, CTL_COUNTER, 0, "Packets delivered to clients, from mailboxes included." },
-	[NS_MAILBOXED] = { NULL, "mailboxed", "mailboxed_total", NULL, CTL_COUNTER, 0, "Deliveries kept in a mailbox for a client away or busy." },
+	[NS_MAILBOXED] = { NULL, "mailboxed", "mailboxed_total", NULL, CTL_COUNTER, 0, "Deliveries kept in a mailbox for a client away, busy or paced." },
+	[NS_PADDED] = { NULL, "padded", "padding_sent_total", NULL, CTL_COUNTER, 0, "Paced slots to clients that carried no delivery: padding." },
+	[NS_PACED] = { NULL, "paced", "paced_clients", NULL, CTL_GAUGE, 0, "Clients attached that asked for paced delivery." },
 	[NS_HELD] = { NULL, "held", "held_packets", NULL, CTL_GAUGE, 0, "Packets held for their delay now." },
 	[NS_QUEUED] = { NULL, "queued", "queued_frames", NULL, CTL_GAUGE, 0, "Frames queued on the links to other nodes." },
 	[NS_LINKS_OUT_UP] = { NULL, "links_out_up", "links_out_up", NULL, CTL_GAUGE, 0, "Links to other nodes that are up." },
@@ -782,6 +898,8 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_CLIENT_IN] = (double)n->c.client_in;
 	v[NS_DELIVERED] = (double)n->c.delivered;
 	v[NS_MAILBOXED] = (double)n->c.mailboxed;
+	v[NS_PADDED] = (double)n->c.padded;
+	v[NS_PACED] = (double)n->paced;
 	v[NS_HELD] = (double)n->held;
 	v[NS_QUEUED] = (double)queued;
 	v[NS_LINKS_OUT_UP] = up;
@@ -1011,6 +1129,7 @@ void node_cfg_defaults(struct node_cfg *c)
 	c->max_links = 4096;
 	c->max_handshakes = 256;
 	c->client_queue_total = 16384;
+	c->pace_total = 20000;
 	c->handshakes_per_addr = 64;
 	c->clients_per_addr = 1024;
 	c->mailbox_max = 1000;

@@ -36,6 +36,7 @@ struct node_cfg {
 	uint64_t max_handshakes, handshakes_per_addr;     /* incoming links (admit.h) */
 	uint64_t clients_per_addr;
 	uint64_t client_queue_total;                      /* frames queued to all clients */
+	uint64_t pace_total;                              /* paced frames a second to all clients */
 	uint64_t mailbox_max, mailbox_total, mailbox_age, max_clients;
 	uint64_t max_strangers, stranger_mail;  /* keys that never attached (gwclient.h) */
 	double test_drop, test_duplicate; /* TESTING ONLY: fault injection */
@@ -47,6 +48,7 @@ struct node_counters {
 	uint64_t drop_size, drop_key, drop_mac, drop_format, drop_replay, drop_expired;
 	uint64_t drop_route, drop_delay, drop_held_full, drop_queue, drop_link_down;
 	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
+	uint64_t padded;       /* paced slots sent as padding (LF_PAD) */
 	uint64_t test_dropped, test_duplicated;
 	uint64_t links_accepted, links_refused, links_opened, links_failed, links_over_max;
 };

@@ -14,6 +14,7 @@ void proxy_opts_defaults(struct proxy_opts *o)
 {
 	o->send_mean = 20;
 	o->loop_mean = 200;
+	o->receive_mean = -1;
 	o->delay_mean = 15;
 	o->idle_timeout = 300;
 	o->close_timeout = 60;
@@ -32,6 +33,15 @@ int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz)
 	return 0;
 }
 
+/* What comes in is the client's own cover (one packet a send slot while
+ * idle, and the loops) and its peers' mail: paced at the send slots'
+ * rate, an idle client's queue at the gateway would never drain.  Twice
+ * that rate leaves room for a download beside the cover. */
+double proxy_receive_mean(const struct proxy_opts *o)
+{
+	return o->receive_mean < 0 ? o->send_mean / 2 : o->receive_mean;
+}
+
 void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg)
 {
 	mixclient_cfg_defaults(cfg);
@@ -39,6 +49,7 @@ void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg)
 	cfg->send_mean_ms = o->send_mean;
 	cfg->loop_mean_ms = o->loop_mean;
 	cfg->delay_mean_ms = o->delay_mean;
+	cfg->receive_mean_ms = proxy_receive_mean(o);
 	cfg->gateway = o->gateway;
 	cfg->peer_timeout_ms = o->peer_timeout * 1000;
 	/* A session takes each of its messages once by its own ids (and a
@@ -63,7 +74,8 @@ void proxy_log_profile(const struct proxy_opts *o)
 		         "anonymity (for tests and benchmarks)");
 	else
 		log_info("timing: send slots every %.1f ms, loop cover every %.1f ms, "
-		         "%.1f ms per hop (means)", o->send_mean, o->loop_mean, o->delay_mean);
+		         "%.1f ms per hop, from the gateway every %.1f ms (means)", o->send_mean,
+		         o->loop_mean, o->delay_mean, proxy_receive_mean(o));
 }
 
 void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o)
@@ -73,7 +85,8 @@ void proxy_show_profile(struct ctl_buf *b, const struct proxy_opts *o)
 		              "  FAST PROFILE: no timing anonymity (no delays, no cover traffic)\n");
 	else
 		ctl_printf(b, "  profile: default (send slots every %.1f ms, loop cover every %.1f ms, "
-		           "%.1f ms per hop, means)\n", o->send_mean, o->loop_mean, o->delay_mean);
+		           "%.1f ms per hop, from the gateway every %.1f ms, means)\n", o->send_mean,
+		           o->loop_mean, o->delay_mean, proxy_receive_mean(o));
 }
 
 void proxy_fit_sessions(uint64_t *max_sessions, unsigned fds_each)
@@ -118,6 +131,8 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
 	t->repeats += st.repeats;
 	t->senders += st.senders;
 	t->packets_sent += st.packets_sent;
+	t->packets_received += st.packets_received;
+	t->pads_received += st.pads_received;
 	t->surbs_sent += st.surbs_sent;
 }
 
@@ -126,7 +141,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
  * bytes, the messages pending. */
 enum {
 	PX_SENT, PX_RETRANSMITTED, PX_LOST_EARLY, PX_RECEIVED, PX_DUPLICATES, PX_GAVE_UP,
-	PX_SENDERS, PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
+	PX_SENDERS, PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_PACKETS_IN, PX_PADS_IN, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
 };
 
 static const struct ctl_stat px_stats[PX_N] = {
@@ -141,6 +156,8 @@ static const struct ctl_stat px_stats[PX_N] = {
 	[PX_ACKS_EXPIRED] = { NULL, "acks_expired", "acks_expired_total", NULL, CTL_COUNTER, 0, "Acknowledgements dropped: owed to a sender that left no reply block to send them by." },
 	[PX_REPEATS] = { NULL, "repeats", "packets_repeated_total", NULL, CTL_COUNTER, 0, "Packets from a sender taken before (a replayed delivery, a node's duplicate), dropped whole." },
 	[PX_PACKETS] = { NULL, "packets", "packets_sent_total", NULL, CTL_COUNTER, 0, "Packets sent: messages, acknowledgements, cover." },
+	[PX_PACKETS_IN] = { NULL, "packets_in", "packets_received_total", NULL, CTL_COUNTER, 0, "Packets the gateway delivered: messages, acknowledgements, cover." },
+	[PX_PADS_IN] = { NULL, "padding_in", "padding_received_total", NULL, CTL_COUNTER, 0, "Paced slots from the gateway that carried no packet (--receive-mean)." },
 	[PX_SURBS] = { NULL, "surbs", "reply_blocks_sent_total", NULL, CTL_COUNTER, 0, "Single-use reply blocks sent." },
 	[PX_BYTES_OUT] = { NULL, "bytes_out", "session_bytes_out_total", NULL, CTL_COUNTER, 0, "Bytes the sessions read from their local sockets (client: applications; server: the upstream)." },
 	[PX_BYTES_IN] = { NULL, "bytes_in", "session_bytes_in_total", NULL, CTL_COUNTER, 0, "Bytes the sessions wrote to their local sockets." },
@@ -267,6 +284,8 @@ static void px_values(const struct proxy_report *r, double v[PX_N])
 	v[PX_ACKS_EXPIRED] = (double)r->mx.acks_expired;
 	v[PX_REPEATS] = (double)r->mx.repeats;
 	v[PX_PACKETS] = (double)r->mx.packets_sent;
+	v[PX_PACKETS_IN] = (double)r->mx.packets_received;
+	v[PX_PADS_IN] = (double)r->mx.pads_received;
 	v[PX_SURBS] = (double)r->mx.surbs_sent;
 	v[PX_BYTES_OUT] = (double)r->sessions.bytes_out;
 	v[PX_BYTES_IN] = (double)r->sessions.bytes_in;

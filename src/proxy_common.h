@@ -19,6 +19,7 @@ struct proxy_opts {
 	char *config, *topology, *gateway, *control;
 	int foreground, verbose, fast, check_config;
 	double send_mean, loop_mean, delay_mean;
+	double receive_mean;        /* < 0: half of send_mean */
 	uint64_t idle_timeout, close_timeout, peer_timeout, max_sessions;
 };
 
@@ -30,6 +31,7 @@ struct proxy_opts {
 	{ "fast", 0, OPT_FLAG, NULL, "no delays, no cover traffic: NO timing anonymity (tests, benchmarks)", &(o)->fast, 0, 0, 0 }, \
 	{ "send-mean", 0, OPT_DBL, "MS", "mean interval of the Poisson send slots (20)", &(o)->send_mean, 0.01, 60000, 0 }, \
 	{ "loop-mean", 0, OPT_DBL, "MS", "mean interval of loop cover packets (200)", &(o)->loop_mean, 0.01, 600000, 0 }, \
+	{ "receive-mean", 0, OPT_DBL, "MS", "mean interval of the gateway's frames to us, mail or padding (half of --send-mean; 0: none)", &(o)->receive_mean, 0, 60000, 0 }, \
 	{ "delay-mean", 0, OPT_DBL, "MS", "mean delay chosen for each hop (15)", &(o)->delay_mean, 0, 10000, 0 }, \
 	{ "idle-timeout", 0, OPT_U64, "SECS", "reset a session whose peer is silent this long (300; 0: never)", &(o)->idle_timeout, 0, 86400 * 7, 0 }, \
 	{ "peer-timeout", 0, OPT_U64, "SECS", "reset a session whose messages have found no route this long (60; 0: never)", &(o)->peer_timeout, 0, 86400, 0 }, \
@@ -43,6 +45,8 @@ struct proxy_opts {
 void proxy_opts_defaults(struct proxy_opts *o);
 /* Checks across options.  0, or -1 with a reason in err. */
 int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz);
+/* --receive-mean as in force (ms; 0: no pacing). */
+double proxy_receive_mean(const struct proxy_opts *o);
 /* Fill a mixnet client configuration from the options. */
 void proxy_mixcfg(const struct proxy_opts *o, struct mixclient_cfg *cfg);
 void proxy_session_cfg(const struct proxy_opts *o, struct session_cfg *sc);

@@ -410,6 +410,8 @@ struct net {
 	struct fake fake[NET_FAKES];
 	int nfake;
 	int last_fake;              /* index of the fake served last */
+	uint32_t paced_us;          /* the last LF_PACE a client sent */
+	int paces;                  /* how many it sent */
 	void (*on_fake)(int i);     /* a fake was sent a packet */
 };
 
@@ -466,6 +468,11 @@ static void gw_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 	uint8_t hop[PKT_ID_BYTES];
 	(void)l;
 	(void)ctx;
+	if (t == LF_PACE) {
+		net.paced_us = be32_get(pkt);
+		net.paces++;
+		return;
+	}
 	if (t != LF_SEND)
 		return;
 	memcpy(hop, id, PKT_ID_BYTES);
@@ -626,6 +633,7 @@ static void rec_giveup(struct mixclient *mc, const struct mix_from *to, uint64_t
 static const struct mixclient_cbs rec_cbs = { .on_message = rec_msg, .on_giveup = rec_giveup };
 
 static double slot_ms = 5; /* send slots in the default profile */
+static double receive_ms;  /* paced delivery asked for (0: none) */
 static struct mixcc *client_cc; /* the next clients' shared window, if any */
 
 /* The least retransmission timeout of A, the sender (0: the profile's): a
@@ -658,6 +666,7 @@ static struct mixclient *client(const struct keypair *kp, struct rec *r, int fas
 		cfg.loop_mean_ms = 1000;
 		cfg.delay_mean_ms = 1;
 	}
+	cfg.receive_mean_ms = receive_ms;
 	if (max_tries)
 		cfg.max_tries = max_tries;
 	cfg.cc = client_cc;
@@ -1616,6 +1625,46 @@ START_TEST(test_hello)
 }
 END_TEST
 
+/* ---- paced delivery ---- */
+
+static int a_paced(void)
+{
+	return net.paces == 1 && mixclient_is_attached(A) && gw_knows(kpa.pk);
+}
+
+/* A client of the default profile asks its gateway for paced delivery
+ * on each link, and takes padding as nothing; the fast profile never
+ * asks. */
+START_TEST(test_paced_ask)
+{
+	struct mixclient_stats st;
+	uint8_t pad[PKT_BYTES] = { 0 };
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	receive_ms = 7.5;
+	A = client(&kpa, &ra, 0, 0);
+	B = client(&kpb, &rb, 1, 0);
+	ck_assert(run_until(a_paced, 5000));
+	ck_assert(run_until(attached, 5000));
+	ck_assert_uint_eq(net.paced_us, 7500);
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, kpa.pk, 32))
+			ck_assert_int_eq(link_send(net.cl[i].l, LF_PAD, NULL, pad), 0);
+	run_for(50);
+	mixclient_get_stats(A, &st);
+	ck_assert_uint_eq(st.pads_received, 1);
+	ck_assert_uint_eq(st.undecodable, 0);
+	ck_assert_int_eq(net.paces, 1); /* B, of the fast profile, did not ask */
+	receive_ms = 0;
+	mixclient_free(A);
+	mixclient_free(B);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
@@ -1636,6 +1685,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_loss_found_early);
 	tcase_add_test(tn, test_blocks_as_needed);
 	tcase_add_test(tn, test_hello);
+	tcase_add_test(tn, test_paced_ask);
 	tcase_add_test(tn, test_retry_first);
 	tcase_add_test(tn, test_ack_repeated);
 	tcase_add_test(tn, test_done_after_peers);

@@ -47,6 +47,7 @@ struct side {
 	int up, down;
 	int stalled;           /* a party that does not read: nothing carried to it */
 	int nframes;
+	char seq[1024];        /* a letter a frame: S status, D delivery, P padding */
 	int types[MAXREC];
 	uint8_t pkts[MAXREC][PKT_BYTES];
 };
@@ -78,6 +79,9 @@ static void side_frame(struct link *l, enum link_frame_type type,
 	struct side *s = ctx;
 	(void)l;
 	(void)id;
+	if (s->nframes < (int)sizeof(s->seq) - 1)
+		s->seq[s->nframes] = type == LF_STATUS ? 'S' : type == LF_DELIVER ? 'D'
+		                   : type == LF_PAD ? 'P' : '?';
 	if (s->nframes < MAXREC) {
 		s->types[s->nframes] = type;
 		memcpy(s->pkts[s->nframes], pkt, PKT_BYTES);
@@ -555,6 +559,118 @@ START_TEST(test_mailbox)
 }
 END_TEST
 
+/* ---- paced delivery (LF_PACE) ---- */
+
+static struct side *paced_side;
+static int paced_want;
+
+static int paced_frames(void)
+{
+	return paced_side->nframes >= paced_want;
+}
+
+static void ask_pace(struct side *s, uint32_t us)
+{
+	uint8_t pkt[PKT_BYTES] = { 0 };
+	pkt[0] = (uint8_t)(us >> 24);
+	pkt[1] = (uint8_t)(us >> 16);
+	pkt[2] = (uint8_t)(us >> 8);
+	pkt[3] = (uint8_t)us;
+	ck_assert_int_eq(link_send(s->l, LF_PACE, NULL, pkt), 0);
+	pump();
+}
+
+/* A paced client gets a frame per slot, never faster than it asked: its
+ * mail in order, one a slot, and padding when there is none.  Unpaced,
+ * mail goes at once again; a link that goes stops its pace. */
+START_TEST(test_paced)
+{
+	struct node_cfg c;
+	uint8_t pkt[PKT_BYTES];
+	struct keypair kp;
+	limits(&c);
+	net_start(&c);
+	keypair_generate(&kp);
+	const struct node_counters *gw = counters(GW);
+	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	paced_side = side_open(GW, &kp, LINK_CLIENT);
+	ck_assert_int_eq(paced_side->up, 1);
+	run_for(20);
+	ck_assert_int_eq(paced_side->nframes, 1); /* the report of the gateway's links */
+
+	/* 2 ms asked: 100 frames take 200 ms on average, and never less
+	 * than 100 ms but with odds of about 1e-8 (Erlang). */
+	uint64_t t0 = now_us();
+	ask_pace(paced_side, 2000);
+	paced_want = 101;
+	run_until(paced_frames, 5000);
+	uint64_t took = now_us() - t0;
+	ck_assert_int_ge(paced_side->nframes, 101);
+	ck_assert_uint_ge(took, 100000);
+	ck_assert_uint_eq(gw->padded, (uint64_t)paced_side->nframes - 1);
+
+	/* Mail comes: it waits for the slots, all of it before any padding,
+	 * oldest first. */
+	int from = paced_side->nframes;
+	for (int i = 1; i <= 5; i++) {
+		at_gateway(pkt, kp.pk, (uint8_t)i);
+		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+	}
+	pump();
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], kp.pk), 5);
+	ck_assert_int_eq(paced_side->nframes, from);
+	paced_want = from + 10;
+	run_until(paced_frames, 5000);
+	ck_assert_msg(!strncmp(paced_side->seq + from, "DDDDDPPPPP", 10), "frames: %s",
+	              paced_side->seq + from);
+	ck_assert_uint_eq(gw->delivered, 5);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], kp.pk), 0);
+
+	/* The gateway's budget: with pace-total 50 a second, a client that
+	 * asks for 1 ms gets 20 ms on average (odds of 50 frames within
+	 * 0.5 s: about 1e-5). */
+	net_stop();
+	limits(&c);
+	c.pace_total = 50;
+	net_start(&c);
+	gw = counters(GW);
+	from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	paced_side = side_open(GW, &kp, LINK_CLIENT);
+	t0 = now_us();
+	ask_pace(paced_side, 1000);
+	paced_want = 51;
+	run_until(paced_frames, 10000);
+	ck_assert_int_ge(paced_side->nframes, 51);
+	ck_assert_uint_ge(now_us() - t0, 500000);
+
+	/* Pace 0: mail goes at once again. */
+	ask_pace(paced_side, 0);
+	run_for(50);
+	from = paced_side->nframes;
+	at_gateway(pkt, kp.pk, 9);
+	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	pump();
+	ck_assert_int_eq(paced_side->nframes, from + 1);
+	ck_assert_int_eq(paced_side->seq[from], 'D');
+	run_for(50);
+	ck_assert_int_eq(paced_side->nframes, from + 1);
+
+	/* Paced again, then the link goes: no more slots, no timer left. */
+	ask_pace(paced_side, 1000);
+	run_for(30);
+	ck_assert_uint_gt(gw->padded, 0);
+	link_close(paced_side->peer, "connection lost");
+	paced_side->peer = NULL;
+	link_close(paced_side->l, "client leaves");
+	run_for(30);
+	uint64_t padded = gw->padded;
+	run_for(100);
+	ck_assert_uint_eq(gw->padded, padded);
+	keypair_wipe(&kp);
+	net_stop();
+}
+END_TEST
+
 /* A side's connection drops; the node's end goes down in the loop. */
 static void side_drop(struct side *s)
 {
@@ -759,6 +875,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_route_checks);
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_mailbox);
+	tcase_add_test(tc, test_paced);
 	tcase_add_test(tc, test_strangers);
 	tcase_add_test(tc, test_link_classes);
 	tcase_add_test(tc, test_client_share);
