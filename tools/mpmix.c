@@ -9,7 +9,8 @@
  *   mpmix goodput -t TOPO [--fast] [--seconds S]
  *       A streams full messages to B for S seconds: bytes/s delivered.
  *   mpmix rates -t TOPO [--seconds S]
- *       An idle client and a busy one: packets/s each sends to its gateway.
+ *       An idle client and a busy one: packets/s each sends to its gateway,
+ *       and frames/s each gets from it (paced: mail or padding).
  *   mpmix stall -t TOPO [--fast] [--seconds S]
  *       A floods B while B's application refuses everything: memory held
  *       by both stays bounded.
@@ -239,6 +240,8 @@ int main(int argc, char **argv)
 	mixclient_cfg_defaults(&ca);
 	ca.topo = topo;
 	ca.fast = fast;
+	/* Paced delivery as mixproxy client and server ask for it. */
+	ca.receive_mean_ms = fast ? 0 : ca.send_mean_ms / 2;
 	cb = ca;
 	ca.kp = &kpa;
 	ca.gateway = gw_a;
@@ -303,9 +306,16 @@ int main(int argc, char **argv)
 		double rb = (double)(s1b.packets_sent - s0b.packets_sent - (s1b.loop_sent - s0b.loop_sent)) / secs;
 		double la = (double)(s1a.loop_sent - s0a.loop_sent) / secs;
 		double lb = (double)(s1b.loop_sent - s0b.loop_sent) / secs;
+		/* What each gets from its gateway: deliveries and padding. */
+		double ia = (double)(s1a.packets_received + s1a.pads_received - s0a.packets_received -
+		                     s0a.pads_received) / secs;
+		double ib = (double)(s1b.packets_received + s1b.pads_received - s0b.packets_received -
+		                     s0b.pads_received) / secs;
 		printf("{\"mode\":\"rates\", \"seconds\":%.1f, \"busy_pps\":%.2f, \"idle_pps\":%.2f, "
-		       "\"busy_loop_pps\":%.2f, \"idle_loop_pps\":%.2f, \"expected_pps\":%.2f}\n",
-		       secs, ra, rb, la, lb, 1000.0 / ca.send_mean_ms);
+		       "\"busy_loop_pps\":%.2f, \"idle_loop_pps\":%.2f, \"expected_pps\":%.2f, "
+		       "\"busy_in_pps\":%.2f, \"idle_in_pps\":%.2f, \"expected_in_pps\":%.2f}\n",
+		       secs, ra, rb, la, lb, 1000.0 / ca.send_mean_ms, ia, ib,
+		       1000.0 / ca.receive_mean_ms);
 		rc = 0;
 	} else if (!strcmp(mode, "stall")) {
 		refuse_all = 1;
