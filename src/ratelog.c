@@ -28,7 +28,9 @@ static void told(struct ratelog *r, uint64_t now)
 
 static void arm(struct ratelog *r, uint64_t now)
 {
-	/* One past the second, so the count never comes inside it. */
+	/* One past the second; the loop counts from its own time of the
+	 * batch, a little behind, so it may come early: due() sets it
+	 * again then. */
 	uint64_t left = RATELOG_US - (now - r->last_us);
 	r->timer = ev_timer_add_us(r->ev, left + 1, due, r);
 }
@@ -85,4 +87,5 @@ void ratelog_stop(struct ratelog *r)
 	if (r->ev)
 		ev_timer_cancel(r->ev, r->timer);
 	r->timer = 0;
+	r->ev = NULL; /* a warning after this arms nothing */
 }
