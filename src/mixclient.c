@@ -906,19 +906,18 @@ static void supply(struct ev *ev, void *ctx)
 
 /* ---- attachment (mixattach.h) ---- */
 
-/* Asked again on every link: the gateway keeps it with the link. */
+/* The first frame on every link, pacing or not (0): the gateway keeps
+ * it with the link, and holds the client's mail until it knows. */
 static void ask_pace(struct mixclient *mc)
 {
 	uint8_t pkt[PKT_BYTES];
 	struct wr w;
-	double us = mc->cfg.receive_mean_ms * 1000.0;
-	if (mc->cfg.fast || us <= 0)
-		return;
+	double us = mc->cfg.fast ? 0 : mc->cfg.receive_mean_ms * 1000.0;
 	wr_init(&w, pkt, sizeof(pkt));
-	wr_u32(&w, us >= 4294967295.0 ? UINT32_MAX : us < 1 ? 1 : (uint32_t)us);
+	wr_u32(&w, us <= 0 ? 0 : us >= 4294967295.0 ? UINT32_MAX : us < 1 ? 1 : (uint32_t)us);
 	wr_zero(&w, sizeof(pkt) - w.off);
 	if (link_send(mc->gwa.link, LF_PACE, NULL, pkt))
-		log_warn("mixclient: gateway %s: cannot ask for paced delivery: the link's queue "
+		log_warn("mixclient: gateway %s: cannot say whether to pace: the link's queue "
 		         "is full", mc->gw->name);
 }
 

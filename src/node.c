@@ -35,6 +35,7 @@
 #define SWEEP_MS 5000
 #define MONITOR_MS 1000          /* a gateway's links to every mix: retried this often */
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
+#define CLIENT_WAIT_MS 1000      /* for a new client's first frame (client_heard) */
 #define CLIENT_SHARE_MIN 16      /* frames a client link may queue, however many share */
 
 struct node;
@@ -62,6 +63,9 @@ struct inlink {
 	uint32_t pace_us;  /* a client's: the mean interval it asked for (0: none) */
 	uint64_t t_pace;   /* the next paced frame */
 	uint64_t pace_at;  /* when it is due (now_us) */
+	uint32_t pace_tokens; /* paced frames its own sending has earned */
+	int heard;         /* a client's: a frame came after its handshake */
+	uint64_t t_heard;  /* ... or the wait for one is over */
 };
 
 struct held {
@@ -95,6 +99,9 @@ struct node {
 	uint64_t held;
 	uint64_t sweep_timer, monitor_timer, status_timer;
 	uint64_t paced;        /* client links paced now */
+	double pace_budget;    /* paced frames the gateway may send now (pace-total) */
+	uint64_t pace_budget_us; /* when it was last filled */
+	struct ratelog rl_pace;
 	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
@@ -112,6 +119,8 @@ const char *node_role_name(const struct topo_node *t, char *buf, size_t n)
 /* ---- sending to other nodes ---- */
 
 static void status_changed(struct node *n);
+static void status_build(struct node *n, uint8_t pkt[PKT_BYTES]);
+static void status_flush(struct node *n, struct gwclient *c);
 
 /* A gateway tells its clients which mixes it cannot link to (route.h):
  * a mix that crashed is avoided at once, not after routes through it
@@ -244,16 +253,19 @@ static int client_room(const struct node *n, const struct gwclient *c)
 	return c->link && link_queue_room(c->link) > 0 && link_queue_len(c->link) < share;
 }
 
-/* A paced client gets its mail in its paced slots only (pace_tick). */
-static int paced(const struct gwclient *c)
+/* Nothing goes to an attached client at once while it is paced (its
+ * slots carry it: pace_tick) or has not said whether it wants to be
+ * (client_heard). */
+static int held_back(const struct gwclient *c)
 {
-	return c->link && ((const struct inlink *)link_ctx(c->link))->pace_us;
+	const struct inlink *il = c->link ? link_ctx(c->link) : NULL;
+	return il && (il->pace_us || !il->heard);
 }
 
 static void mailbox_flush(struct node *n, struct gwclient *c)
 {
 	const uint8_t *dlv;
-	if (paced(c))
+	if (held_back(c))
 		return;
 	while ((dlv = gwc_oldest(c)) && client_room(n, c)) {
 		if (link_send(c->link, LF_DELIVER, NULL, dlv))
@@ -273,7 +285,7 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 		return;
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
-	if (!c->mb.n && !paced(c) && client_room(n, c) &&
+	if (!c->mb.n && !held_back(c) && client_room(n, c) &&
 	    link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
 		n->c.delivered++;
 		return;
@@ -289,21 +301,29 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 
 /* ---- paced client links (LF_PACE) ----
  *
- * A client that asks for it gets a frame at a Poisson rate, its oldest
- * mail or padding, so that what an observer of its network sees come in
- * does not change with what it does.  All paced clients together get at
- * most pace-total frames a second, in equal shares, and none more than
- * one a millisecond: padding costs the gateway what mail would. */
+ * A client that asks for it gets a frame at a Poisson rate, its report
+ * of the gateway's links, its oldest mail or padding, so that what an
+ * observer of its network sees come in does not change with what it
+ * does.
+ *
+ * Padding is a frame nobody paid for, so a link's slots are earned by
+ * its own sending: PACE_PER_SEND frames for each packet it hands us (an
+ * honest client sends all the time, cover included, and asks for about
+ * twice its sending), at most PACE_TOKENS_MAX ahead.  And all paced
+ * links together get at most pace-total frames a second.  A slot that
+ * finds no token, no budget or a client that does not read is skipped:
+ * nothing is queued, the mail waits in the mailbox. */
 
 #define PACE_MIN_US 1000
+#define PACE_MAX_US 60000000
+#define PACE_PER_SEND 3
+#define PACE_TOKENS_START 100
+#define PACE_TOKENS_MAX 300
 
-static uint64_t pace_mean_us(const struct node *n, const struct inlink *il)
+static uint64_t pace_mean_us(const struct inlink *il)
 {
-	uint64_t share = n->paced * 1000000u / n->o.pace_total;
-	uint64_t mean = il->pace_us;
-	if (mean < share)
-		mean = share;
-	return mean < PACE_MIN_US ? PACE_MIN_US : mean;
+	return il->pace_us < PACE_MIN_US ? PACE_MIN_US
+	     : il->pace_us > PACE_MAX_US ? PACE_MAX_US : il->pace_us;
 }
 
 static void pace_tick(struct ev *ev, void *ctx);
@@ -317,8 +337,24 @@ static void pace_next(struct node *n, struct inlink *il)
 	uint64_t now = now_us();
 	if (il->pace_at + 1000000 < now)
 		il->pace_at = now;
-	il->pace_at += (uint64_t)rng_exp((double)pace_mean_us(n, il));
+	il->pace_at += (uint64_t)rng_exp((double)pace_mean_us(il));
 	il->t_pace = ev_timer_add_us(n->ev, il->pace_at > now ? il->pace_at - now : 0, pace_tick, il);
+}
+
+/* One frame of the gateway's budget, if there is one: it fills at
+ * pace-total a second, a second's worth at most. */
+static int pace_budget_take(struct node *n)
+{
+	uint64_t now = now_us();
+	double cap = (double)n->o.pace_total;
+	n->pace_budget += (double)(now - n->pace_budget_us) * cap / 1e6;
+	n->pace_budget_us = now;
+	if (n->pace_budget > cap)
+		n->pace_budget = cap;
+	if (n->pace_budget < 1)
+		return 0;
+	n->pace_budget -= 1;
+	return 1;
 }
 
 static void pace_tick(struct ev *ev, void *ctx)
@@ -326,15 +362,25 @@ static void pace_tick(struct ev *ev, void *ctx)
 	struct inlink *il = ctx;
 	struct node *n = il->n;
 	struct gwclient *c = il->client;
+	uint8_t pkt[PKT_BYTES];
 	(void)ev;
 	il->t_pace = 0;
 	if (!c)
 		return;
-	/* A client that does not read gets nothing more queued, padding
-	 * least of all; its mail waits in the mailbox, bounded. */
-	if (client_room(n, c)) {
+	if (!client_room(n, c) || !il->pace_tokens) {
+		n->c.pace_skipped++;
+	} else if (!pace_budget_take(n)) {
+		n->c.pace_skipped++;
+		ratelog_warn(&n->rl_pace, "pace-total (%llu frames a second) reached: paced slots "
+		             "skipped", (unsigned long long)n->o.pace_total);
+	} else {
 		const uint8_t *dlv = gwc_oldest(c);
-		if (dlv && link_send(il->link, LF_DELIVER, NULL, dlv) == 0) {
+		il->pace_tokens--;
+		if (c->status_due) {
+			status_build(n, pkt);
+			if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
+				c->status_due = 0;
+		} else if (dlv && link_send(il->link, LF_DELIVER, NULL, dlv) == 0) {
 			n->c.delivered++;
 			gwc_pop(n->clients, c);
 		} else if (!dlv && link_send(il->link, LF_PAD, NULL, NULL) == 0) {
@@ -345,7 +391,8 @@ static void pace_tick(struct ev *ev, void *ctx)
 }
 
 /* The client's LF_PACE: the mean interval in microseconds, 32 bits
- * big-endian, first in the packet field; 0 stops pacing. */
+ * big-endian, first in the packet field; 0 stops pacing.  A new rate
+ * draws the next slot afresh. */
 static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 {
 	struct rd r;
@@ -354,21 +401,31 @@ static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 	rd_u32(&r, &us);
 	if (!il->client)
 		return;
-	if (us && !il->pace_us)
+	if (us && !il->pace_us) {
 		n->paced++;
-	else if (!us && il->pace_us)
+		il->pace_tokens = PACE_TOKENS_START;
+	} else if (!us && il->pace_us) {
 		n->paced--;
+	}
 	il->pace_us = us;
-	if (!us) {
-		ev_timer_cancel(n->ev, il->t_pace);
-		il->t_pace = 0;
-		mailbox_flush(n, il->client);
-	} else if (!il->t_pace) {
+	ev_timer_cancel(n->ev, il->t_pace);
+	il->t_pace = 0;
+	if (us) {
 		il->pace_at = now_us();
 		pace_next(n, il);
+	} else {
+		status_flush(n, il->client);
+		mailbox_flush(n, il->client);
 	}
 	log_debug("link %llu: paced at %u us (mean; 0: not)", (unsigned long long)link_id(il->link),
 	          us);
+}
+
+static void pace_earn(struct inlink *il)
+{
+	if (il->pace_us && il->pace_tokens < PACE_TOKENS_MAX)
+		il->pace_tokens = il->pace_tokens + PACE_PER_SEND > PACE_TOKENS_MAX
+		                ? PACE_TOKENS_MAX : il->pace_tokens + PACE_PER_SEND;
 }
 
 static void pace_stop(struct node *n, struct inlink *il)
@@ -378,6 +435,28 @@ static void pace_stop(struct node *n, struct inlink *il)
 	il->pace_us = 0;
 	ev_timer_cancel(n->ev, il->t_pace);
 	il->t_pace = 0;
+}
+
+/* A client's first frame after its handshake, or a second without one:
+ * only then do its report and its mail go, so that a client that asks
+ * for pacing (its first frame) gets none of them unpaced. */
+static void client_heard(struct node *n, struct inlink *il)
+{
+	ev_timer_cancel(n->ev, il->t_heard);
+	il->t_heard = 0;
+	if (il->heard || !il->client)
+		return;
+	il->heard = 1;
+	status_flush(n, il->client);
+	mailbox_flush(n, il->client);
+}
+
+static void client_wait_over(struct ev *ev, void *ctx)
+{
+	struct inlink *il = ctx;
+	(void)ev;
+	il->t_heard = 0;
+	client_heard(il->n, il);
 }
 
 static void node_sweep(struct ev *ev, void *ctx)
@@ -409,7 +488,8 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
 static void status_flush(struct node *n, struct gwclient *c)
 {
 	uint8_t pkt[PKT_BYTES];
-	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link))
+	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link) ||
+	    held_back(c))
 		return;
 	status_build(n, pkt);
 	if (link_send(c->link, LF_STATUS, NULL, pkt) == 0)
@@ -554,8 +634,11 @@ static void in_frame(struct link *l, enum link_frame_type type,
 
 	if (type == LF_PACE) {
 		pace_set(n, il, pkt);
+		client_heard(n, il);
 		return;
 	}
+	if (il->client && !il->heard)
+		client_heard(n, il);
 	if (chance(n->o.test_drop)) {
 		n->c.test_dropped++;
 		return;
@@ -577,6 +660,7 @@ static void in_frame(struct link *l, enum link_frame_type type,
 	}
 	/* LF_SEND: a client hands its gateway a packet for a layer-1 mix. */
 	n->c.client_in++;
+	pace_earn(il);
 	const struct topo_node *first = topo_by_id(n->topo, id);
 	if (!first || first->role != TOPO_MIX || first->layer != 1) {
 		n->c.drop_route++;
@@ -663,15 +747,14 @@ static void in_up(struct link *l, void *ctx)
 	log_debug("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	          (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	c->status_due = 1;
-	status_flush(n, c);
-	mailbox_flush(n, c);
+	il->t_heard = ev_timer_add(n->ev, CLIENT_WAIT_MS, client_wait_over, il);
 }
 
 static void in_drain(struct link *l, void *ctx)
 {
 	struct inlink *il = ctx;
 	(void)l;
-	if (il->client) {
+	if (il->client && il->heard) {
 		status_flush(il->n, il->client);
 		mailbox_flush(il->n, il->client);
 	}
@@ -696,6 +779,8 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	else if (il->up)
 		log_info("link %llu from %s: down: %s", (unsigned long long)id, link_peer_addr(l), why);
 	pace_stop(n, il);
+	ev_timer_cancel(n->ev, il->t_heard);
+	il->t_heard = 0;
 	if (il->client)
 		gwc_detach(n->clients, il->client, now_us());
 	admit_release(n->admit, &il->slot);
@@ -817,7 +902,8 @@ static void fit_max_links(struct node *n)
 /* The figures SIGUSR1 logs, `show` lists and `metrics` exports (ctl.h),
  * in the order of the log line. */
 enum {
-	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_PADDED, NS_PACED, NS_HELD,
+	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_PADDED, NS_PACE_SKIPPED, NS_PACED,
+	NS_HELD,
 	NS_QUEUED,
 	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL, NS_STRANGERS, NS_STRANGER_MAIL,
 	NS_STRANGERS_EVICTED, NS_CLIENTS_FORGOTTEN,
@@ -839,6 +925,7 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_DELIVERED] = { NULL, "delivered", "delivered_total", NULL, CTL_COUNTER, 0, "Packets delivered to clients, from mailboxes included." },
 	[NS_MAILBOXED] = { NULL, "mailboxed", "mailboxed_total", NULL, CTL_COUNTER, 0, "Deliveries kept in a mailbox for a client away, busy or paced." },
 	[NS_PADDED] = { NULL, "padded", "padding_sent_total", NULL, CTL_COUNTER, 0, "Paced slots to clients that carried no delivery: padding." },
+	[NS_PACE_SKIPPED] = { NULL, "pace_skipped", "paced_slots_skipped_total", NULL, CTL_COUNTER, 0, "Paced slots skipped: the client did not read, its sending had not earned them, or pace-total was reached." },
 	[NS_PACED] = { NULL, "paced", "paced_clients", NULL, CTL_GAUGE, 0, "Clients attached that asked for paced delivery." },
 	[NS_HELD] = { NULL, "held", "held_packets", NULL, CTL_GAUGE, 0, "Packets held for their delay now." },
 	[NS_QUEUED] = { NULL, "queued", "queued_frames", NULL, CTL_GAUGE, 0, "Frames queued on the links to other nodes." },
@@ -899,6 +986,7 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_DELIVERED] = (double)n->c.delivered;
 	v[NS_MAILBOXED] = (double)n->c.mailboxed;
 	v[NS_PADDED] = (double)n->c.padded;
+	v[NS_PACE_SKIPPED] = (double)n->c.pace_skipped;
 	v[NS_PACED] = (double)n->paced;
 	v[NS_HELD] = (double)n->held;
 	v[NS_QUEUED] = (double)queued;
@@ -1155,6 +1243,8 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	ratelog_init(&n->rl_clients, ev);
 	ratelog_init(&n->rl_handshakes, ev);
 	ratelog_init(&n->rl_pushed, ev);
+	ratelog_init(&n->rl_pace, ev);
+	n->pace_budget_us = now_us();
 	n->kp = *cfg->kp;
 	n->topo = cfg->topo;
 	n->rf = cfg->rf;
@@ -1243,6 +1333,7 @@ void node_free(struct node *n)
 	ratelog_stop(&n->rl_clients);
 	ratelog_stop(&n->rl_handshakes);
 	ratelog_stop(&n->rl_pushed);
+	ratelog_stop(&n->rl_pace);
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);
@@ -1283,4 +1374,9 @@ size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
 	const struct gwclient *c = gwc_find(n->clients, pk);
 	return c ? c->mb.n : 0;
+}
+
+uint64_t node_paced_links(const struct node *n)
+{
+	return n->paced;
 }

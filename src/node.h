@@ -49,6 +49,7 @@ struct node_counters {
 	uint64_t drop_route, drop_delay, drop_held_full, drop_queue, drop_link_down;
 	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
 	uint64_t padded;       /* paced slots sent as padding (LF_PAD) */
+	uint64_t pace_skipped; /* paced slots skipped: no room, no token or no budget */
 	uint64_t test_dropped, test_duplicated;
 	uint64_t links_accepted, links_refused, links_opened, links_failed, links_over_max;
 };
@@ -88,5 +89,7 @@ const struct gwclients *node_clients(const struct node *n);
 const struct admit *node_admit(const struct node *n);
 /* Deliveries waiting in the mailbox of the client with key pk. */
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES]);
+/* Client links paced now (LF_PACE). */
+uint64_t node_paced_links(const struct node *n);
 
 #endif

@@ -404,14 +404,14 @@ struct net {
 	struct {
 		struct link *l;
 		uint8_t pk[32];
+		uint32_t paced_us;  /* the last LF_PACE it sent */
+		int paces;          /* how many it sent */
 	} cl[NET_CLIENTS];
 	/* 1: drop it (the filter may keep a copy) */
 	int (*filter)(const uint8_t dst[32], const uint8_t *dlv);
 	struct fake fake[NET_FAKES];
 	int nfake;
 	int last_fake;              /* index of the fake served last */
-	uint32_t paced_us;          /* the last LF_PACE a client sent */
-	int paces;                  /* how many it sent */
 	void (*on_fake)(int i);     /* a fake was sent a packet */
 };
 
@@ -450,8 +450,10 @@ static void gw_up(struct link *l, void *ctx)
 	(void)ctx;
 	int free_slot = -1;
 	for (int i = 0; i < NET_CLIENTS; i++) {
-		if (net.cl[i].l && !memcmp(net.cl[i].pk, link_peer_pk(l), 32)) {
-			net.cl[i].l = l; /* the same key again (a restart): the newest */
+		/* The same key again (a restart, a new link): its slot, the
+		 * newest link. */
+		if ((net.cl[i].l || net.cl[i].paces) && !memcmp(net.cl[i].pk, link_peer_pk(l), 32)) {
+			net.cl[i].l = l;
 			return;
 		}
 		if (!net.cl[i].l && free_slot < 0)
@@ -466,11 +468,13 @@ static void gw_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
                      void *ctx)
 {
 	uint8_t hop[PKT_ID_BYTES];
-	(void)l;
 	(void)ctx;
 	if (t == LF_PACE) {
-		net.paced_us = be32_get(pkt);
-		net.paces++;
+		for (int i = 0; i < NET_CLIENTS; i++)
+			if (net.cl[i].l == l) {
+				net.cl[i].paced_us = be32_get(pkt);
+				net.cl[i].paces++;
+			}
 		return;
 	}
 	if (t != LF_SEND)
@@ -1627,14 +1631,23 @@ END_TEST
 
 /* ---- paced delivery ---- */
 
-static int a_paced(void)
+static int slot_of(const uint8_t pk[32])
 {
-	return net.paces == 1 && mixclient_is_attached(A) && gw_knows(kpa.pk);
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, pk, 32))
+			return i;
+	return -1;
 }
 
-/* A client of the default profile asks its gateway for paced delivery
- * on each link, and takes padding as nothing; the fast profile never
- * asks. */
+static int a_paced_twice(void)
+{
+	int i = slot_of(kpa.pk);
+	return i >= 0 && net.cl[i].paces == 2 && mixclient_is_attached(A);
+}
+
+/* Each link's first frame says whether to pace: a client of the default
+ * profile asks for its --receive-mean, on every link, and takes padding
+ * as nothing; one of the fast profile asks for none (0). */
 START_TEST(test_paced_ask)
 {
 	struct mixclient_stats st;
@@ -1647,17 +1660,22 @@ START_TEST(test_paced_ask)
 	receive_ms = 7.5;
 	A = client(&kpa, &ra, 0, 0);
 	B = client(&kpb, &rb, 1, 0);
-	ck_assert(run_until(a_paced, 5000));
 	ck_assert(run_until(attached, 5000));
-	ck_assert_uint_eq(net.paced_us, 7500);
-	for (int i = 0; i < NET_CLIENTS; i++)
-		if (net.cl[i].l && !memcmp(net.cl[i].pk, kpa.pk, 32))
-			ck_assert_int_eq(link_send(net.cl[i].l, LF_PAD, NULL, pad), 0);
+	run_for(50);
+	int a = slot_of(kpa.pk), b = slot_of(kpb.pk);
+	ck_assert_int_eq(net.cl[a].paces, 1);
+	ck_assert_uint_eq(net.cl[a].paced_us, 7500);
+	ck_assert_int_eq(net.cl[b].paces, 1);
+	ck_assert_uint_eq(net.cl[b].paced_us, 0);
+	ck_assert_int_eq(link_send(net.cl[a].l, LF_PAD, NULL, pad), 0);
 	run_for(50);
 	mixclient_get_stats(A, &st);
 	ck_assert_uint_eq(st.pads_received, 1);
 	ck_assert_uint_eq(st.undecodable, 0);
-	ck_assert_int_eq(net.paces, 1); /* B, of the fast profile, did not ask */
+	/* A's link drops: it asks again on the next. */
+	link_close(net.cl[a].l, "test: dropped");
+	ck_assert(run_until(a_paced_twice, 5000));
+	ck_assert_uint_eq(net.cl[slot_of(kpa.pk)].paced_us, 7500);
 	receive_ms = 0;
 	mixclient_free(A);
 	mixclient_free(B);

@@ -139,7 +139,11 @@ static void pump(void)
 	} while (moved);
 }
 
-/* A party with key kp opening a link of kind to node `to`. */
+static void ask_pace(struct side *s, uint32_t us);
+static int side_quiet; /* clients say nothing once up (test_paced) */
+
+/* A party with key kp opening a link of kind to node `to`; a client
+ * says first, as mixclient does, that it wants no pacing. */
 static struct side *side_open(int to, const struct keypair *kp, enum link_kind kind)
 {
 	struct side *s = calloc(1, sizeof(*s));
@@ -150,6 +154,8 @@ static struct side *side_open(int to, const struct keypair *kp, enum link_kind k
 	s->peer = node_accept_detached(net.n[to]);
 	ck_assert_ptr_nonnull(s->peer);
 	pump();
+	if (kind == LINK_CLIENT && s->up && !side_quiet)
+		ask_pace(s, 0);
 	return s;
 }
 
@@ -580,9 +586,23 @@ static void ask_pace(struct side *s, uint32_t us)
 	pump();
 }
 
-/* A paced client gets a frame per slot, never faster than it asked: its
- * mail in order, one a slot, and padding when there is none.  Unpaced,
- * mail goes at once again; a link that goes stops its pace. */
+/* n packets from s for a layer-1 mix (dropped there: not valid), which
+ * earn a paced link its slots. */
+static void sends(struct side *s, int n)
+{
+	uint8_t pkt[PKT_BYTES];
+	randombytes_buf(pkt, sizeof(pkt));
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(link_send(s->l, LF_SEND, net.id[M1], pkt), 0);
+	pump();
+}
+
+/* A new client gets nothing until its first frame says whether to pace
+ * (or a second passes); paced, it gets a frame per slot, never faster
+ * than it asked: its report, its mail in order, one a slot, and padding
+ * when there is none; no more slots than its own sending earned (100 to
+ * start, 3 a packet); none past the gateway's pace-total.  Unpaced, mail
+ * goes at once again; a link that goes stops its pace. */
 START_TEST(test_paced)
 {
 	struct node_cfg c;
@@ -593,26 +613,37 @@ START_TEST(test_paced)
 	keypair_generate(&kp);
 	const struct node_counters *gw = counters(GW);
 	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	side_quiet = 1;
+
+	/* Mail waits for the client; it attaches, and says nothing yet. */
+	for (int i = 1; i <= 3; i++) {
+		at_gateway(pkt, kp.pk, (uint8_t)i);
+		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+	}
+	pump();
 	paced_side = side_open(GW, &kp, LINK_CLIENT);
 	ck_assert_int_eq(paced_side->up, 1);
-	run_for(20);
-	ck_assert_int_eq(paced_side->nframes, 1); /* the report of the gateway's links */
+	run_for(50);
+	ck_assert_int_eq(paced_side->nframes, 0);
 
-	/* 2 ms asked: 100 frames take 200 ms on average, and never less
-	 * than 100 ms but with odds of about 1e-8 (Erlang). */
+	/* 2 ms asked: 90 frames take 180 ms on average, and never less
+	 * than 90 ms but with odds of about 1e-7 (Erlang).  The report
+	 * first, then the mail, then padding. */
 	uint64_t t0 = now_us();
 	ask_pace(paced_side, 2000);
-	paced_want = 101;
+	ck_assert_uint_eq(node_paced_links(net.n[GW]), 1);
+	paced_want = 90;
 	run_until(paced_frames, 5000);
-	uint64_t took = now_us() - t0;
-	ck_assert_int_ge(paced_side->nframes, 101);
-	ck_assert_uint_ge(took, 100000);
-	ck_assert_uint_eq(gw->padded, (uint64_t)paced_side->nframes - 1);
+	ck_assert_int_ge(paced_side->nframes, 90);
+	ck_assert_uint_ge(now_us() - t0, 90000);
+	ck_assert_msg(!strncmp(paced_side->seq, "SDDDP", 5), "frames: %.20s", paced_side->seq);
+	ck_assert_uint_eq(gw->padded, (uint64_t)paced_side->nframes - 4);
 
 	/* Mail comes: it waits for the slots, all of it before any padding,
 	 * oldest first. */
+	sends(paced_side, 20);
 	int from = paced_side->nframes;
-	for (int i = 1; i <= 5; i++) {
+	for (int i = 4; i <= 8; i++) {
 		at_gateway(pkt, kp.pk, (uint8_t)i);
 		ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
 	}
@@ -621,51 +652,100 @@ START_TEST(test_paced)
 	ck_assert_int_eq(paced_side->nframes, from);
 	paced_want = from + 10;
 	run_until(paced_frames, 5000);
-	ck_assert_msg(!strncmp(paced_side->seq + from, "DDDDDPPPPP", 10), "frames: %s",
+	ck_assert_msg(!strncmp(paced_side->seq + from, "DDDDDPPPPP", 10), "frames: %.20s",
 	              paced_side->seq + from);
-	ck_assert_uint_eq(gw->delivered, 5);
+	ck_assert_uint_eq(gw->delivered, 8);
 	ck_assert_uint_eq(node_mail_waiting(net.n[GW], kp.pk), 0);
 
+	/* Slots run out with what its sending earned (100 + 3 x 20), and
+	 * are skipped since; 5 packets more earn 15. */
+	run_for(400);
+	ck_assert_int_eq(paced_side->nframes, 160);
+	uint64_t skipped = gw->pace_skipped;
+	ck_assert_uint_gt(skipped, 0);
+	sends(paced_side, 5);
+	run_for(200);
+	ck_assert_int_eq(paced_side->nframes, 175);
+	ck_assert_uint_gt(gw->pace_skipped, skipped);
+
+	/* The same client on a new link (the old one replaced): its mail
+	 * waits for the new link's first frame, and then for its slots. */
+	for (int i = 9; i <= 10; i++) {
+		at_gateway(pkt, kp.pk, (uint8_t)i);
+		link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	}
+	struct side *again = side_open(GW, &kp, LINK_CLIENT);
+	run_for(30);
+	ck_assert_int_eq(again->nframes, 0);
+	ck_assert_uint_eq(node_paced_links(net.n[GW]), 0);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], kp.pk), 2);
+	paced_side = again;
+	ask_pace(again, 2000);
+	ck_assert_int_eq(again->nframes, 0);
+	paced_want = 3;
+	run_until(paced_frames, 5000);
+	ck_assert_msg(!strncmp(again->seq, "SDD", 3), "frames: %.20s", again->seq);
+
+	/* Pace 0: mail goes at once again. */
+	ask_pace(again, 0);
+	ck_assert_uint_eq(node_paced_links(net.n[GW]), 0);
+	run_for(50);
+	from = again->nframes;
+	at_gateway(pkt, kp.pk, 11);
+	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	pump();
+	ck_assert_int_eq(again->nframes, from + 1);
+	ck_assert_int_eq(again->seq[from], 'D');
+	run_for(50);
+	ck_assert_int_eq(again->nframes, from + 1);
+
+	/* Paced again, then the link goes: no more slots. */
+	uint64_t padded = gw->padded;
+	ask_pace(again, 1000);
+	run_for(50);
+	ck_assert_uint_gt(gw->padded, padded);
+	link_close(again->peer, "connection lost");
+	again->peer = NULL;
+	link_close(again->l, "client leaves");
+	run_for(30);
+	ck_assert_uint_eq(node_paced_links(net.n[GW]), 0);
+	padded = gw->padded;
+	run_for(100);
+	ck_assert_uint_eq(gw->padded, padded);
+
 	/* The gateway's budget: with pace-total 50 a second, a client that
-	 * asks for 1 ms gets 20 ms on average (odds of 50 frames within
-	 * 0.5 s: about 1e-5). */
+	 * asks for 1 ms gets 50 frames in no less than 0.5 s (the budget
+	 * fills from 0 at 50 a second). */
 	net_stop();
 	limits(&c);
 	c.pace_total = 50;
 	net_start(&c);
 	gw = counters(GW);
-	from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
 	paced_side = side_open(GW, &kp, LINK_CLIENT);
 	t0 = now_us();
 	ask_pace(paced_side, 1000);
-	paced_want = 51;
+	paced_want = 50;
 	run_until(paced_frames, 10000);
-	ck_assert_int_ge(paced_side->nframes, 51);
+	ck_assert_int_ge(paced_side->nframes, 50);
 	ck_assert_uint_ge(now_us() - t0, 500000);
+	ck_assert_uint_gt(gw->pace_skipped, 0);
 
-	/* Pace 0: mail goes at once again. */
-	ask_pace(paced_side, 0);
-	run_for(50);
-	from = paced_side->nframes;
-	at_gateway(pkt, kp.pk, 9);
-	link_send(from_m3->l, LF_PACKET, NULL, pkt);
+	/* A client that never says (an older one): its report and mail go
+	 * after a second. */
+	struct keypair old;
+	keypair_generate(&old);
+	struct side *m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	at_gateway(pkt, old.pk, 1);
+	link_send(m3->l, LF_PACKET, NULL, pkt);
 	pump();
-	ck_assert_int_eq(paced_side->nframes, from + 1);
-	ck_assert_int_eq(paced_side->seq[from], 'D');
-	run_for(50);
-	ck_assert_int_eq(paced_side->nframes, from + 1);
-
-	/* Paced again, then the link goes: no more slots, no timer left. */
-	ask_pace(paced_side, 1000);
-	run_for(30);
-	ck_assert_uint_gt(gw->padded, 0);
-	link_close(paced_side->peer, "connection lost");
-	paced_side->peer = NULL;
-	link_close(paced_side->l, "client leaves");
-	run_for(30);
-	uint64_t padded = gw->padded;
-	run_for(100);
-	ck_assert_uint_eq(gw->padded, padded);
+	paced_side = side_open(GW, &old, LINK_CLIENT);
+	run_for(300);
+	ck_assert_int_eq(paced_side->nframes, 0);
+	paced_want = 2;
+	run_until(paced_frames, 3000);
+	ck_assert_msg(!strcmp(paced_side->seq, "SD"), "frames: %.20s", paced_side->seq);
+	keypair_wipe(&old);
+	side_quiet = 0;
 	keypair_wipe(&kp);
 	net_stop();
 }
