@@ -723,7 +723,10 @@ int main(int argc, char **argv)
 	if (!topo)
 		fatal(66, "mpclient: %s", err);
 	ev = ev_new();
-	ev_signal(ev, SIGTERM, on_term, NULL);
+	/* Only the modes that look at it: the others would go on with the
+	 * loop stopped, spinning. */
+	if (!strcmp(mode, "hold") || !strcmp(mode, "pin"))
+		ev_signal(ev, SIGTERM, on_term, NULL);
 	A.name = "A";
 	B.name = "B";
 	keypair_generate(&A.kp);

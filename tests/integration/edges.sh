@@ -86,7 +86,13 @@ phase "moving data" 5
 if wait "$bulk"; then ok "the session moved its data: $(cat "$dir/bulk.out")"
 else not_ok "the session did not move its data: $(cat "$dir/bulk.out")"; fi
 
-( while :; do "$mptcp" rtt "$T" --count 1 --timeout 30 >/dev/null 2>&1; sleep 0.2; done ) &
+# The loop waits on each child in the background, so that TERM (stop)
+# ends it and the child it runs.
+( trap 'kill $c 2>/dev/null; exit 0' TERM
+  while :; do
+	"$mptcp" rtt "$T" --count 1 --timeout 30 >/dev/null 2>&1 & c=$!; wait $c
+	sleep 0.2 & c=$!; wait $c
+  done ) &
 churn=$!
 pids+=($churn)
 sleep 1

@@ -131,8 +131,9 @@ for t in "$here"/*.sh; do
 ${took:-$(bound "$t")} $(basename "$t")"
 		continue
 	fi
-	if grep -q '^# integration-beside' "$t"; then
-		beside="$beside $t"
+	# One script at a time with INTEGRATION_VERBOSE=1: in sequence.
+	if [ "$verbose" != 1 ] && grep -q '^# integration-beside' "$t"; then
+		beside="$beside $(basename "$t")"
 		continue
 	fi
 	run_one "$t"
@@ -147,6 +148,7 @@ running=
 # SIGINT ignored, which a script cannot trap again: TERM to each one's
 # timeout, which passes it on to the script (whose EXIT trap cleans up).
 stop_running() {
+	: >"$logs/stop" # the beside lane starts no other script
 	for r in $running; do
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
@@ -154,7 +156,7 @@ stop_running() {
 }
 trap 'stop_running; exit 130' INT TERM
 if [ -n "$beside" ]; then
-	( for t in $beside; do run_one "$t"; done ) &
+	( for n in $beside; do [ -e "$logs/stop" ] || run_one "$here/$n"; done ) &
 	running="$running $!:beside"
 fi
 for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
@@ -182,7 +184,7 @@ for r in $running; do
 	case $r in *:beside) continue ;; esac
 	report "$here/${r#*:}"
 done
-for t in $beside; do report "$t"; done
+for n in $beside; do report "$here/$n"; done
 
 if [ $failed -eq 0 ]; then
 	rm -rf "$logs"
