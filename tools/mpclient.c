@@ -34,9 +34,11 @@
  *       answers with its epoch for the tag; from then on A sends, for
  *       every tag in turn, messages that name that epoch and carry no
  *       block, so the receiver owes acks it has no way to send.  Runs S
- *       seconds (10) or until SIGTERM at PPS packets a second (500);
- *       prints how many tags learned their epoch.  Exit 0 when at least
- *       half did.
+ *       seconds (10) or until SIGTERM at PPS packets a second (500), with
+ *       at most 512 asks unanswered at once (an ask unanswered for 10 s
+ *       is made again under a new tag); says "ready" on stderr once every
+ *       tag has asked and 9 in 10 learned their epoch; prints how many
+ *       did.  Exit 0 when at least half did.
  *
  * Exit 0 when the run met its expectation, 1 otherwise. */
 #include <arpa/inet.h>
@@ -95,7 +97,14 @@ struct pin {
 	uint64_t epoch;           /* the receiver's, from its answer (0: not yet) */
 	uint64_t next;            /* id and packet number of the next message */
 	struct surb_secret sec;   /* of the block its first message carried */
+	uint64_t asked_ms;        /* when its first message went */
+	int lost;                 /* no answer within PIN_ANSWER_MS */
 };
+/* Asks without an answer yet, at most: a receiver slower than the rate
+ * (a loaded machine) would otherwise see new tags push out the ones it
+ * has not answered yet, and the attack would never reach strength. */
+#define PIN_OUTSTANDING 512
+#define PIN_ANSWER_MS 10000
 static struct pin *pins;
 static struct htab *pin_blocks;  /* block tag -> pin */
 static struct mix_addr victim;
@@ -261,8 +270,11 @@ static void start_sending(void)
 static void cl_up(struct link *l, void *ctx)
 {
 	struct cl *c = ctx;
-	(void)l;
+	static const uint8_t no_pace[PKT_BYTES];
 	c->up = 1;
+	/* First, as mixclient does: no pacing; the gateway holds a new
+	 * client's mail until it knows (mixproxy-protocol(7), PACE). */
+	link_send(l, LF_PACE, NULL, no_pace);
 	if (!strcmp(mode, "pingpong") && A.up && B.up && sent == 0)
 		start_sending();
 	if (made_up_keys && A.up && sent == 0)
@@ -496,6 +508,14 @@ static int pin_packet(struct pin *p, uint8_t pkt[PKT_BYTES], uint8_t first[PKT_I
 	return pkt_create(pkt, route, victim.pk, mb_finish(&b), PKT_BODY_BYTES, min) == PKT_OK ? 0 : -1;
 }
 
+static struct pin *pin_lost(void)
+{
+	for (uint64_t k = 0; k < count; k++)
+		if (pins[k].lost)
+			return &pins[k];
+	return NULL;
+}
+
 /* Full strength for the whole time: first every tag asks once, then
  * every tag that learned its epoch writes in turn, at the rate. */
 static int do_pin(const char *to)
@@ -518,14 +538,44 @@ static int do_pin(const char *to)
 	cl_attach(&A);
 	if (!run_until(a_up, 5000) || !A.up)
 		fatal(1, "mpclient: could not attach to %s", A.gw->name);
-	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0;
+	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0, lost = 0;
+	uint64_t swept_ms = now_ms();
+	int ready = 0;
 	while (now_us() < end && A.link && !terminated) {
+		/* Asks unanswered this long are lost: they wait no more. */
+		if (now_ms() - swept_ms >= 1000) {
+			swept_ms = now_ms();
+			for (uint64_t k = 0; k < asked; k++)
+				if (!pins[k].epoch && !pins[k].lost &&
+				    swept_ms - pins[k].asked_ms > PIN_ANSWER_MS) {
+					pins[k].lost = 1;
+					lost++;
+				}
+		}
+		/* At strength: the test may go on (stderr, at once). */
+		if (!ready && asked == count && pin_learned * 10 >= count * 9) {
+			ready = 1;
+			fprintf(stderr, "ready: %llu tags of %llu learned their epoch\n",
+			        (unsigned long long)pin_learned, (unsigned long long)count);
+			fflush(stderr);
+		}
 		/* The packets due by now, as far as the link takes them. */
 		uint64_t due = (now_us() - t0) * rate / 1000000;
 		while (sent < due && A.link && link_queue_room(A.link) > 0) {
 			struct pin *p = NULL;
-			if (asked < count) {
+			if (asked < count && asked - pin_learned - lost < PIN_OUTSTANDING) {
 				p = &pins[asked++];
+				p->asked_ms = now_ms();
+			} else if (asked == count && lost && (p = pin_lost()) != NULL) {
+				/* Asked again, under a tag of its own. */
+				htab_del(pin_blocks, p->sec.tag);
+				randombytes_buf(p->tag, MB_TAG_BYTES);
+				p->next = 1;
+				p->lost = 0;
+				p->asked_ms = now_ms();
+				lost--;
+			} else if (asked < count && !pin_learned) {
+				break; /* none to pin with yet */
 			} else {
 				for (uint64_t k = 0; k < count && !p; k++) {
 					if (pins[i].epoch)

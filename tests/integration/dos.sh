@@ -60,17 +60,19 @@ metric() { # metric NAME [LABEL-MATCH] [SOCKET]: the victim's value of it
 base_rtt=$(p50)
 [ -n "$base_rtt" ] || { not_ok "round trip without attack"; finish dos; exit 1; }
 
-# attack [--ends] [--after SECS] NAME COMMAND...: run the attack in the
-# background, and after SECS (2) an honest client and a proxy session
-# beside it.  The attack runs until SIGTERM, which it gets when they are
+# attack [--ends] [--after SECS | --ready] NAME COMMAND...: run the
+# attack in the background, and after SECS (2), or once it says on
+# stderr that it is "ready" (at full strength, however slow the machine),
+# an honest client and a proxy session beside it.  The attack runs until SIGTERM, which it gets when they are
 # done: it must still be running then, or they did not all run under it.
 # With --ends, it ends by itself and what it did lasts (a table it
 # filled).  Then the attack's output is in $dir/NAME.out, and the number
 # of the victim's log lines since the start in $lines.
 attack() {
-	local ends=0 after=2 name atk c0 c1 t0 t1 cpu under alive=1
+	local ends=0 after=2 ready=0 name atk c0 c1 t0 t1 cpu under alive=1
 	[ "$1" = --ends ] && { ends=1; shift; }
 	[ "$1" = --after ] && { after=$2; shift 2; }
+	[ "$1" = --ready ] && { ready=1; shift; }
 	name=$1
 	shift
 	log0=$(wc -l <"$vlog")
@@ -78,7 +80,17 @@ attack() {
 	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
 	atk=$!
 	pids+=($atk)
-	sleep "$after"
+	if [ $ready = 1 ]; then
+		for _ in $(seq 1200); do
+			grep -q '^ready' "$dir/$name.err" 2>/dev/null && break
+			kill -0 "$atk" 2>/dev/null || break
+			sleep 0.1
+		done
+		check "$name: the attack reached full strength" \
+			sh -c "grep '^ready' '$dir/$name.err' || { cat '$dir/$name.err'; exit 1; }"
+	else
+		sleep "$after"
+	fi
 	# The victim's own count of unfinished handshakes, the most of three
 	# looks.
 	hs_max=0
@@ -203,8 +215,9 @@ logged steer "handshakes open"
 # ---- 6. the server's table of anonymous senders, pinned ----
 victim srv "$spid" "$dir/srv.log" "$dir/srv.sock"
 e0=$(metric senders_evicted_total)
-# Every tag has asked after 5 s: the honest checks run from then on.
-attack --after 6 pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 \
+# The honest checks run once every tag has asked and most learned their
+# epoch.
+attack --ready pin tools/mpclient pin -t "$topo" --to "$saddr" -n 5000 --rate 1000 --gw-a gw1 \
 	--seconds 600
 check "pin: the server holds at most 4,096 senders and pushed out the least useful" \
 	awk -v s="$(metric senders)" -v e="$(since "$(metric senders_evicted_total)" "$e0")" 'BEGIN {
