@@ -34,7 +34,6 @@
 #      no reply block it used goes back into its stock, so no reply of it
 #      dies as a replay at layer 1 (item 5).
 # Out of descriptors (item 2) is nofile.sh's.
-# integration-beside
 # integration-timeout: 300
 set -u
 . "$(dirname "$0")/lib/proxy.sh"

@@ -14,7 +14,6 @@
 # It prints the rest (the links, and the frames out), which do change
 # with the sessions: each session takes an identity with a link of its
 # own (mixproxy(8), CAVEATS).
-# integration-beside
 # integration-timeout: 180
 set -u
 . "$(dirname "$0")/lib/proxy.sh"

@@ -15,7 +15,6 @@
 # its control socket, and the client serves a connection once the crowd
 # has gone.  This is the attack of issue 15, item 2 (dos.sh has the
 # others).
-# integration-beside
 # integration-timeout: 180
 set -u
 . "$(dirname "$0")/lib/proxy.sh"

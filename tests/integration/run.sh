@@ -19,11 +19,6 @@
 # core of a 2-core machine idle for minutes; the others (exact delays,
 # first answers within a round trip) run alone, before them.
 #
-# Scripts with a line "# integration-beside" spend their time waiting
-# (attacks that run for seconds while honest clients go on, rates
-# measured over seconds) and stand load: they run one after another in a
-# lane of their own beside the parallel ones, at little cost to them.
-#
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
 # time).  The last line is the summary:
@@ -120,7 +115,7 @@ report() {
 	esac
 }
 
-parallel= beside=
+parallel=
 for t in "$here"/*.sh; do
 	[ -f "$t" ] || continue
 	[ "$(basename "$t")" = run.sh ] && continue
@@ -129,11 +124,6 @@ for t in "$here"/*.sh; do
 		took=$(sed -n 's/^# integration-parallel: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 		parallel="$parallel
 ${took:-$(bound "$t")} $(basename "$t")"
-		continue
-	fi
-	# One script at a time with INTEGRATION_VERBOSE=1: in sequence.
-	if [ "$verbose" != 1 ] && grep -q '^# integration-beside' "$t"; then
-		beside="$beside $(basename "$t")"
 		continue
 	fi
 	run_one "$t"
@@ -148,24 +138,18 @@ running=
 # SIGINT ignored, which a script cannot trap again: TERM to each one's
 # timeout, which passes it on to the script (whose EXIT trap cleans up).
 stop_running() {
-	: >"$logs/stop" # the beside lane starts no other script
 	for r in $running; do
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
 	done
 }
 trap 'stop_running; exit 130' INT TERM
-if [ -n "$beside" ]; then
-	( for n in $beside; do [ -e "$logs/stop" ] || run_one "$here/$n"; done ) &
-	running="$running $!:beside"
-fi
 for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
 	t=$here/$n
-	while [ "$(echo $running | sed 's/[0-9]*:beside//' | wc -w)" -ge "$jobs" ]; do
+	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do
 		sleep 1
 		still=
 		for r in $running; do
-			case $r in *:beside) still="$still $r"; continue ;; esac
 			# run_one writes the seconds last: the script has ended.
 			if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ]; then
 				wait "${r%%:*}"
@@ -181,10 +165,8 @@ for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
 done
 for r in $running; do
 	wait "${r%%:*}"
-	case $r in *:beside) continue ;; esac
 	report "$here/${r#*:}"
 done
-for n in $beside; do report "$here/$n"; done
 
 if [ $failed -eq 0 ]; then
 	rm -rf "$logs"
