@@ -309,14 +309,15 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
  * Padding is a frame nobody paid for, so a link's slots are earned by
  * its own sending: PACE_PER_SEND frames for each packet it hands us (an
  * honest client sends all the time, cover included, and asks for about
- * twice its sending), at most PACE_TOKENS_MAX ahead.  And all paced
+ * twice its sending: three times the margin, for a client too busy to
+ * keep its own rate), at most PACE_TOKENS_MAX ahead.  And all paced
  * links together get at most pace-total frames a second.  A slot that
  * finds no token, no budget or a client that does not read is skipped:
  * nothing is queued, the mail waits in the mailbox. */
 
 #define PACE_MIN_US 1000
 #define PACE_MAX_US 60000000
-#define PACE_PER_SEND 3
+#define PACE_PER_SEND 6
 #define PACE_TOKENS_START 100
 #define PACE_TOKENS_MAX 300
 

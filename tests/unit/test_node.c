@@ -601,7 +601,7 @@ static void sends(struct side *s, int n)
  * (or a second passes); paced, it gets a frame per slot, never faster
  * than it asked: its report, its mail in order, one a slot, and padding
  * when there is none; no more slots than its own sending earned (100 to
- * start, 3 a packet); none past the gateway's pace-total.  Unpaced, mail
+ * start, 6 a packet); none past the gateway's pace-total.  Unpaced, mail
  * goes at once again; a link that goes stops its pace. */
 START_TEST(test_paced)
 {
@@ -657,15 +657,15 @@ START_TEST(test_paced)
 	ck_assert_uint_eq(gw->delivered, 8);
 	ck_assert_uint_eq(node_mail_waiting(net.n[GW], kp.pk), 0);
 
-	/* Slots run out with what its sending earned (100 + 3 x 20), and
-	 * are skipped since; 5 packets more earn 15. */
-	run_for(400);
-	ck_assert_int_eq(paced_side->nframes, 160);
+	/* Slots run out with what its sending earned (100 + 6 x 20), and
+	 * are skipped since; 5 packets more earn 30. */
+	run_for(600);
+	ck_assert_int_eq(paced_side->nframes, 220);
 	uint64_t skipped = gw->pace_skipped;
 	ck_assert_uint_gt(skipped, 0);
 	sends(paced_side, 5);
-	run_for(200);
-	ck_assert_int_eq(paced_side->nframes, 175);
+	run_for(300);
+	ck_assert_int_eq(paced_side->nframes, 250);
 	ck_assert_uint_gt(gw->pace_skipped, skipped);
 
 	/* The same client on a new link (the old one replaced): its mail
