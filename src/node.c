@@ -404,7 +404,6 @@ static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 		return;
 	if (us && !il->pace_us) {
 		n->paced++;
-		il->pace_tokens = PACE_TOKENS_START;
 	} else if (!us && il->pace_us) {
 		n->paced--;
 	}
@@ -422,9 +421,12 @@ static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 	          us);
 }
 
+/* Earned whether paced or not: slots are minted by sending only, never
+ * by asking again (PACE 0 then PACE x would otherwise mint a start's
+ * worth each time). */
 static void pace_earn(struct inlink *il)
 {
-	if (il->pace_us && il->pace_tokens < PACE_TOKENS_MAX)
+	if (il->pace_tokens < PACE_TOKENS_MAX)
 		il->pace_tokens = il->pace_tokens + PACE_PER_SEND > PACE_TOKENS_MAX
 		                ? PACE_TOKENS_MAX : il->pace_tokens + PACE_PER_SEND;
 }
@@ -748,6 +750,7 @@ static void in_up(struct link *l, void *ctx)
 	log_debug("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	          (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	c->status_due = 1;
+	il->pace_tokens = PACE_TOKENS_START;
 	il->t_heard = ev_timer_add(n->ev, CLIENT_WAIT_MS, client_wait_over, il);
 }
 

@@ -663,6 +663,11 @@ START_TEST(test_paced)
 	ck_assert_int_eq(paced_side->nframes, 220);
 	uint64_t skipped = gw->pace_skipped;
 	ck_assert_uint_gt(skipped, 0);
+	/* Asking again mints none. */
+	ask_pace(paced_side, 0);
+	ask_pace(paced_side, 2000);
+	run_for(100);
+	ck_assert_int_eq(paced_side->nframes, 220);
 	sends(paced_side, 5);
 	run_for(300);
 	ck_assert_int_eq(paced_side->nframes, 250);
