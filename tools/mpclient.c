@@ -109,6 +109,7 @@ static struct pin *pins;
 static struct htab *pin_blocks;  /* block tag -> pin */
 static struct mix_addr victim;
 static uint64_t pin_learned, pin_answers;
+static uint64_t pin_lost_n;      /* pins lost, not asked again yet */
 
 static uint32_t exp_delay_us(void)
 {
@@ -146,6 +147,10 @@ static void pin_answer(const uint8_t *dlv)
 	if (!p->epoch && v.h.epoch) {
 		p->epoch = v.h.epoch;
 		pin_learned++;
+		if (p->lost) { /* late, but here */
+			p->lost = 0;
+			pin_lost_n--;
+		}
 	}
 }
 
@@ -538,7 +543,7 @@ static int do_pin(const char *to)
 	cl_attach(&A);
 	if (!run_until(a_up, 5000) || !A.up)
 		fatal(1, "mpclient: could not attach to %s", A.gw->name);
-	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0, lost = 0;
+	uint64_t t0 = now_us(), end = t0 + hold_s * 1000000, i = 0, asked = 0;
 	uint64_t swept_ms = now_ms();
 	int ready = 0;
 	while (now_us() < end && A.link && !terminated) {
@@ -549,7 +554,7 @@ static int do_pin(const char *to)
 				if (!pins[k].epoch && !pins[k].lost &&
 				    swept_ms - pins[k].asked_ms > PIN_ANSWER_MS) {
 					pins[k].lost = 1;
-					lost++;
+					pin_lost_n++;
 				}
 		}
 		/* At strength: the test may go on (stderr, at once). */
@@ -563,17 +568,17 @@ static int do_pin(const char *to)
 		uint64_t due = (now_us() - t0) * rate / 1000000;
 		while (sent < due && A.link && link_queue_room(A.link) > 0) {
 			struct pin *p = NULL;
-			if (asked < count && asked - pin_learned - lost < PIN_OUTSTANDING) {
+			if (asked < count && asked - pin_learned - pin_lost_n < PIN_OUTSTANDING) {
 				p = &pins[asked++];
 				p->asked_ms = now_ms();
-			} else if (asked == count && lost && (p = pin_lost()) != NULL) {
+			} else if (asked == count && pin_lost_n && (p = pin_lost()) != NULL) {
 				/* Asked again, under a tag of its own. */
 				htab_del(pin_blocks, p->sec.tag);
 				randombytes_buf(p->tag, MB_TAG_BYTES);
 				p->next = 1;
 				p->lost = 0;
 				p->asked_ms = now_ms();
-				lost--;
+				pin_lost_n--;
 			} else if (asked < count && !pin_learned) {
 				break; /* none to pin with yet */
 			} else {
