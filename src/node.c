@@ -333,9 +333,8 @@ static void pace_tick(struct ev *ev, void *ctx);
  * timer ran: a loop that is late catches up, so the rate the client's
  * network sees does not fall with the gateway's load.  Behind by more
  * than a second (a stall), it starts afresh rather than burst. */
-static void pace_next(struct node *n, struct inlink *il)
+static void pace_next(struct node *n, struct inlink *il, uint64_t now)
 {
-	uint64_t now = now_us();
 	if (il->pace_at + 1000000 < now)
 		il->pace_at = now;
 	il->pace_at += (uint64_t)rng_exp((double)pace_mean_us(il));
@@ -344,9 +343,8 @@ static void pace_next(struct node *n, struct inlink *il)
 
 /* One frame of the gateway's budget, if there is one: it fills at
  * pace-total a second, a second's worth at most. */
-static int pace_budget_take(struct node *n)
+static int pace_budget_take(struct node *n, uint64_t now)
 {
-	uint64_t now = now_us();
 	double cap = (double)n->o.pace_total;
 	n->pace_budget += (double)(now - n->pace_budget_us) * cap / 1e6;
 	n->pace_budget_us = now;
@@ -364,13 +362,14 @@ static void pace_tick(struct ev *ev, void *ctx)
 	struct node *n = il->n;
 	struct gwclient *c = il->client;
 	uint8_t pkt[PKT_BYTES];
+	uint64_t now = now_us();
 	(void)ev;
 	il->t_pace = 0;
 	if (!c)
 		return;
 	if (!client_room(n, c) || !il->pace_tokens) {
 		n->c.pace_skipped++;
-	} else if (!pace_budget_take(n)) {
+	} else if (!pace_budget_take(n, now)) {
 		n->c.pace_skipped++;
 		ratelog_warn(&n->rl_pace, "pace-total (%llu frames a second) reached: paced slots "
 		             "skipped", (unsigned long long)n->o.pace_total);
@@ -388,7 +387,16 @@ static void pace_tick(struct ev *ev, void *ctx)
 			n->c.padded++;
 		}
 	}
-	pace_next(n, il);
+	pace_next(n, il, now);
+}
+
+static void pace_stop(struct node *n, struct inlink *il)
+{
+	if (il->pace_us)
+		n->paced--;
+	il->pace_us = 0;
+	ev_timer_cancel(n->ev, il->t_pace);
+	il->t_pace = 0;
 }
 
 /* The client's LF_PACE: the mean interval in microseconds, 32 bits
@@ -402,20 +410,16 @@ static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 	rd_u32(&r, &us);
 	if (!il->client)
 		return;
-	if (us && !il->pace_us) {
-		n->paced++;
-	} else if (!us && il->pace_us) {
-		n->paced--;
-	}
-	il->pace_us = us;
-	ev_timer_cancel(n->ev, il->t_pace);
-	il->t_pace = 0;
-	if (us) {
-		il->pace_at = now_us();
-		pace_next(n, il);
-	} else {
+	if (!us) {
+		pace_stop(n, il);
 		status_flush(n, il->client);
 		mailbox_flush(n, il->client);
+	} else {
+		n->paced += !il->pace_us;
+		il->pace_us = us;
+		ev_timer_cancel(n->ev, il->t_pace);
+		il->pace_at = now_us();
+		pace_next(n, il, il->pace_at);
 	}
 	log_debug("link %llu: paced at %u us (mean; 0: not)", (unsigned long long)link_id(il->link),
 	          us);
@@ -429,15 +433,6 @@ static void pace_earn(struct inlink *il)
 	if (il->pace_tokens < PACE_TOKENS_MAX)
 		il->pace_tokens = il->pace_tokens + PACE_PER_SEND > PACE_TOKENS_MAX
 		                ? PACE_TOKENS_MAX : il->pace_tokens + PACE_PER_SEND;
-}
-
-static void pace_stop(struct node *n, struct inlink *il)
-{
-	if (il->pace_us)
-		n->paced--;
-	il->pace_us = 0;
-	ev_timer_cancel(n->ev, il->t_pace);
-	il->t_pace = 0;
 }
 
 /* A client's first frame after its handshake, or a second without one:

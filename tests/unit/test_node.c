@@ -25,6 +25,7 @@
 
 #include "daemon.h"
 #include "admit.h"
+#include "buf.h"
 #include "ev.h"
 #include "gwclient.h"
 #include "keys.h"
@@ -578,10 +579,7 @@ static int paced_frames(void)
 static void ask_pace(struct side *s, uint32_t us)
 {
 	uint8_t pkt[PKT_BYTES] = { 0 };
-	pkt[0] = (uint8_t)(us >> 24);
-	pkt[1] = (uint8_t)(us >> 16);
-	pkt[2] = (uint8_t)(us >> 8);
-	pkt[3] = (uint8_t)us;
+	be32_put(pkt, us);
 	ck_assert_int_eq(link_send(s->l, LF_PACE, NULL, pkt), 0);
 	pump();
 }
