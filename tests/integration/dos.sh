@@ -52,8 +52,7 @@ victim gw2 "$gw2_pid" "$dir/net/gw2.log" "$dir/net/gw2.sock"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 p50() { "$mptcp" rtt "$T" --count 50 --timeout 60 | sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p'; }
 metric() { # metric NAME [LABEL-MATCH] [SOCKET]: the victim's value of it
-	"$bin" show --metrics "${3:-$vsock}" |
-		sed -n "s/^mixproxy_$1{[^}]*${2:-}[^}]*} \([0-9.e+]*\)$/\1/p" | head -n 1
+	metric_of "${3:-$vsock}" "$1" "${2:-}"
 }
 
 base_rtt=$(p50)

@@ -28,9 +28,7 @@ T=127.0.0.1:$cport
 cli_sock=$dir/cli.sock
 gw_ports=$(awk '$2 == "gateway" { sub(/.*:/, "", $3); print $3 }' "$topo" | paste -sd'|')
 
-metric() { # the client's value of mixproxy_NAME
-	"$bin" show --metrics "$cli_sock" | sed -n "s/^mixproxy_$1\({[^}]*}\)\{0,1\} \([0-9.e+]*\)$/\2/p" | head -n 1
-}
+metric() { metric_of "$cli_sock" "$1"; } # the client's value of mixproxy_NAME
 frames_in() { echo $(( $(metric packets_received_total) + $(metric padding_received_total) )); }
 links() { # the client's established TCP connections to gateways
 	ss -Htnp state established 2>/dev/null |

@@ -106,6 +106,13 @@ echo_pair() {
 	T=127.0.0.1:$cport
 }
 
+# metric_of SOCKET NAME [LABEL-MATCH]: a daemon's value of mixproxy_NAME,
+# of the first series whose labels hold LABEL-MATCH if one is given.
+metric_of() {
+	"$bin" show --metrics "$1" |
+		sed -n "s/^mixproxy_$2\({[^}]*${3:-}[^}]*}\)\{0,1\} \([0-9.e+]*\)$/\2/p" | head -n 1
+}
+
 # stop PID...: stop them and forget them (cleanup must not signal a pid
 # the system may have given to another process since).
 stop() {
