@@ -204,7 +204,7 @@ static struct session *server_unknown(const struct pmsg *m, const char **reset, 
 	}
 	/* A new session begins with its first messages (they may arrive in
 	 * any order); anything else names a session we never had. */
-	if (!pmsg_sequenced(m->kind) || pmsg_dist(0, m->id) >= SESSION_WINDOW) {
+	if (!pmsg_sequenced(m->kind) || pmsg_dist(PMSG_ID_FIRST, m->id) >= SESSION_WINDOW) {
 		if (m->kind != PMSG_RESET && m->kind != PMSG_CREDIT) {
 			sv->n.bad++;
 			ratelog_warn(&sv->rl_bad, "%s message %u for an unknown session dropped",

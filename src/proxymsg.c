@@ -46,8 +46,8 @@ const char *pmsg_invalid(const struct pmsg *m)
 	case PMSG_RESET:
 		return reason_ok(m->data, m->len) ? NULL : "reset reason not one printable line";
 	case PMSG_OPEN:
-		if (m->id != 0)
-			return "open with a message id other than 0";
+		if (m->id != PMSG_ID_FIRST)
+			return "open with a message id other than the first";
 		/* fallthrough */
 	case PMSG_CLOSE:
 	case PMSG_CREDIT:

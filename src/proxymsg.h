@@ -5,7 +5,8 @@
  *     0   version    1 byte, PMSG_VERSION
  *     1   kind       1 byte, enum pmsg_kind
  *     2   message_id 2 bytes, big-endian: per session and direction,
- *                    counting from 0 and wrapping (serial arithmetic)
+ *                    counting from PMSG_ID_FIRST and wrapping (serial
+ *                    arithmetic)
  *     4   credit     2 bytes, big-endian: the sender of this message has
  *                    written out every message of the other direction
  *                    below this id (flow control)
@@ -29,9 +30,15 @@
 #define PMSG_MAX 1928        /* one mixnet message (MIX_MSG_MAX: asserted) */
 #define PMSG_DATA_MAX (PMSG_MAX - PMSG_HDR)
 #define PMSG_REASON_MAX 200
+/* The id of a session's first message each way (OPEN from the client):
+ * 1,024 below the wrap, so that every session of more than 1,024
+ * messages a way crosses it, as Linux starts its jiffies counter five
+ * minutes before its wrap.  The wrap is then tested by every long
+ * transfer, not only by one of more than 65,536 messages. */
+#define PMSG_ID_FIRST 0xfc00
 
 enum pmsg_kind {
-	PMSG_OPEN = 1,    /* client -> server, id 0: connect the upstream */
+	PMSG_OPEN = 1,    /* client -> server, id PMSG_ID_FIRST: connect the upstream */
 	PMSG_DATA = 2,    /* bytes of the stream */
 	PMSG_CLOSE = 3,   /* no more bytes this way (shutdown(SHUT_WR)) */
 	PMSG_RESET = 4,   /* the session is aborted; payload says why */

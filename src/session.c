@@ -687,6 +687,8 @@ struct session *session_new(struct ev *ev, enum session_role role,
 	s->ctx = ctx;
 	s->q = q;
 	s->fd = -1;
+	s->out_next = s->out_credit = PMSG_ID_FIRST;
+	s->in_expect = s->in_credit_sent = PMSG_ID_FIRST;
 	s->created_us = s->heard_us = s->sent_us = s->progress_us = now_us();
 	s->t_tick = ev_timer_add(ev, TICK_MS, tick, s);
 	return s;

@@ -165,6 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 
 	memset(&md, 0, sizeof(md));
+	md.expect = PMSG_ID_FIRST;
 	md.client = data[0] & 1;
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
@@ -196,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.id = op & 0x80 ? (uint16_t)(md.expect + (int8_t)a) : (uint16_t)(a << 8 | b);
 		m.credit = (uint16_t)(b << 8 | a);
 		if (m.kind == PMSG_OPEN)
-			m.id = 0;
+			m.id = PMSG_ID_FIRST;
 		if (m.kind == PMSG_DATA || m.kind == PMSG_RESET) {
 			m.len = m.kind == PMSG_DATA ? 1 + n % 64u : n % 64u;
 			if (pos + m.len > size)

@@ -119,11 +119,12 @@ static void teardown(void)
 	lfd = -1;
 }
 
-/* A message as a client sends it, from the sender tag. */
+/* A message as a client sends it, from the sender tag; id is its place
+ * in the session (the OPEN's 0), not its message_id. */
 static void feed(const uint8_t tag[MIX_TAG_BYTES], enum pmsg_kind k, const uint8_t sid[PMSG_SID_BYTES],
                  uint16_t id, const char *data)
 {
-	struct pmsg m = { .kind = k, .id = id, .data = (const uint8_t *)data,
+	struct pmsg m = { .kind = k, .id = (uint16_t)(PMSG_ID_FIRST + id), .data = (const uint8_t *)data,
 	                  .len = data ? strlen(data) : 0 };
 	struct mix_from from = { .reply = 0 };
 	uint8_t buf[PMSG_MAX];
@@ -235,7 +236,7 @@ START_TEST(test_open_connects)
 	ck_assert_mem_eq(replies[0].tag, TAG_A, MIX_TAG_BYTES);
 	ck_assert_mem_eq(replies[0].m.sid, SID1, PMSG_SID_BYTES);
 	ck_assert_int_eq(replies[0].m.kind, PMSG_DATA);
-	ck_assert_uint_eq(replies[0].m.id, 0);
+	ck_assert_uint_eq(replies[0].m.id, PMSG_ID_FIRST);
 	ck_assert_uint_eq(replies[0].m.len, 2);
 	ck_assert_mem_eq(replies[0].m.data, "hi", 2);
 	ck_assert_uint_eq(server_counters(sv)->bad, 0);

@@ -101,9 +101,9 @@ START_TEST(test_roundtrip_kinds)
 	memset(reason, 'r', sizeof(reason));
 
 	struct pmsg m;
-	m = mk(PMSG_OPEN, 0, 0, NULL, 0);
+	m = mk(PMSG_OPEN, PMSG_ID_FIRST, 0, NULL, 0);
 	ck_assert_uint_eq(roundtrip(&m), PMSG_HDR);
-	m = mk(PMSG_OPEN, 0, 65535, NULL, 0);
+	m = mk(PMSG_OPEN, PMSG_ID_FIRST, 65535, NULL, 0);
 	roundtrip(&m);
 	m = mk(PMSG_DATA, 1, 0, "a", 1);
 	roundtrip(&m);
@@ -138,9 +138,9 @@ START_TEST(test_encode_refuses)
 	ck_assert_uint_eq(pmsg_encode(buf, sizeof(buf), &m), 0);
 	m = mk(PMSG_DATA, 1, 0, big, sizeof(big));
 	ck_assert_uint_eq(pmsg_encode(buf, sizeof(buf), &m), 0);
-	m = mk(PMSG_OPEN, 1, 0, NULL, 0);
+	m = mk(PMSG_OPEN, 0, 0, NULL, 0);
 	ck_assert_uint_eq(pmsg_encode(buf, sizeof(buf), &m), 0);
-	m = mk(PMSG_OPEN, 0, 0, "x", 1);
+	m = mk(PMSG_OPEN, PMSG_ID_FIRST, 0, "x", 1);
 	ck_assert_uint_eq(pmsg_encode(buf, sizeof(buf), &m), 0);
 	m = mk(PMSG_CLOSE, 0, 0, "x", 1);
 	ck_assert_uint_eq(pmsg_encode(buf, sizeof(buf), &m), 0);
@@ -235,16 +235,20 @@ START_TEST(test_decode_payload_rules)
 	n = raw(buf, PMSG_DATA, 0, 1);   /* id 0 is fine for DATA (after a wrap) */
 	ck_assert_int_eq(pmsg_decode(buf, n, &d, &why), 0);
 
-	/* OPEN: id 0, no payload. */
-	n = raw(buf, PMSG_OPEN, 0, 0);
+	/* OPEN: the first id, no payload. */
+	n = raw(buf, PMSG_OPEN, PMSG_ID_FIRST, 0);
 	ck_assert_int_eq(pmsg_decode(buf, n, &d, &why), 0);
-	for (unsigned id = 1; id < 65536; id = id * 3 + 1) {
+	for (unsigned id = 0; id < 65536; id = id * 3 + 1) {
+		if (id == PMSG_ID_FIRST)
+			continue;
 		n = raw(buf, PMSG_OPEN, (uint16_t)id, 0);
 		decode_fails(buf, n, "open");
 	}
-	n = raw(buf, PMSG_OPEN, 65535, 0);
+	n = raw(buf, PMSG_OPEN, PMSG_ID_FIRST - 1, 0);
 	decode_fails(buf, n, "open");
-	n = raw(buf, PMSG_OPEN, 0, 1);
+	n = raw(buf, PMSG_OPEN, PMSG_ID_FIRST + 1, 0);
+	decode_fails(buf, n, "open");
+	n = raw(buf, PMSG_OPEN, PMSG_ID_FIRST, 1);
 	decode_fails(buf, n, "payload");
 
 	/* CLOSE and CREDIT: no payload. */

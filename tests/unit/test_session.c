@@ -214,6 +214,8 @@ static void net_init(struct net *n, struct ev *ev, uint64_t seed)
 	n->c.name = "client";
 	n->s.name = "server";
 	n->c.app = n->c.local = n->s.app = n->s.local = -1;
+	n->c.next_id = n->s.next_id = PMSG_ID_FIRST;
+	n->c.credit_heard = n->s.credit_heard = PMSG_ID_FIRST;
 }
 
 static void start_client(struct net *n, int app, int local)
@@ -303,11 +305,13 @@ static int deliver_one(struct net *n, struct end *from)
 	return 1;
 }
 
-/* Encode a message as a peer would, decode it as the owner would, feed it. */
+/* Encode a message as a peer would, decode it as the owner would, feed it.
+ * id and credit count from the session's first id (PMSG_ID_FIRST). */
 static void inject(struct end *to, enum pmsg_kind k, uint16_t id, uint16_t credit,
                    const void *data, size_t len)
 {
-	struct pmsg m = { .kind = k, .id = id, .credit = credit, .data = data, .len = len };
+	struct pmsg m = { .kind = k, .id = (uint16_t)(PMSG_ID_FIRST + id),
+	                  .credit = (uint16_t)(PMSG_ID_FIRST + credit), .data = data, .len = len };
 	memcpy(m.sid, to->net->sid, PMSG_SID_BYTES);
 	uint8_t buf[PMSG_MAX];
 	size_t n = pmsg_encode(buf, sizeof(buf), &m);
@@ -1220,10 +1224,10 @@ START_TEST(test_bad_input_server)
 	const char *why;
 	ck_assert_int_eq(pmsg_decode(s->q[0]->b, s->q[0]->len, &m, &why), 0);
 	ck_assert_int_eq(m.kind, PMSG_DATA);
-	ck_assert_uint_eq(m.id, 0);
+	ck_assert_uint_eq(m.id, PMSG_ID_FIRST);
 	ck_assert_uint_eq(m.len, 5);
 	ck_assert_mem_eq(m.data, "reply", 5);
-	ck_assert_uint_eq(m.credit, (uint16_t)(k + 6));   /* all it wrote, the close included */
+	ck_assert_uint_eq(m.credit, (uint16_t)(PMSG_ID_FIRST + k + 6));   /* all it wrote, the close included */
 	ck_assert_int_eq(shutdown(up, SHUT_WR), 0);
 	RUN_UNTIL(&w, s->done, 2000);
 	ck_assert_int_eq(s->clean, 1);
@@ -1605,6 +1609,7 @@ START_TEST(test_random_vs_model)
 	size_t mem0 = session_memory(n.s.s);
 	static struct model md;
 	memset(&md, 0, sizeof(md));
+	md.expect = PMSG_ID_FIRST;
 	uint64_t rng = 99;
 	size_t got = 0;
 	int eof = 0;
@@ -1630,7 +1635,7 @@ START_TEST(test_random_vs_model)
 			m.credit = (uint16_t)rng_next(&rng);
 		} else if (r < 25) {
 			m.kind = PMSG_OPEN;
-			m.id = 0;
+			m.id = PMSG_ID_FIRST;
 		} else if (r < 27 && k > 140000) {
 			m.kind = PMSG_CLOSE;
 		} else {
