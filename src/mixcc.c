@@ -50,6 +50,7 @@ struct mixcc {
 	int limited;                 /* a sender was held back this round */
 	unsigned peak;               /* most messages in flight this round */
 	int in_turn;
+	int riding;                  /* mixcc_ride: the next mixcc_sent */
 	double srtt_us, rttvar_us;
 	double min_cur, min_prev;    /* smallest round trip: this span, the last */
 	uint64_t span_start_us;
@@ -180,10 +181,23 @@ void mixcc_unwait(struct mixcc *cc, struct mixcc_waiter *w)
 		list_remove(&w->wq);
 }
 
+void mixcc_ride(struct mixcc *cc)
+{
+	cc->riding = 1;
+}
+
+void mixcc_ride_cancel(struct mixcc *cc)
+{
+	cc->riding = 0;
+}
+
 void mixcc_sent(struct mixcc *cc)
 {
-	if (cc->fast && !cc->in_turn && (double)cc->inflight >= limit(cc))
+	if (cc->riding)
+		cc->st.rides++;
+	else if (cc->fast && !cc->in_turn && (double)cc->inflight >= limit(cc))
 		cc->st.overruns++;
+	cc->riding = 0;
 	cc->inflight++;
 	if (cc->inflight > cc->peak)
 		cc->peak = cc->inflight;

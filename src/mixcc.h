@@ -42,6 +42,7 @@ struct mixcc_stats {
 	unsigned inflight;    /* messages sent, neither acknowledged nor lost */
 	double srtt_ms, rttvar_ms, min_rtt_ms, queued; /* queued: estimate, packets */
 	uint64_t rounds, grows, shrinks, cuts, waits;
+	uint64_t rides;       /* messages that rode a packet going anyway */
 	uint64_t overruns;    /* messages sent past the window: a caller's bug */
 };
 
@@ -62,6 +63,13 @@ int mixcc_room(const struct mixcc *cc);
 /* Queue w for a turn (no-op if queued); mixcc_unwait takes it out. */
 void mixcc_wait(struct mixcc *cc, struct mixcc_waiter *w);
 void mixcc_unwait(struct mixcc *cc, struct mixcc_waiter *w);
+/* The next message sent rides a packet that goes anyway (acks that are
+ * due): the mixnet carries one packet either way, so it may pass the
+ * window, as TCP data rides an ack.  Messages then go out at most as fast
+ * as acks come in, which is the rate the path delivers. */
+void mixcc_ride(struct mixcc *cc);
+/* No message went after mixcc_ride after all. */
+void mixcc_ride_cancel(struct mixcc *cc);
 /* A message entered flight (a try of it was sent) / left it (acked, lost,
  * timed out, given up). */
 void mixcc_sent(struct mixcc *cc);

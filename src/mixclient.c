@@ -307,11 +307,15 @@ static int can_send(struct mixclient *mc)
 	return mixattach_can_send(&mc->gwa);
 }
 
-/* Send one queued message; 1 sent, 0 nothing sendable, -1 blocked. */
-static int send_one_message(struct mixclient *mc)
+/* Send queued messages in the ready queue's order, of the conversation
+ * cv only if it is not NULL, until one goes: 1 sent, 0 nothing sendable,
+ * -1 blocked. */
+static int send_one_message_of(struct mixclient *mc, const struct conv *cv)
 {
 	for (struct list *l = mc->msgs.rq.next; l != &mc->msgs.rq; l = l->next) {
 		struct outmsg *m = list_entry(l, struct outmsg, rq);
+		if (cv && m->cv != cv)
+			continue;
 		struct mb_writer b;
 		uint64_t dsum = 0;
 		if (m->kind == MB_DATA) {
@@ -379,6 +383,24 @@ static int send_one_message(struct mixclient *mc)
 		return 1;
 	}
 	return 0;
+}
+
+static int send_one_message(struct mixclient *mc)
+{
+	return send_one_message_of(mc, NULL);
+}
+
+/* Acks due to cv's peer must go now: a message of ours to it that waits
+ * for the window goes instead, with them (mixcc_ride).  1 sent, 0 none
+ * could, -1 blocked. */
+static int ride_acks(struct mixclient *mc, struct conv *cv)
+{
+	if (!cv->queued || !mc->cfg.fast)
+		return 0;
+	mixcc_ride(mc->cc);
+	int r = send_one_message_of(mc, cv);
+	mixcc_ride_cancel(mc->cc);
+	return r;
 }
 
 /* A message, if the congestion window has room; else a turn is asked
@@ -453,8 +475,12 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
 	unsigned low = p->surbs_out < p->target ? p->target - p->surbs_out : 0;
 	if (p->resupply && low < MB_MAX_SURBS)
 		low = MB_MAX_SURBS;
-	if (!acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, p->cv.queued) && !low)
+	int ready = acks_ready(mc, ap, p->cv.nacks, p->cv.ack_since, p->cv.queued);
+	if (!ready && !low)
 		return 0;
+	int r = ready ? ride_acks(mc, &p->cv) : 0;
+	if (r)
+		return r;
 	p->resupply = 0;
 	struct mb_writer b;
 	mb_begin(&b, MB_ACK, 0, p->tag);
@@ -483,6 +509,10 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 			if (now_us() - p->asked_us < gap)
 				return 0;
 			p->asked_us = now_us();
+		} else {
+			int r = ride_acks(mc, &p->cv);
+			if (r)
+				return r;
 		}
 		struct mb_writer b;
 		mb_begin(&b, MB_ACK, 0, NULL);

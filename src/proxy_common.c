@@ -166,7 +166,7 @@ static const struct ctl_stat px_stats[PX_N] = {
 
 enum {
 	CC_WINDOW, CC_IN_FLIGHT, CC_QUEUED, CC_RTT, CC_RTTVAR, CC_MIN_RTT,
-	CC_ROUNDS, CC_GROWS, CC_SHRINKS, CC_CUTS, CC_WAITS, CC_N
+	CC_ROUNDS, CC_GROWS, CC_SHRINKS, CC_CUTS, CC_WAITS, CC_RIDES, CC_N
 };
 
 static const struct ctl_stat cc_stats[CC_N] = {
@@ -181,6 +181,7 @@ static const struct ctl_stat cc_stats[CC_N] = {
 	[CC_SHRINKS] = { NULL, "shrinks", "cc_shrinks_total", NULL, CTL_COUNTER, 0, "Times the window shrank (delay rising)." },
 	[CC_CUTS] = { NULL, "cuts", "cc_cuts_total", NULL, CTL_COUNTER, 0, "Times the window was cut (timeouts)." },
 	[CC_WAITS] = { NULL, "waits", "cc_waits_total", NULL, CTL_COUNTER, 0, "Times a client waited for room in the window." },
+	[CC_RIDES] = { NULL, "rides", "cc_rides_total", NULL, CTL_COUNTER, 0, "Messages that rode a packet of due acks past the window." },
 };
 
 static void cc_values(const struct mixcc *cc, double v[CC_N])
@@ -198,6 +199,7 @@ static void cc_values(const struct mixcc *cc, double v[CC_N])
 	v[CC_SHRINKS] = (double)st.shrinks;
 	v[CC_CUTS] = (double)st.cuts;
 	v[CC_WAITS] = (double)st.waits;
+	v[CC_RIDES] = (double)st.rides;
 }
 
 enum { RS_PICKS, RS_PROVEN, RS_FAILED, RS_LINK_REPORTS, RS_LOSS, RS_N };

@@ -216,6 +216,33 @@ START_TEST(test_turns)
 }
 END_TEST
 
+/* A message that rides a packet going anyway may pass the window; one
+ * mixcc_ride covers one message only, and a cancelled one none. */
+START_TEST(test_ride)
+{
+	struct ev *ev = ev_new();
+	struct mixcc *cc = mixcc_new(ev, 1);
+	struct mixcc_stats st;
+	fill(cc, 128);
+	ck_assert(!mixcc_room(cc));
+	mixcc_ride(cc);
+	mixcc_sent(cc);
+	mixcc_sent(cc);
+	mixcc_get_stats(cc, &st);
+	ck_assert_uint_eq(st.rides, 1);
+	ck_assert_uint_eq(st.overruns, 1);
+	ck_assert_uint_eq(st.inflight, 130);
+	mixcc_ride(cc);
+	mixcc_ride_cancel(cc);
+	mixcc_sent(cc);
+	mixcc_get_stats(cc, &st);
+	ck_assert_uint_eq(st.rides, 1);
+	ck_assert_uint_eq(st.overruns, 2);
+	mixcc_free(cc);
+	ev_free(ev);
+}
+END_TEST
+
 START_TEST(test_default_profile)
 {
 	struct ev *ev = ev_new();
@@ -252,6 +279,7 @@ Suite *suite_mixcc(void)
 	tcase_add_test(tc, test_floor_and_ceiling);
 	tcase_add_test(tc, test_timeout_cut);
 	tcase_add_test(tc, test_turns);
+	tcase_add_test(tc, test_ride);
 	tcase_add_test(tc, test_default_profile);
 	suite_add_tcase(s, tc);
 	return s;

@@ -646,6 +646,7 @@ static struct mixcc *client_cc; /* the next clients' shared window, if any */
  * its requests for reply blocks wait a round trip.) */
 static uint64_t rto_min_ms;
 static uint64_t rto_min_b_ms; /* likewise B's */
+static uint64_t rto_min_other_ms; /* likewise any other client's */
 static struct keypair kpa, kpb;
 
 static int app_dedupes_a; /* client(): A's cfg.app_dedupes */
@@ -662,6 +663,8 @@ static struct mixclient *client(const struct keypair *kp, struct rec *r, int fas
 	}
 	if (kp == &kpb)
 		cfg.rto_min_ms = rto_min_b_ms;
+	if (kp != &kpa && kp != &kpb)
+		cfg.rto_min_ms = rto_min_other_ms;
 	cfg.topo = net.topo;
 	cfg.kp = kp;
 	cfg.fast = fast;
@@ -1580,6 +1583,76 @@ START_TEST(test_blocks_as_needed)
 }
 END_TEST
 
+/* ---- acks that must go carry a waiting message ---- */
+
+static int ride_want;
+
+static int a_got_ride_want(void)
+{
+	return ra.got == ride_want;
+}
+
+/* The window B shares with C is full of C's messages to an address
+ * nobody holds, which time out only after 10 s: B's answers would wait
+ * that long for room.  The acks B owes A cannot wait that long, and a packet of acks
+ * alone would cost a block of A's: an answer that waits goes with them,
+ * past the window (mixcc_ride), one packet for both. */
+START_TEST(test_acks_carry_answers)
+{
+	struct mix_addr addr_b, nobody;
+	struct mixcc_stats cs;
+	struct mixclient_stats sb;
+	struct keypair kpc;
+	struct rec rc;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	memset(&rc, 0, sizeof(rc));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	keypair_generate(&kpc);
+	A = client(&kpa, &ra, 1, 0);
+	struct mixcc *cc_b = mixcc_new(net.ev, 1);
+	client_cc = cc_b;
+	B = client(&kpb, &rb, 1, 0);
+	rto_min_other_ms = 10000;
+	struct mixclient *C = client(&kpc, &rc, 1, 0);
+	rto_min_other_ms = 0;
+	client_cc = NULL;
+	ck_assert(run_until(attached, 5000));
+	mixclient_address(B, &addr_b);
+	send_seq(A, &addr_b, 0, 0, NULL);
+	ck_assert(run_until(a_quiet_b1, 5000));
+	nobody = addr_b;
+	randombytes_buf(nobody.pk, sizeof(nobody.pk));
+	send_seq(C, &nobody, 1, 200, NULL);
+	run_for(20);
+	ck_assert(!mixcc_room(cc_b));
+	rb.answer = 1;
+	rb.got = 0;
+	mixclient_get_stats(B, &sb);
+	uint64_t pk0 = sb.packets_sent;
+	for (ride_want = 1; ride_want <= 20; ride_want++) {
+		send_seq(A, &addr_b, ride_want, ride_want, NULL);
+		ck_assert(run_until(a_got_ride_want, 2000));
+	}
+	mixcc_get_stats(cc_b, &cs);
+	mixclient_get_stats(B, &sb);
+	/* Every answer rode acks that were due, except any that found room:
+	 * B's answers, acknowledged, end rounds of a window in slow start,
+	 * which grows past C's messages.  None waited for room, and no ack
+	 * went alone. */
+	ck_assert_uint_gt(cs.rides, 10);
+	ck_assert_uint_eq(cs.overruns, 0);
+	ck_assert_uint_eq(sb.packets_sent - pk0, 20);
+	mixclient_free(A);
+	mixclient_free(B);
+	mixclient_free(C);
+	mixcc_free(cc_b);
+	net_stop();
+}
+END_TEST
+
 /* ---- acquaintance before the first message ---- */
 
 static struct mix_addr hello_b;
@@ -1702,6 +1775,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_shared_window);
 	tcase_add_test(tn, test_loss_found_early);
 	tcase_add_test(tn, test_blocks_as_needed);
+	tcase_add_test(tn, test_acks_carry_answers);
 	tcase_add_test(tn, test_hello);
 	tcase_add_test(tn, test_paced_ask);
 	tcase_add_test(tn, test_retry_first);
