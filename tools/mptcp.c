@@ -13,7 +13,7 @@
  *                                           or "GET /hello"
  * Clients (exit 0 and one "ok key=value ..." line when all went right):
  *   mptcp sizes  HOST:PORT --sizes A,B,..   echo round trips of these sizes
- *   mptcp rtt    HOST:PORT [--count N] [--size B]
+ *   mptcp rtt    HOST:PORT [--count N] [--size B] [--conns C]
  *   mptcp bulk   HOST:PORT --bytes N [--conns C]
  *   mptcp recv   HOST:PORT --bytes N [--seed S] [--pause SECS]
  *   mptcp send   HOST:PORT --bytes N [--seed S]
@@ -93,8 +93,11 @@ static const char usage_text[] =
 "clients (print one \"ok key=value ...\" line on success):\n"
 "  sizes HOST:PORT --sizes A,B,...  one echo round trip per size, byte-exact\n"
 "      ok n= bytes= connect_ms= first_ms= min_ms= p50_ms= p90_ms= p99_ms= max_ms= mean_ms= secs=\n"
-"  rtt HOST:PORT [--count N] [--size B]   N round trips of B bytes (100, 100)\n"
-"      ok n= size= bytes= connect_ms= first_ms= min_ms= ... (as sizes)\n"
+"  rtt HOST:PORT [--count N] [--size B] [--conns C]   N round trips of B bytes\n"
+"      (100, 100) on each of C connections at once (1)\n"
+"      ok n= size= bytes= connect_ms= first_ms= min_ms= ... (as sizes) conns= per_s=\n"
+"      (n: all round trips; per_s: n over the seconds from the first connect\n"
+"      to the last round trip)\n"
 "  bulk HOST:PORT --bytes N [--conns C]   C connections each echo N bytes (seed =\n"
 "      connection index) concurrently both ways\n"
 "      ok conns= bytes=TOTAL secs= rate=B/s conn_min_secs= conn_max_secs=\n"
@@ -167,7 +170,7 @@ static struct conn **conns;
 static size_t nconns, ndone;
 static uint64_t *sizes;       /* ping-pong round sizes */
 static size_t nsizes;
-static double *lat_ms;        /* per round */
+static double *lat_ms;        /* per round: connection idx's at idx * nsizes */
 static uint64_t t0;
 static const char *end_how;   /* expect-reset */
 
@@ -768,7 +771,7 @@ static void client_input(struct conn *c, const uint8_t *p, size_t n)
 	case M_SIZES:
 	case M_RTT:
 		if (c->rx == c->round_end) {
-			lat_ms[c->round] = ms_since(c->t_round, c->t_last_rx);
+			lat_ms[c->idx * nsizes + c->round] = ms_since(c->t_round, c->t_last_rx);
 			if (++c->round < nsizes)
 				round_start(c);
 			else
@@ -989,28 +992,35 @@ static double percentile(const double *sorted, size_t n, double p)
 	return sorted[k ? (k > n ? n : k) - 1 : 0];
 }
 
+/* Over every round of every connection; connect_ms and first_ms are
+ * the first connection's, secs runs to the last connection's end. */
 static void latency_summary(void)
 {
-	double *s = xmalloc(nsizes * sizeof(*s));
+	size_t n = nsizes * nconns;
+	double *s = xmalloc(n * sizeof(*s));
 	double sum = 0;
-	uint64_t total = 0;
-	memcpy(s, lat_ms, nsizes * sizeof(*s));
-	for (size_t i = 0; i < nsizes; i++) {
+	uint64_t total = 0, last = 0;
+	memcpy(s, lat_ms, n * sizeof(*s));
+	for (size_t i = 0; i < n; i++) {
 		sum += s[i];
-		total += sizes[i];
+		total += sizes[i % nsizes];
 	}
-	qsort(s, nsizes, sizeof(*s), cmp_double);
-	size_t n = nsizes;
+	for (size_t i = 0; i < nconns; i++)
+		last = conns[i]->t_end > last ? conns[i]->t_end : last;
+	qsort(s, n, sizeof(*s), cmp_double);
 	struct conn *c = conns[0];
+	double secs = (double)(last - t0) / 1e6;
 	printf("ok n=%zu", n);
 	if (mode == M_RTT)
 		printf(" size=%llu", (unsigned long long)opt_size);
 	printf(" bytes=%llu connect_ms=%.3f first_ms=%.3f min_ms=%.3f p50_ms=%.3f p90_ms=%.3f "
-	       "p99_ms=%.3f max_ms=%.3f mean_ms=%.3f secs=%.3f\n",
+	       "p99_ms=%.3f max_ms=%.3f mean_ms=%.3f secs=%.3f",
 	       (unsigned long long)total, ms_since(c->t_start, c->t_conn), lat_ms[0], s[0],
 	       percentile(s, n, 0.50),
-	       percentile(s, n, 0.90), percentile(s, n, 0.99), s[n - 1], sum / (double)n,
-	       (double)(c->t_end - t0) / 1e6);
+	       percentile(s, n, 0.90), percentile(s, n, 0.99), s[n - 1], sum / (double)n, secs);
+	if (mode == M_RTT)
+		printf(" conns=%zu per_s=%.1f", nconns, secs > 0 ? (double)n / secs : 0.0);
+	printf("\n");
 	free(s);
 }
 
@@ -1073,9 +1083,9 @@ static void client_summary(void)
 
 static void run_client(void)
 {
+	nconns = mode == M_BULK || mode == M_RTT ? (size_t)opt_conns : 1;
 	if (mode == M_SIZES || mode == M_RTT)
-		lat_ms = xcalloc(nsizes, sizeof(*lat_ms));
-	nconns = mode == M_BULK ? (size_t)opt_conns : 1;
+		lat_ms = xcalloc(nsizes * nconns, sizeof(*lat_ms));
 	conns = xcalloc(nconns, sizeof(*conns));
 	t0 = now_us();
 	ev_timer_add(loop, (uint64_t)(opt_timeout * 1000.0), on_timeout, NULL);
@@ -1119,7 +1129,7 @@ int main(int argc, char **argv)
 		  &opt_timeout, 0.001, 1e6, 0 },
 		{ "bytes", 0, OPT_U64, "N", "stream length", &opt_bytes, 0, (double)(1ull << 50), 0 },
 		{ "seed", 0, OPT_U64, "S", "stream seed (0; http 1)", &opt_seed, 0, 1e18, 0 },
-		{ "conns", 0, OPT_U64, "C", "bulk: connections (1)", &opt_conns, 1, 1000000, 0 },
+		{ "conns", 0, OPT_U64, "C", "bulk, rtt: connections (1)", &opt_conns, 1, 1000000, 0 },
 		{ "count", 0, OPT_U64, "N", "rtt: round trips (100)", &opt_count, 1, 100000000, 0 },
 		{ "size", 0, OPT_U64, "B", "rtt: bytes per round trip (100)", &opt_size, 1,
 		  (double)(1u << 30), 0 },
@@ -1191,6 +1201,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (mode == M_RTT) {
+		if (opt_count * opt_conns > 100000000) {
+			fprintf(stderr, "mptcp: rtt: --count times --conns is over 100,000,000 round trips\n");
+			conf_free(opts, ARRAY_LEN(opts));
+			return EXIT_USAGE;
+		}
 		nsizes = (size_t)opt_count;
 		sizes = xcalloc(nsizes, sizeof(*sizes));
 		for (size_t i = 0; i < nsizes; i++)
