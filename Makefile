@@ -106,13 +106,19 @@ tests/unit/check_mixproxy: $(TEST_OBJ) src/libmixproxy.a
 deps:
 	@sh tools/deps
 
+# The unit tests and the fuzz smoke (check-beside) take a core for a
+# minute or two, while the integration scripts that run one at a time
+# mostly wait: run.sh runs the former beside the latter
+# (INTEGRATION_BESIDE), and the scripts that take both cores after both.
 check: deps
 	$(MAKE) -j$(JOBS) all tests/unit/check_mixproxy
+	INTEGRATION_BESIDE='$(MAKE) --no-print-directory check-beside' sh tests/integration/run.sh
+
+check-beside:
 	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy -j $(JOBS)
-	sh tests/integration/run.sh
 	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' | \
 	    $(FUZZCC) -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1; then \
-	  $(MAKE) -j$(JOBS) $(FUZZ_BIN) && FUZZ_JOBS=$(JOBS) sh tests/fuzz/smoke.sh; \
+	  $(MAKE) $(FUZZ_BIN) && FUZZ_JOBS=1 sh tests/fuzz/smoke.sh; \
 	else echo "fuzz smoke: skipped, $(FUZZCC) with libFuzzer not installed (tools/deps)"; fi
 
 # Fuzz harnesses link every library source, compiled once with clang for
@@ -184,5 +190,5 @@ clean:
 	rm -rf tests/fuzz/lib
 
 FORCE:
-.PHONY: all deps check fuzz demo bench lint install uninstall clean FORCE
+.PHONY: all deps check check-beside fuzz demo bench lint install uninstall clean FORCE
 -include $(wildcard src/*.d tests/unit/*.d)

@@ -19,6 +19,14 @@
 # core of a 2-core machine idle for minutes; the others (exact delays,
 # first answers within a round trip) run alone, before them.
 #
+# INTEGRATION_BESIDE, if set, is a shell command (make check: the unit
+# tests and the fuzz smoke) run in the background while the scripts that
+# run one at a time do, which mostly wait on timers and other processes:
+# it takes the core they leave idle, as the CPU hog beside which every
+# script must pass.  Its output is shown when it ends, and the parallel
+# scripts, which take both cores, start only then; a non-zero status is a
+# failure, named "beside".
+#
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
 # time).  The last line is the summary:
@@ -115,6 +123,27 @@ report() {
 	esac
 }
 
+beside_pid=
+if [ -n "${INTEGRATION_BESIDE:-}" ]; then
+	sh -c "$INTEGRATION_BESIDE" </dev/null >"$logs/beside.log" 2>&1 &
+	beside_pid=$!
+fi
+# beside_end: wait for the command beside, show its output, count it.
+beside_end() {
+	[ -n "$beside_pid" ] || return 0
+	wait "$beside_pid"
+	rc=$?
+	beside_pid=
+	echo "---- beside: $INTEGRATION_BESIDE"
+	cat "$logs/beside.log"
+	echo "----"
+	if [ $rc -ne 0 ]; then
+		failed=$((failed + 1))
+		failures="$failures beside"
+		echo "FAIL beside (exit $rc)"
+	fi
+}
+
 parallel=
 for t in "$here"/*.sh; do
 	[ -f "$t" ] || continue
@@ -130,6 +159,8 @@ ${took:-$(bound "$t")} $(basename "$t")"
 	report "$t"
 done
 
+beside_end
+
 # The parallel ones, the longest first (the others fill the slot that
 # frees first): a slot frees when its script ends; outcomes are reported
 # as they come.
@@ -138,6 +169,7 @@ running=
 # SIGINT ignored, which a script cannot trap again: TERM to each one's
 # timeout, which passes it on to the script (whose EXIT trap cleans up).
 stop_running() {
+	[ -n "$beside_pid" ] && { pkill -TERM -P "$beside_pid" 2>/dev/null; kill "$beside_pid" 2>/dev/null; }
 	for r in $running; do
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
