@@ -12,7 +12,8 @@ int fring_init(struct fring *r, size_t size, size_t cap)
 	memset(r, 0, sizeof(*r));
 	if (!size || !cap || cap > SIZE_MAX / size)
 		return -1;
-	r->rec = xcalloc(cap, size);
+	r->alloc = cap < FRING_FIRST ? cap : FRING_FIRST;
+	r->rec = xcalloc(r->alloc, size);
 	r->size = size;
 	r->cap = cap;
 	return 0;
@@ -21,14 +22,29 @@ int fring_init(struct fring *r, size_t size, size_t cap)
 void fring_free(struct fring *r)
 {
 	if (r->rec)
-		sodium_memzero(r->rec, r->cap * r->size);
+		sodium_memzero(r->rec, r->alloc * r->size);
 	free(r->rec);
 	memset(r, 0, sizeof(*r));
 }
 
 static uint8_t *slot(const struct fring *r, size_t i)
 {
-	return r->rec + ((r->head + i) % r->cap) * r->size;
+	return r->rec + ((r->head + i) % r->alloc) * r->size;
+}
+
+/* Room for twice as many records (at most cap), oldest first from 0; the
+ * old room is wiped before it is freed (realloc would leave it as it is). */
+static void grow(struct fring *r)
+{
+	size_t alloc = r->alloc > r->cap / 2 ? r->cap : r->alloc * 2;
+	uint8_t *rec = xcalloc(alloc, r->size);
+	for (size_t i = 0; i < r->n; i++)
+		memcpy(rec + i * r->size, slot(r, i), r->size);
+	sodium_memzero(r->rec, r->alloc * r->size);
+	free(r->rec);
+	r->rec = rec;
+	r->alloc = alloc;
+	r->head = 0;
 }
 
 void *fring_at(const struct fring *r, size_t i)
@@ -51,7 +67,7 @@ int fring_drop_oldest(struct fring *r)
 	if (!r->n)
 		return -1;
 	sodium_memzero(slot(r, 0), r->size);
-	r->head = (r->head + 1) % r->cap;
+	r->head = (r->head + 1) % r->alloc;
 	r->n--;
 	return 0;
 }
@@ -72,6 +88,8 @@ int fring_push(struct fring *r, const void *rec)
 		return -1;
 	if (r->n == r->cap)
 		dropped = fring_drop_oldest(r) == 0;
+	else if (r->n == r->alloc)
+		grow(r);
 	memcpy(slot(r, r->n), rec, r->size);
 	r->n++;
 	return dropped;

@@ -1,7 +1,9 @@
 /* fring — a ring of fixed-size records with checked accessors.
  *
- * A bounded FIFO of `cap` records of `size` bytes each, allocated once:
- * push at the tail (when full, the oldest record is dropped first, and
+ * A bounded FIFO of at most `cap` records of `size` bytes each, allocated
+ * as it fills (FRING_FIRST records at first, doubling up to cap: a peer's
+ * ring is mostly far from full, and a thousand sessions each holding
+ * their worst case cost megabytes): push at the tail (when full, the oldest record is dropped first, and
  * fring_push says so), take from either end, peek at any index counted
  * from the oldest.  Every accessor checks its index and returns NULL
  * when it is out of range, so a caller's arithmetic mistake shows as a
@@ -14,10 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define FRING_FIRST 8   /* records allocated at first */
+
 struct fring {
-	uint8_t *rec;   /* cap * size bytes */
+	uint8_t *rec;   /* alloc * size bytes */
 	size_t size;    /* bytes per record */
-	size_t cap;     /* records */
+	size_t cap;     /* records at most */
+	size_t alloc;   /* records room is allocated for (<= cap) */
 	size_t head;    /* index of the oldest */
 	size_t n;       /* records held */
 };
@@ -25,6 +30,8 @@ struct fring {
 /* 0, or -1 (size or cap 0). */
 int fring_init(struct fring *r, size_t size, size_t cap);
 void fring_free(struct fring *r);      /* wipes; the ring may be re-initialised */
+/* Bytes allocated for records. */
+static inline size_t fring_bytes(const struct fring *r) { return r->alloc * r->size; }
 static inline size_t fring_len(const struct fring *r) { return r->n; }
 static inline int fring_full(const struct fring *r) { return r->n == r->cap; }
 

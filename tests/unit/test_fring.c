@@ -85,6 +85,43 @@ START_TEST(test_wiped)
 }
 END_TEST
 
+/* Room comes as records do: FRING_FIRST at first, doubling up to cap,
+ * order kept across a growth that finds the ring wrapped. */
+START_TEST(test_grows)
+{
+	struct fring r;
+	struct rec x;
+	ck_assert_int_eq(fring_init(&r, sizeof(struct rec), 100), 0);
+	ck_assert_uint_eq(fring_bytes(&r), FRING_FIRST * sizeof(struct rec));
+	uint32_t next = 1, oldest = 1;
+	/* Wrapped: the head is past 0 when the ring fills. */
+	for (int i = 0; i < 5; i++) {
+		x = mk(next++);
+		ck_assert_int_eq(fring_push(&r, &x), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(fring_take_oldest(&r, &x), 0);
+		ck_assert_uint_eq(x.v, oldest++);
+	}
+	while (next <= 120) {
+		int full = fring_len(&r) == 100;
+		x = mk(next++);
+		ck_assert_int_eq(fring_push(&r, &x), full);
+		ck_assert_uint_le(fring_bytes(&r), 100 * sizeof(struct rec));
+	}
+	ck_assert_uint_eq(fring_len(&r), 100);
+	ck_assert_uint_eq(fring_bytes(&r), 100 * sizeof(struct rec));
+	for (size_t i = 0; i < 100; i++)
+		ck_assert_uint_eq(((struct rec *)fring_at(&r, i))->v, 21 + i);
+	ck_assert_ptr_null(fring_at(&r, 100));
+	fring_free(&r);
+	/* A ring smaller than FRING_FIRST has its cap at once. */
+	ck_assert_int_eq(fring_init(&r, sizeof(struct rec), 3), 0);
+	ck_assert_uint_eq(fring_bytes(&r), 3 * sizeof(struct rec));
+	fring_free(&r);
+}
+END_TEST
+
 START_TEST(test_bad_init)
 {
 	struct fring r;
@@ -104,6 +141,7 @@ Suite *suite_fring(void)
 	TCase *tc = tcase_create("fring");
 	tcase_add_test(tc, test_fifo_and_overwrite);
 	tcase_add_test(tc, test_wiped);
+	tcase_add_test(tc, test_grows);
 	tcase_add_test(tc, test_bad_init);
 	suite_add_tcase(s, tc);
 	return s;
