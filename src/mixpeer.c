@@ -17,6 +17,33 @@
 
 _Static_assert(MIXPEER_ACKS_MAX <= MB_MAX_ACKS, "owed acks fit one body's count");
 
+/* Room for `need` in a list of at most max (need <= max): doubled, from 8. */
+static void u64s_room(uint64_t **a, unsigned *cap, unsigned need, unsigned max)
+{
+	if (need <= *cap)
+		return;
+	unsigned c = *cap ? *cap * 2 : 8;
+	while (c < need)
+		c *= 2;
+	if (c > max)
+		c = max;
+	*a = xrealloc(*a, c * sizeof(**a));
+	*cap = c;
+}
+
+void conv_free(struct conv *cv)
+{
+	free(cv->acks);
+	free(cv->echo);
+	cv->acks = cv->echo = NULL;
+	cv->nacks = cv->necho = cv->acks_cap = cv->echo_cap = 0;
+}
+
+size_t conv_bytes(const struct conv *cv)
+{
+	return (cv->acks_cap + cv->echo_cap) * sizeof(uint64_t);
+}
+
 void conv_owe_ack(struct conv *cv, uint64_t ack)
 {
 	for (unsigned i = 0; i < cv->nacks; i++)
@@ -26,6 +53,7 @@ void conv_owe_ack(struct conv *cv, uint64_t ack)
 		memmove(cv->acks, cv->acks + 1, (MIXPEER_ACKS_MAX - 1) * sizeof(*cv->acks));
 		cv->nacks--;
 	}
+	u64s_room(&cv->acks, &cv->acks_cap, cv->nacks + 1, MIXPEER_ACKS_MAX);
 	cv->acks[cv->nacks++] = ack;
 }
 
@@ -56,6 +84,8 @@ unsigned conv_put_acks(struct conv *cv, struct mb_writer *b, size_t reserve)
 		memmove(cv->echo, cv->echo + drop, (cv->necho - drop) * sizeof(*cv->echo));
 		cv->necho -= drop;
 	}
+	if (keep)
+		u64s_room(&cv->echo, &cv->echo_cap, cv->necho + keep, MIXPEER_ECHO);
 	/* The repeat names no try (0): it may go a while after the first
 	 * copy, so it must not give a round trip, nor prove a route. */
 	for (unsigned i = k - keep; i < k; i++)
@@ -111,12 +141,14 @@ void mixpeers_init(struct mixpeers *ps, struct ev *ev, const struct topology *to
 static void peer_in_free(struct peer_in *p)
 {
 	fring_free(&p->stock);
+	conv_free(&p->cv);
 	free(p);
 }
 
 static void peer_out_free(struct peer_out *p)
 {
 	fring_free(&p->secs);
+	conv_free(&p->cv);
 	free(p);
 }
 
@@ -530,13 +562,17 @@ void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
 
 size_t mixpeers_memory(const struct mixpeers *ps)
 {
-	size_t stock = 0, it = 0;
+	size_t rings = 0, it = 0;
 	const void *k;
 	void *v;
 	while (htab_next(ps->ins, &it, &k, &v))
-		if (((struct peer_in *)v)->stock.rec)
-			stock += MIXPEER_STOCK_MAX * sizeof(struct stocked);
+		rings += fring_bytes(&((struct peer_in *)v)->stock) +
+		         conv_bytes(&((struct peer_in *)v)->cv);
+	it = 0;
+	while (htab_next(ps->outs, &it, &k, &v))
+		rings += fring_bytes(&((struct peer_out *)v)->secs) +
+		         conv_bytes(&((struct peer_out *)v)->cv);
 	return htab_count(ps->secrets) * sizeof(struct surb_rec) +
-	       htab_count(ps->ins) * sizeof(struct peer_in) + stock +
-	       htab_count(ps->outs) * (sizeof(struct peer_out) + ps->secrets_each * PKT_TAG_BYTES);
+	       htab_count(ps->ins) * sizeof(struct peer_in) +
+	       htab_count(ps->outs) * sizeof(struct peer_out) + rings;
 }

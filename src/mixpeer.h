@@ -50,11 +50,14 @@ struct conv {
 	int in;                      /* 1: of a peer_in; 0: of a peer_out */
 	uint64_t next_id;            /* of our next message to the peer */
 	struct rxwin rx;             /* its messages to us */
-	uint64_t acks[MIXPEER_ACKS_MAX]; /* owed to it */
-	unsigned nacks;
+	/* The two lists of acks grow as they fill, to MIXPEER_ACKS_MAX and
+	 * MIXPEER_ECHO: an idle conversation holds none, and a thousand
+	 * sessions need not hold 2.5 KB each for their worst case. */
+	uint64_t *acks;              /* owed to it: nacks of acks_cap */
+	unsigned nacks, acks_cap;
 	uint64_t ack_since;          /* when the oldest of them came (if nacks) */
-	uint64_t echo[MIXPEER_ECHO]; /* acks sent once, to go once more */
-	unsigned necho;
+	uint64_t *echo;              /* acks sent once, to go once more */
+	unsigned necho, echo_cap;
 	uint64_t epoch;              /* the holder's state: a peer_in's own (random,
 	                              * never 0); a peer_out's as learned from the
 	                              * peer (0: none heard yet) */
@@ -63,6 +66,11 @@ struct conv {
 	unsigned inflight;           /* our messages to it not yet acked */
 	unsigned queued;             /* of those, waiting in the ready queue */
 };
+
+/* What cv's lists hold is freed (cv may be zeroed or used again). */
+void conv_free(struct conv *cv);
+/* Bytes cv's lists hold. */
+size_t conv_bytes(const struct conv *cv);
 
 /* Owe the peer an ack (the same one once); with MIXPEER_ACKS_MAX owed,
  * the oldest is forgotten: its sender will try again and be acked then. */

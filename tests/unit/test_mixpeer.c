@@ -73,6 +73,9 @@ START_TEST(test_acks_once_bounded)
 	ck_assert_uint_eq(cv.nacks, MIXPEER_ACKS_MAX);
 	ck_assert_uint_eq(cv.acks[0], 100); /* 7, the oldest, gave way */
 	ck_assert_uint_eq(cv.acks[MIXPEER_ACKS_MAX - 1], 100 + MIXPEER_ACKS_MAX - 1);
+	ck_assert_uint_eq(cv.acks_cap, MIXPEER_ACKS_MAX);
+	conv_free(&cv);
+	ck_assert_ptr_null(cv.acks);
 }
 END_TEST
 
@@ -104,6 +107,7 @@ START_TEST(test_acks_echo)
 	ck_assert_uint_lt(k, MIXPEER_ACKS_MAX);
 	ck_assert_uint_eq(cv.nacks, MIXPEER_ACKS_MAX - k);
 	ck_assert_uint_ge(mb_room(&b), MIX_MSG_MAX);
+	conv_free(&cv);
 }
 END_TEST
 
