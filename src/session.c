@@ -63,7 +63,9 @@ struct session {
 	uint16_t out_credit;     /* the peer took every message below this */
 	int out_eof;             /* EOF read from the socket (CLOSE made) */
 	struct pmsg stash;       /* a sequenced message the transport refused */
-	uint8_t stash_data[PMSG_DATA_MAX]; /* its payload (stash.data) */
+	uint8_t *stash_data;     /* its payload (stash.data), allocated while it
+	                          * waits: most messages go at once, and a
+	                          * thousand idle sessions need not hold one each */
 	int stashed;
 
 	/* peer -> local socket */
@@ -172,6 +174,18 @@ static void close_fd(struct session *s, int rst)
 	s->fd = -1;
 }
 
+/* The stashed message is gone (sent, or the session ended): its bytes,
+ * stream bytes, are wiped. */
+static void stash_drop(struct session *s)
+{
+	if (s->stash_data) {
+		sodium_memzero(s->stash_data, s->stash.len);
+		free(s->stash_data);
+		s->stash_data = NULL;
+	}
+	s->stashed = 0;
+}
+
 static void finish(struct session *s, int clean)
 {
 	uint64_t secs = (now_us() - s->created_us) / 1000000u;
@@ -180,6 +194,7 @@ static void finish(struct session *s, int clean)
 	s->t_tick = 0;
 	q_remove(s);
 	slots_free(s);
+	stash_drop(s);
 	set_state(s, S_DONE, NULL);
 	log_info("session %s: %s after %llu s: %llu bytes out, %llu bytes in", s->name,
 	         clean ? "closed" : "reset", (unsigned long long)secs,
@@ -239,7 +254,7 @@ void session_abort(struct session *s, const char *why, int tell_peer)
 	log_info("session %s: reset: %s", s->name, why);
 	close_fd(s, 1);
 	slots_free(s);
-	s->stashed = 0;
+	stash_drop(s);
 	if (!tell_peer) {
 		finish(s, 0);
 		return;
@@ -466,28 +481,30 @@ static int stash_send(struct session *s)
 {
 	int r = send_msg(s, &s->stash);
 	if (r == 0)
-		s->stashed = 0;
+		stash_drop(s);
 	return r;
 }
 
+/* The next sequenced message: sent at once, or, if the transport has no
+ * room (1), stashed with a copy of its bytes (the caller's buffer is not
+ * ours) until session_pump sends it. */
 static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, size_t len)
 {
-	struct pmsg *m = &s->stash;
-	if (len > sizeof(s->stash_data))
+	struct pmsg m = { .kind = k, .id = s->out_next, .data = data, .len = len };
+	if (len > PMSG_DATA_MAX || pmsg_invalid(&m))
 		return -1;
-	memset(m, 0, sizeof(*m));
-	m->kind = k;
-	m->id = s->out_next;
-	m->data = data;
-	m->len = len;
-	if (pmsg_invalid(m))
-		return -1;
-	if (len)
-		memcpy(s->stash_data, data, len);
-	m->data = s->stash_data;
-	s->stashed = 1;
 	s->out_next++;
-	return stash_send(s);
+	int r = send_msg(s, &m);
+	if (r != 1)
+		return r;
+	s->stash = m;
+	if (len) {
+		s->stash_data = xmalloc(len);
+		memcpy(s->stash_data, data, len);
+	}
+	s->stash.data = s->stash_data;
+	s->stashed = 1;
+	return 1;
 }
 
 static int send_credit(struct session *s)
@@ -744,7 +761,8 @@ void session_free(struct session *s)
 		q_remove(s);
 		slots_free(s);
 	}
-	sodium_memzero(s, sizeof(*s)); /* the stash holds stream bytes */
+	stash_drop(s);
+	sodium_memzero(s, sizeof(*s));
 	free(s);
 }
 
@@ -775,5 +793,6 @@ uint64_t session_started_us(const struct session *s)
 
 size_t session_memory(const struct session *s)
 {
-	return sizeof(*s) + s->nslots * sizeof(struct slot) + s->slot_bytes;
+	return sizeof(*s) + s->nslots * sizeof(struct slot) + s->slot_bytes +
+	       (s->stash_data ? s->stash.len : 0);
 }
