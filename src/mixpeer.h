@@ -192,8 +192,9 @@ struct surb_rec *secret_find(const struct mixpeers *ps, const uint8_t tag[PKT_TA
 void secret_free(struct mixpeers *ps, struct surb_rec *r); /* used: it goes, wiped */
 
 /* Mark for blocks unasked (peer_out.resupply) each address we talk to
- * that has been quiet longer than `quiet` µs and is not being supplied
- * already; 1 if any was. */
+ * that has been quiet longer than `quiet` µs, is not being supplied
+ * already, and holds fewer than its target and the cushion; 1 if any
+ * was. */
 int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet);
 
 /* Whether any acks are owed that could be sent now (to an address, or

@@ -363,6 +363,46 @@ START_TEST(test_secret_expiry)
 }
 END_TEST
 
+/* Blocks go unasked to a peer we talk to that has gone quiet, with
+ * gaps that double up to 8 s, while it holds fewer than its target and
+ * the cushion of 8; one that holds that many gets none. */
+START_TEST(test_supply)
+{
+	struct mixpeers ps;
+	struct mix_addr a;
+	const uint64_t q = 250000; /* quiet after 250 ms */
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
+	addr_of(&a, "gw", 1);
+	struct peer_out *p = peer_out_get(&ps, &a, T0);
+	ck_assert_ptr_nonnull(p);
+	/* Never written to: nothing to supply. */
+	ck_assert_int_eq(mixpeers_supply(&ps, T0 + 1000000, q), 0);
+	p->cv.next_id = 2;
+	p->cv.last_us = p->cv.heard_us = T0;
+	p->surbs_out = p->target; /* its target, no cushion */
+	uint64_t t = T0 + q + 1;
+	ck_assert_int_eq(mixpeers_supply(&ps, t, q), 1);
+	ck_assert_int_eq(p->resupply, 1);
+	p->resupply = 0;
+	ck_assert_int_eq(mixpeers_supply(&ps, t + q, q), 0);      /* the gap doubled */
+	ck_assert_int_eq(mixpeers_supply(&ps, t + 2 * q + 1, q), 1);
+	p->resupply = 0;
+	/* It holds its target and the cushion: nothing more, however long
+	 * it stays quiet. */
+	p->surbs_out = p->target + 8;
+	for (uint64_t s = 1; s <= 50; s++)
+		ck_assert_int_eq(mixpeers_supply(&ps, t + s * 1000000, q), 0);
+	ck_assert_int_eq(p->resupply, 0);
+	/* A reply took one: it is short again. */
+	p->surbs_out--;
+	ck_assert_int_eq(mixpeers_supply(&ps, t + 51 * 1000000, q), 1);
+	/* Not once the conversation has been over for a minute. */
+	p->resupply = 0;
+	ck_assert_int_eq(mixpeers_supply(&ps, T0 + 61 * 1000000, q), 0);
+	mixpeers_free(&ps);
+}
+END_TEST
+
 Suite *suite_mixpeer(void)
 {
 	Suite *s = suite_create("mixpeer");
@@ -378,6 +418,7 @@ Suite *suite_mixpeer(void)
 	tcase_add_test(tc, test_secrets_per_address);
 	tcase_add_test(tc, test_sweep);
 	tcase_add_test(tc, test_secret_expiry);
+	tcase_add_test(tc, test_supply);
 	suite_add_tcase(s, tc);
 	return s;
 }
