@@ -13,7 +13,7 @@
  *                                           or "GET /hello"
  * Clients (exit 0 and one "ok key=value ..." line when all went right):
  *   mptcp sizes  HOST:PORT --sizes A,B,..   echo round trips of these sizes
- *   mptcp rtt    HOST:PORT [--count N] [--size B] [--conns C]
+ *   mptcp rtt    HOST:PORT [--count N] [--size B] [--conns C] [--hold]
  *   mptcp bulk   HOST:PORT --bytes N [--conns C]
  *   mptcp recv   HOST:PORT --bytes N [--seed S] [--pause SECS]
  *   mptcp send   HOST:PORT --bytes N [--seed S]
@@ -97,7 +97,8 @@ static const char usage_text[] =
 "      (100, 100) on each of C connections at once (1)\n"
 "      ok n= size= bytes= connect_ms= first_ms= min_ms= ... (as sizes) conns= per_s=\n"
 "      (n: all round trips; per_s: n over the seconds from the first connect\n"
-"      to the last round trip)\n"
+"      to the last round trip); --hold: print it, then keep every connection\n"
+"      open, idle, until SIGTERM (exit 0)\n"
 "  bulk HOST:PORT --bytes N [--conns C]   C connections each echo N bytes (seed =\n"
 "      connection index) concurrently both ways\n"
 "      ok conns= bytes=TOTAL secs= rate=B/s conn_min_secs= conn_max_secs=\n"
@@ -156,6 +157,8 @@ static int is_server;
 static uint64_t opt_bytes, opt_seed, opt_conns = 1, opt_count = 100, opt_size = 100;
 static uint64_t opt_sndbuf, opt_rcvbuf;
 static double opt_timeout = 60, opt_pause;
+static int opt_hold;            /* rtt: keep the connections open, idle */
+static uint64_t t_timeout;      /* the clients' time limit's timer */
 static char *opt_sizes, *opt_text;
 static int opt_verbose;
 
@@ -701,6 +704,20 @@ static void run_server(void)
 
 /* ---- clients ---- */
 
+static void client_summary(void);
+
+/* rtt --hold: every round trip is done; say so, and keep the connections
+ * until a signal, with no time limit. */
+static void hold_start(void)
+{
+	client_summary();
+	ev_timer_cancel(loop, t_timeout);
+	t_timeout = 0;
+	if (ev_signal(loop, SIGTERM, on_stop_signal, NULL) < 0 ||
+	    ev_signal(loop, SIGINT, on_stop_signal, NULL) < 0)
+		fail("event loop: %s", strerror(errno));
+}
+
 static void client_done(struct conn *c)
 {
 	if (!c->t_end)
@@ -772,10 +789,15 @@ static void client_input(struct conn *c, const uint8_t *p, size_t n)
 	case M_RTT:
 		if (c->rx == c->round_end) {
 			lat_ms[c->idx * nsizes + c->round] = ms_since(c->t_round, c->t_last_rx);
-			if (++c->round < nsizes)
+			if (++c->round < nsizes) {
 				round_start(c);
-			else
+			} else if (opt_hold) {
+				c->t_end = c->t_last_rx;
+				if (++ndone == nconns)
+					hold_start();
+			} else {
 				c->shut_after = 1;
+			}
 		}
 		break;
 	case M_EXPECT_RESET:
@@ -1088,12 +1110,13 @@ static void run_client(void)
 		lat_ms = xcalloc(nsizes * nconns, sizeof(*lat_ms));
 	conns = xcalloc(nconns, sizeof(*conns));
 	t0 = now_us();
-	ev_timer_add(loop, (uint64_t)(opt_timeout * 1000.0), on_timeout, NULL);
+	t_timeout = ev_timer_add(loop, (uint64_t)(opt_timeout * 1000.0), on_timeout, NULL);
 	for (size_t i = 0; i < nconns; i++)
 		client_connect(&conns[i], (unsigned)i);
 	if (ev_run(loop) < 0)
 		fail("event loop: %s", strerror(errno));
-	client_summary();
+	if (!opt_hold)
+		client_summary();
 	for (size_t i = 0; i < nconns; i++)
 		conn_free(conns[i]);
 	free(conns);
@@ -1139,6 +1162,7 @@ int main(int argc, char **argv)
 		{ "sndbuf", 0, OPT_U64, "BYTES", "SO_SNDBUF", &opt_sndbuf, 1, 1 << 30, 0 },
 		{ "rcvbuf", 0, OPT_U64, "BYTES", "SO_RCVBUF", &opt_rcvbuf, 1, 1 << 30, 0 },
 		{ "verbose", 'v', OPT_COUNT, NULL, "log connections", &opt_verbose, 0, 0, 0 },
+		{ "hold", 0, OPT_FLAG, NULL, "rtt: then hold the connections until SIGTERM", &opt_hold, 0, 0, 0 },
 	};
 	enum { O_TIMEOUT, O_BYTES, O_SEED, O_CONNS, O_COUNT, O_SIZE, O_SIZES, O_TEXT };
 	char err[CONF_ERR_MAX], *pos[1];
@@ -1197,6 +1221,11 @@ int main(int argc, char **argv)
 	}
 	if (mode == M_SIZES && parse_sizes(opt_sizes)) {
 		fprintf(stderr, "mptcp: sizes: --sizes wants numbers from 1 to 2^30, comma-separated\n");
+		conf_free(opts, ARRAY_LEN(opts));
+		return EXIT_USAGE;
+	}
+	if (opt_hold && mode != M_RTT) {
+		fprintf(stderr, "mptcp: %s: --hold is for rtt\n", mode_name);
 		conf_free(opts, ARRAY_LEN(opts));
 		return EXIT_USAGE;
 	}
