@@ -250,6 +250,7 @@ static void body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct pee
 		if (secret_keep(&mc->peers, p, r, now_us()))
 			return;
 		p->surbs_out++;
+		p->surbs_since++;
 		mc->st.surbs_sent++;
 	}
 }
@@ -395,7 +396,7 @@ static int send_one_message(struct mixclient *mc)
  * could, -1 blocked. */
 static int ride_acks(struct mixclient *mc, struct conv *cv)
 {
-	if (!cv->queued || !mc->cfg.fast)
+	if (!cv->queued || !mc->cfg.fast || mixcc_room(mc->cc))
 		return 0;
 	mixcc_ride(mc->cc);
 	int r = send_one_message_of(mc, cv);
@@ -523,8 +524,10 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		b.h.named = p->named;
 		unsigned nacks = p->cv.nacks, necho = p->cv.necho;
 		uint64_t acks[MIXPEER_ACKS_MAX], echo[MIXPEER_ECHO];
-		memcpy(acks, p->cv.acks, nacks * sizeof(*acks));
-		memcpy(echo, p->cv.echo, necho * sizeof(*echo));
+		if (nacks)
+			memcpy(acks, p->cv.acks, nacks * sizeof(*acks));
+		if (necho)
+			memcpy(echo, p->cv.echo, necho * sizeof(*echo));
 		body_add_acks(mc, &b, &p->cv, 0);
 		if (!send_via_surb(mc, stock_peek(p), &b)) {
 			stock_take(p);
@@ -533,9 +536,11 @@ static int acks_in(struct mixclient *mc, struct peer_in *p, struct ack_pass *ap)
 		}
 		/* Not sent: the acks are still owed. */
 		mc->st.acks_sent -= nacks - p->cv.nacks;
-		memcpy(p->cv.acks, acks, nacks * sizeof(*acks));
+		if (nacks)
+			memcpy(p->cv.acks, acks, nacks * sizeof(*acks));
 		p->cv.nacks = nacks;
-		memcpy(p->cv.echo, echo, necho * sizeof(*echo));
+		if (necho)
+			memcpy(p->cv.echo, echo, necho * sizeof(*echo));
 		p->cv.necho = necho;
 		if (!can_send(mc))
 			return -1;
@@ -864,6 +869,7 @@ static void deliver_reply(struct mixclient *mc, struct peer_out *p, const uint8_
 	/* What it holds, as it said when it sent this: blocks lost on the
 	 * way are forgotten here instead of counted until they expire. */
 	p->surbs_out = v.h.have;
+	p->surbs_since = 0;
 	unsigned want = v.h.want;
 	/* It reports what it holds besides its reserve: MIXPEER_STOCK_MAX - 1 at most. */
 	p->target = want < MIXPEER_SURB_TARGET_MIN ? MIXPEER_SURB_TARGET_MIN

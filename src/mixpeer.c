@@ -76,7 +76,8 @@ unsigned conv_put_acks(struct conv *cv, struct mb_writer *b, size_t reserve)
 	unsigned j = put_acks(b, cv->echo, cv->necho, reserve);
 	/* The repeated ones are done; the new ones wait for their repeat
 	 * (the oldest give way, unrepeated, when there are too many). */
-	memmove(cv->echo, cv->echo + j, (cv->necho - j) * sizeof(*cv->echo));
+	if (j)
+		memmove(cv->echo, cv->echo + j, (cv->necho - j) * sizeof(*cv->echo));
 	cv->necho -= j;
 	unsigned keep = k < MIXPEER_ECHO ? k : MIXPEER_ECHO;
 	if (cv->necho + keep > MIXPEER_ECHO) {
@@ -90,7 +91,8 @@ unsigned conv_put_acks(struct conv *cv, struct mb_writer *b, size_t reserve)
 	 * copy, so it must not give a round trip, nor prove a route. */
 	for (unsigned i = k - keep; i < k; i++)
 		cv->echo[cv->necho++] = cv->acks[i] & MB_ID_MASK;
-	memmove(cv->acks, cv->acks + k, (cv->nacks - k) * sizeof(*cv->acks));
+	if (k)
+		memmove(cv->acks, cv->acks + k, (cv->nacks - k) * sizeof(*cv->acks));
 	cv->nacks -= k;
 	return k;
 }
@@ -459,15 +461,19 @@ int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet)
 	while (htab_next(ps->outs, &it, &k, &v)) {
 		struct peer_out *p = v;
 		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
-		/* One that holds its target and the cushion, as far as its
-		 * last word and our blocks since say, can answer and ask for
-		 * more: blocks sent unasked would only wait there to expire.
-		 * A thousand idle proxy sessions took 33 each in their first
-		 * quiet minute, 7 s of the client's CPU, and held them. */
+		/* One that said, at its last word, that it held its target and
+		 * the cushion can answer and ask for more: blocks sent unasked
+		 * would only wait there to expire.  A thousand idle proxy
+		 * sessions took 33 each in their first quiet minute, 7 s of the
+		 * client's CPU, and held them.  Only its word counts, not our
+		 * blocks since, which may be lost: a peer whose reply waits for
+		 * blocks said it was short (b13dc80). */
 		unsigned full = p->target + SURB_CUSHION < MIXPEER_STOCK_MAX ? p->target + SURB_CUSHION
 		                                                              : MIXPEER_STOCK_MAX - 1;
+		unsigned said = p->surbs_out - (p->surbs_since < p->surbs_out ? p->surbs_since
+		                                                              : p->surbs_out);
 		if (now - p->cv.last_us < SUPPLY_TALKING_US && p->cv.next_id > 1 && !p->cv.inflight &&
-		    p->surbs_out < full && now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
+		    said < full && now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
 			p->resupply = 1;
 			p->supplied_us = now;
 			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
@@ -525,7 +531,10 @@ void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
 	while (htab_next(ps->secrets, &it, &k, &v)) {
 		struct surb_rec *r = v;
 		if (now - r->t_us > MIXPEER_SECRET_LIFE_US) {
-			r->peer->surbs_out -= r->peer->surbs_out > 0;
+			struct peer_out *p = r->peer;
+			p->surbs_out -= p->surbs_out > 0;
+			if (p->surbs_since > p->surbs_out)
+				p->surbs_since = p->surbs_out;
 			secret_free(ps, r);
 			ps->st->surbs_expired++;
 		}

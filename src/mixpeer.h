@@ -90,6 +90,7 @@ struct peer_out {
 	uint8_t tag[MIX_TAG_BYTES];  /* our anonymous tag at that peer */
 	struct conv cv;
 	unsigned surbs_out;          /* reply blocks it may still hold */
+	unsigned surbs_since;        /* of those, sent since its last word */
 	unsigned target;             /* how many it asked to hold */
 	uint64_t answered_us;        /* last reply (with a message) from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
@@ -193,8 +194,8 @@ void secret_free(struct mixpeers *ps, struct surb_rec *r); /* used: it goes, wip
 
 /* Mark for blocks unasked (peer_out.resupply) each address we talk to
  * that has been quiet longer than `quiet` µs, is not being supplied
- * already, and holds fewer than its target and the cushion; 1 if any
- * was. */
+ * already, and said at its last word that it held fewer than its target
+ * and the cushion; 1 if any was. */
 int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet);
 
 /* Whether any acks are owed that could be sent now (to an address, or
