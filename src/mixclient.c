@@ -333,7 +333,11 @@ static int send_one_message_of(struct mixclient *mc, const struct conv *cv)
 			 * acknowledge.  Blocks that do not fit beside the message
 			 * go in an ACK packet of their own, soon (acks_out); for
 			 * a retry, a few, at most once a round trip. */
-			unsigned n = peer_out_surbs_wanted(p, now_us()), fit = (unsigned)((mb_room(&b) - m->len) / SURB_BYTES);
+			/* Riding acks (cv), the acks go first: blocks take only
+			 * the room beside them (six fit beside any message). */
+			size_t keep = cv ? (p->cv.nacks < 6 ? p->cv.nacks : 6) * MB_ACK_BYTES : 0;
+			size_t room = mb_room(&b) > m->len + keep ? mb_room(&b) - m->len - keep : 0;
+			unsigned n = peer_out_surbs_wanted(p, now_us()), fit = (unsigned)(room / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
 				n = 1;
 			if (n > fit) {
