@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PMSG_VERSION 1
+#define PMSG_VERSION 2 /* 2: ids from PMSG_ID_FIRST; 1 counted them from 0 */
 #define PMSG_HDR 22
 #define PMSG_SID_BYTES 16
 #define PMSG_MAX 1928        /* one mixnet message (MIX_MSG_MAX: asserted) */

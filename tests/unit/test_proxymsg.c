@@ -216,7 +216,7 @@ START_TEST(test_decode_header)
 		decode_fails(buf, PMSG_HDR, "kind");
 	}
 	/* The version is checked before anything else. */
-	buf[0] = 2;
+	buf[0] = PMSG_VERSION + 1;
 	buf[1] = 99;
 	decode_fails(buf, n, "version");
 }
