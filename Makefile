@@ -115,7 +115,7 @@ check: deps
 	INTEGRATION_BESIDE='$(MAKE) --no-print-directory check-beside' sh tests/integration/run.sh
 
 check-beside:
-	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy -j $(JOBS)
+	CK_DEFAULT_TIMEOUT=60 tests/unit/check_mixproxy -j 1
 	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' | \
 	    $(FUZZCC) -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1; then \
 	  $(MAKE) $(FUZZ_BIN) && FUZZ_JOBS=1 sh tests/fuzz/smoke.sh; \

@@ -6,7 +6,7 @@
  *
  * Sends N messages (default 60) of every kind of wrong: random bytes, a
  * header of a wrong version, an unknown kind, DATA without bytes, an OPEN
- * with a message id other than 0, a message far beyond any window, and a
+ * with a message id other than the first, a message far beyond any window, and a
  * well-formed DATA for a session id nobody opened.  Exits 0 once all are
  * acknowledged (the server took them and dropped them), 1 otherwise. */
 #include <errno.h>

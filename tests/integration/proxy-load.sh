@@ -19,14 +19,20 @@ echo_pair
 
 # 1. Bulk both ways through one session.  Ids start 1,024 messages below
 #    the wrap (PMSG_ID_FIRST), so at 16 MiB (some 9,000 messages each way)
-#    the u16 message ids wrap (the reference aborted); the server's count
-#    of messages says that they did.
+#    the u16 message ids wrap (the reference aborted), and the bulk must
+#    stay byte-exact across it.  The server's count of messages (the
+#    bulk's alone: it is the first session) shows that the volume was
+#    enough; a bulk too small to wrap (PROXY_TEST_MIB under 8) says so.
 big=$(( mib / 4 ))
 check "bulk: $big MiB each way through one session, byte-exact" \
 	"$mptcp" bulk "$T" --bytes $((big * 1048576)) --timeout 240
 n=$(metric_of "$dir/srv.sock" messages_received_total)
-check "the bulk's message ids wrapped: the server took ${n:-?} messages, over 1,024" \
-	test "${n:-0}" -gt 1100
+if [ $((big * 1048576 / 1906)) -gt 1100 ]; then
+	check "the bulk's message ids wrapped: the server took ${n:-?} messages, over 1,024" \
+		test "${n:-0}" -gt 1100
+else
+	echo "# the bulk ($big MiB) is too small for its ids to wrap"
+fi
 
 # 2. Concurrent sessions, each its own identity, all byte-exact (the
 #    reference lost server messages under concurrency).

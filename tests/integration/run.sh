@@ -17,7 +17,8 @@
 # 220"): the longest start first, so that the others fill the slot that
 # frees first (without it, the time bound stands in).  A single one leaves a
 # core of a 2-core machine idle for minutes; the others (exact delays,
-# first answers within a round trip) run alone, before them.
+# first answers within a round trip) run one at a time, before them, with
+# nothing but INTEGRATION_BESIDE beside them.
 #
 # INTEGRATION_BESIDE, if set, is a shell command (make check: the unit
 # tests and the fuzz smoke) run in the background while the scripts that
@@ -123,9 +124,23 @@ report() {
 	esac
 }
 
+# Interrupted: stop what runs.  Jobs started in the background have
+# SIGINT ignored, which a script cannot trap again: TERM to the command
+# beside (its own process group: setsid, so that make's children go too)
+# and to each parallel script's timeout, which passes it on to the script
+# (whose EXIT trap cleans up).
 beside_pid=
+running=
+stop_running() {
+	[ -n "$beside_pid" ] && kill -TERM -- "-$beside_pid" 2>/dev/null
+	for r in $running; do
+		pkill -TERM -P "${r%%:*}" 2>/dev/null
+		kill "${r%%:*}" 2>/dev/null
+	done
+}
+trap 'stop_running; exit 130' INT TERM
 if [ -n "${INTEGRATION_BESIDE:-}" ]; then
-	sh -c "$INTEGRATION_BESIDE" </dev/null >"$logs/beside.log" 2>&1 &
+	setsid sh -c "$INTEGRATION_BESIDE" </dev/null >"$logs/beside.log" 2>&1 &
 	beside_pid=$!
 fi
 # beside_end: wait for the command beside, show its output, count it.
@@ -164,18 +179,6 @@ beside_end
 # The parallel ones, the longest first (the others fill the slot that
 # frees first): a slot frees when its script ends; outcomes are reported
 # as they come.
-running=
-# Interrupted: stop them.  They were started in the background, with
-# SIGINT ignored, which a script cannot trap again: TERM to each one's
-# timeout, which passes it on to the script (whose EXIT trap cleans up).
-stop_running() {
-	[ -n "$beside_pid" ] && { pkill -TERM -P "$beside_pid" 2>/dev/null; kill "$beside_pid" 2>/dev/null; }
-	for r in $running; do
-		pkill -TERM -P "${r%%:*}" 2>/dev/null
-		kill "${r%%:*}" 2>/dev/null
-	done
-}
-trap 'stop_running; exit 130' INT TERM
 for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
 	t=$here/$n
 	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do

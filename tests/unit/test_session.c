@@ -1291,7 +1291,8 @@ START_TEST(test_bad_input_client)
 	struct session_stats st;
 	session_get_stats(c->s, &st);
 	ck_assert_uint_eq(st.bad, 1);
-	/* id 0 is still the server's first message. */
+	/* Its first id (0 here, PMSG_ID_FIRST on the wire) is still the
+	 * server's first message. */
 	inject(c, PMSG_DATA, 0, 1, "banner", 6);
 	expect_read(n.c.app, "banner");
 	inject(c, PMSG_DATA, 0xffff, 1, "old", 3);      /* behind: a duplicate */
