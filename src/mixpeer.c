@@ -213,6 +213,14 @@ struct peer_out *peer_out_get(struct mixpeers *ps, const struct mix_addr *a, uin
 	return p;
 }
 
+/* Its target and SURB_CUSHION more, within what a sender's stock holds
+ * besides its reserve. */
+static unsigned cushioned(const struct peer_out *p)
+{
+	return p->target + SURB_CUSHION < MIXPEER_STOCK_MAX ? p->target + SURB_CUSHION
+	                                                    : MIXPEER_STOCK_MAX - 1;
+}
+
 /* While it holds fewer than it asked for, and SURB_CUSHION more if it
  * answers: its count reaches us a path late, and a burst of answers must
  * not wait for blocks.  Each answer it sends takes one, so the count
@@ -222,10 +230,7 @@ struct peer_out *peer_out_get(struct mixpeers *ps, const struct mix_addr *a, uin
  * expire). */
 unsigned peer_out_surbs_wanted(const struct peer_out *p, uint64_t now)
 {
-	unsigned goal = p->target;
-	if (now - p->answered_us < ANSWERING_US)
-		goal = goal + SURB_CUSHION > MIXPEER_STOCK_MAX - 1 ? MIXPEER_STOCK_MAX - 1
-		                                                    : goal + SURB_CUSHION;
+	unsigned goal = now - p->answered_us < ANSWERING_US ? cushioned(p) : p->target;
 	return goal > p->surbs_out ? goal - p->surbs_out : 0;
 }
 
@@ -463,17 +468,13 @@ int mixpeers_supply(struct mixpeers *ps, uint64_t now, uint64_t quiet)
 		uint64_t gap = p->supply_gap_us > quiet ? p->supply_gap_us : quiet;
 		/* One that said, at its last word, that it held its target and
 		 * the cushion can answer and ask for more: blocks sent unasked
-		 * would only wait there to expire.  A thousand idle proxy
-		 * sessions took 33 each in their first quiet minute, 7 s of the
-		 * client's CPU, and held them.  Only its word counts, not our
-		 * blocks since, which may be lost: a peer whose reply waits for
-		 * blocks said it was short (b13dc80). */
-		unsigned full = p->target + SURB_CUSHION < MIXPEER_STOCK_MAX ? p->target + SURB_CUSHION
-		                                                              : MIXPEER_STOCK_MAX - 1;
-		unsigned said = p->surbs_out - (p->surbs_since < p->surbs_out ? p->surbs_since
-		                                                              : p->surbs_out);
+		 * would only wait there to expire, each having cost us as much
+		 * as a packet.  Only its word counts, not our blocks since,
+		 * which may be lost: a peer whose reply waits for blocks says
+		 * it is short. */
+		unsigned said = p->surbs_out > p->surbs_since ? p->surbs_out - p->surbs_since : 0;
 		if (now - p->cv.last_us < SUPPLY_TALKING_US && p->cv.next_id > 1 && !p->cv.inflight &&
-		    said < full && now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
+		    said < cushioned(p) && now - p->cv.heard_us > gap && now - p->supplied_us > gap) {
 			p->resupply = 1;
 			p->supplied_us = now;
 			p->supply_gap_us = 2 * gap < SUPPLY_GAP_MAX_US ? 2 * gap : SUPPLY_GAP_MAX_US;
@@ -531,10 +532,7 @@ void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
 	while (htab_next(ps->secrets, &it, &k, &v)) {
 		struct surb_rec *r = v;
 		if (now - r->t_us > MIXPEER_SECRET_LIFE_US) {
-			struct peer_out *p = r->peer;
-			p->surbs_out -= p->surbs_out > 0;
-			if (p->surbs_since > p->surbs_out)
-				p->surbs_since = p->surbs_out;
+			r->peer->surbs_out -= r->peer->surbs_out > 0;
 			secret_free(ps, r);
 			ps->st->surbs_expired++;
 		}

@@ -90,7 +90,8 @@ struct peer_out {
 	uint8_t tag[MIX_TAG_BYTES];  /* our anonymous tag at that peer */
 	struct conv cv;
 	unsigned surbs_out;          /* reply blocks it may still hold */
-	unsigned surbs_since;        /* of those, sent since its last word */
+	unsigned surbs_since;        /* blocks sent since its last word (some of
+	                              * surbs_out, unless used or expired since) */
 	unsigned target;             /* how many it asked to hold */
 	uint64_t answered_us;        /* last reply (with a message) from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
