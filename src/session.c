@@ -491,7 +491,7 @@ static int stash_send(struct session *s)
 static int make_seq(struct session *s, enum pmsg_kind k, const uint8_t *data, size_t len)
 {
 	struct pmsg m = { .kind = k, .id = s->out_next, .data = data, .len = len };
-	if (len > PMSG_DATA_MAX || pmsg_invalid(&m))
+	if (pmsg_invalid(&m)) /* DATA: at most PMSG_DATA_MAX bytes */
 		return -1;
 	s->out_next++;
 	int r = send_msg(s, &m);
