@@ -35,6 +35,35 @@ multi() {
 }
 check "multistream: 4 concurrent connections x 4 messages" multi
 
+# The measuring tool's held sessions (tools/bench proxy.rss_per_session_kib):
+# rtt --hold keeps its connections open, idle, after its round trips, and
+# ends well on SIGTERM; its new options refuse what they cannot do.
+held() {
+	local hp n rc
+	"$mptcp" rtt "$T" --conns 3 --count 2 --hold --timeout 30 >"$dir/held" 2>&1 &
+	hp=$!
+	for _ in $(seq 300); do grep -q '^ok' "$dir/held" && break; sleep 0.1; done
+	sleep 1
+	local alive=0
+	kill -0 "$hp" 2>/dev/null && alive=1
+	n=$(metric_of "$dir/cli.sock" sessions)
+	kill -TERM "$hp"
+	wait "$hp"
+	rc=$?
+	echo "$(head -c 100 "$dir/held") still running 1 s later: $alive; client sessions=$n; exit=$rc"
+	grep -q '^ok n=6 .* conns=3 ' "$dir/held" && [ $alive = 1 ] && [ "${n:-0}" -ge 3 ] && [ $rc = 0 ]
+}
+check "mptcp rtt --hold: 3 sessions held open after their round trips, exit 0 on SIGTERM" held
+usage() { # usage ARGS...: mptcp exits 64 with one line on stderr
+	"$mptcp" "$@" >/dev/null 2>"$dir/usage"
+	local rc=$?
+	cat "$dir/usage"
+	[ $rc = 64 ] && [ "$(wc -l <"$dir/usage")" = 1 ]
+}
+check "mptcp --hold outside rtt: a usage error" usage bulk "$T" --bytes 1 --hold
+check "mptcp rtt of over 100,000,000 round trips: a usage error" \
+	usage rtt "$T" --count 100000 --conns 10000
+
 # 3. Server-first upstream (SSH/SMTP-like banner).
 upstream banner --text "SSH-2.0-mixproxy-test"
 server srvb "$up" "$topo" --fast
