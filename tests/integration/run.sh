@@ -11,22 +11,22 @@
 # has a line "# integration-timeout: SECONDS" and that is longer.
 #
 # Scripts run one at a time, but those with a line "# integration-parallel"
-# run last, INTEGRATION_JOBS (default 2) at once: the long ones that stand
-# load (volume, loss), each on its own localnet.  The line may give the
-# seconds the script takes on a 2-core machine ("# integration-parallel:
-# 220"): the longest start first, so that the others fill the slot that
-# frees first (without it, the time bound stands in).  A single one leaves a
-# core of a 2-core machine idle for minutes; the others (exact delays,
-# first answers within a round trip) run one at a time, before them, with
-# nothing but INTEGRATION_BESIDE beside them.
+# run INTEGRATION_JOBS (default 2) at once: the long ones that stand load
+# (volume, loss), each on its own localnet.  The line may give the seconds
+# the script takes on a 2-core machine ("# integration-parallel: 220"): the
+# longest start first, so that the others fill the slot that frees first
+# (without it, the time bound stands in).  The others (exact delays, first
+# answers within a round trip) run one at a time, in sorted order.
 #
-# INTEGRATION_BESIDE, if set, is a shell command (make check: the unit
-# tests and the fuzz smoke) run in the background while the scripts that
-# run one at a time do, which mostly wait on timers and other processes:
-# it takes the core they leave idle, as the CPU hog beside which every
-# script must pass.  Its output is shown when it ends, and the parallel
-# scripts, which take both cores, start only then; a non-zero status is a
-# failure, named "beside".
+# The scripts that run one at a time mostly wait on timers and other
+# processes, and leave a core idle.  INTEGRATION_BESIDE, if set, is a
+# shell command (make check: the unit tests and the fuzz smoke) run in the
+# background from the start, on that core, as the CPU hog beside which
+# every script must pass.  Its output is shown when it ends; a non-zero
+# status is a failure, named "beside".  Once it has ended, the parallel
+# scripts take that core (INTEGRATION_JOBS - 1 at once) while the others
+# still run one at a time, and all INTEGRATION_JOBS once those are done.
+# The slots are filled between two scripts that run one at a time.
 #
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
@@ -140,14 +140,17 @@ stop_running() {
 }
 trap 'stop_running; exit 130' INT TERM
 if [ -n "${INTEGRATION_BESIDE:-}" ]; then
-	setsid sh -c "$INTEGRATION_BESIDE" </dev/null >"$logs/beside.log" 2>&1 &
+	# Its status goes to a file, which says it has ended: a shell does
+	# not tell whether a background job has ended without waiting for it.
+	setsid sh -c "$INTEGRATION_BESIDE; echo \$? >'$logs/beside.rc'" \
+		</dev/null >"$logs/beside.log" 2>&1 &
 	beside_pid=$!
 fi
 # beside_end: wait for the command beside, show its output, count it.
 beside_end() {
 	[ -n "$beside_pid" ] || return 0
 	wait "$beside_pid"
-	rc=$?
+	rc=$(cat "$logs/beside.rc" 2>/dev/null || echo 1)
 	beside_pid=
 	echo "---- beside: $INTEGRATION_BESIDE"
 	cat "$logs/beside.log"
@@ -159,7 +162,32 @@ beside_end() {
 	fi
 }
 
-parallel=
+# reap: report the parallel scripts that have ended, keep the others.
+reap() {
+	still=
+	for r in $running; do
+		# run_one writes the seconds last: the script has ended.
+		if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ]; then
+			wait "${r%%:*}"
+			report "$here/${r#*:}"
+		else
+			still="$still $r"
+		fi
+	done
+	running=$still
+}
+# fill SLOTS: start queued parallel scripts while fewer than SLOTS run.
+fill() {
+	reap
+	while [ -n "$queue" ] && [ "$(echo $running | wc -w)" -lt "$1" ]; do
+		n=${queue%% *}
+		queue=$(echo $queue | cut -s -d' ' -f2-)
+		run_one "$here/$n" &
+		running="$running $!:$n"
+	done
+}
+
+serial= parallel=
 for t in "$here"/*.sh; do
 	[ -f "$t" ] || continue
 	[ "$(basename "$t")" = run.sh ] && continue
@@ -168,35 +196,31 @@ for t in "$here"/*.sh; do
 		took=$(sed -n 's/^# integration-parallel: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 		parallel="$parallel
 ${took:-$(bound "$t")} $(basename "$t")"
-		continue
+	else
+		serial="$serial $(basename "$t")"
+	fi
+done
+# The longest first: the others fill the slot that frees first.
+queue=$(echo $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2))
+
+for n in $serial; do
+	t=$here/$n
+	# Once the command beside has ended, its core goes to the parallel
+	# scripts; with none beside, they wait for the serial ones.
+	if [ -n "$beside_pid" ] && [ -e "$logs/beside.rc" ]; then
+		beside_end
+	fi
+	if [ -z "$beside_pid" ] && [ -n "${INTEGRATION_BESIDE:-}" ]; then
+		fill $((jobs - 1))
 	fi
 	run_one "$t"
 	report "$t"
 done
-
 beside_end
 
-# The parallel ones, the longest first (the others fill the slot that
-# frees first): a slot frees when its script ends; outcomes are reported
-# as they come.
-for n in $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2); do
-	t=$here/$n
-	while [ "$(echo $running | wc -w)" -ge "$jobs" ]; do
-		sleep 1
-		still=
-		for r in $running; do
-			# run_one writes the seconds last: the script has ended.
-			if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ]; then
-				wait "${r%%:*}"
-				report "$here/${r#*:}"
-			else
-				still="$still $r"
-			fi
-		done
-		running=$still
-	done
-	run_one "$t" &
-	running="$running $!:$n"
+while [ -n "$queue" ]; do
+	fill "$jobs"
+	[ -n "$queue" ] && sleep 1
 done
 for r in $running; do
 	wait "${r%%:*}"
