@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -22,7 +23,7 @@
 /* Everything the four steps share: the options, then what open made and
  * close frees.  topo and rf belong to this until node_new takes them. */
 struct node_cmd {
-	char *config, *topology, *key_file, *role, *listen, *control;
+	char *config, *topology, *key_file, *role, *listen, *control, *replay_file;
 	uint64_t layer;
 	int foreground, verbose, check_config;
 	uint64_t replay_window, replay_memory;
@@ -39,15 +40,56 @@ struct node_cmd {
 };
 
 /* Replay memory: `gens` Bloom filters sharing the budget, spanning the
- * window with two generations to spare (see replay.h). */
-static struct replay *make_replay(uint64_t window_min, uint64_t mib)
+ * window with two generations to spare (see replay.h), in the file
+ * c->replay_file (default: the key file's name + ".replay") or, with
+ * "none", in memory only.  What the file held is logged.  0, or the exit
+ * status. */
+static int make_replay(struct node_cmd *c)
 {
 	const unsigned gens = 6;
-	unsigned gen_min = (unsigned)((window_min + gens - 3) / (gens - 2));
+	unsigned gen_min = (unsigned)((c->replay_window + gens - 3) / (gens - 2));
 	unsigned log2 = 10;
-	while (log2 < 32 && ((uint64_t)gens << (log2 + 1)) / 8 <= mib * 1048576u)
+	while (log2 < 32 && ((uint64_t)gens << (log2 + 1)) / 8 <= c->replay_memory * 1048576u)
 		log2++;
-	return replay_new(log2, gens, gen_min ? gen_min : 1);
+	if (!gen_min)
+		gen_min = 1;
+	if (c->replay_file && !strcmp(c->replay_file, "none")) {
+		c->rf = replay_new(log2, gens, gen_min);
+		if (!c->rf)
+			fatal(EXIT_SOFTWARE, "cannot create the replay filter");
+		log_warn("replay memory in memory only (replay-file none): a restart "
+		         "forgets the packets of the last %u minutes", replay_max_age_min(c->rf));
+		return 0;
+	}
+	if (!c->replay_file) {
+		size_t len = strlen(c->key_file) + sizeof(".replay");
+		c->replay_file = xmalloc(len);
+		snprintf(c->replay_file, len, "%s.replay", c->key_file);
+	}
+	char err[512];
+	uint8_t boot[16];
+	enum replay_found found;
+	int have_boot = !replay_boot_id(boot);
+	c->rf = replay_open(c->replay_file, c->kp.pk, log2, gens, gen_min,
+	                    (uint32_t)(wall_s() / 60), have_boot ? boot : NULL, &found,
+	                    err, sizeof(err));
+	if (!c->rf) {
+		fprintf(stderr, "mixproxy node: %s (replay-file: another file, or none "
+		        "to keep it in memory only)\n", err);
+		return EXIT_CANTCREAT;
+	}
+	if (found == REPLAY_FOUND_LOST || found == REPLAY_FOUND_RESIZED) {
+		time_t until = (time_t)replay_unknown_until(c->rf) * 60 + 59;
+		struct tm tm;
+		char when[32];
+		gmtime_r(&until, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S UTC", &tm);
+		log_warn("replay file %s: %s; packets made before %s are refused",
+		         c->replay_file, replay_found_str(found), when);
+	} else {
+		log_info("replay file %s: %s", c->replay_file, replay_found_str(found));
+	}
+	return 0;
 }
 
 /* The options, checked as far as they can be without opening anything.
@@ -123,9 +165,8 @@ static int node_open(struct node_cmd *c)
 		c->ls = self->addr;
 		c->lsl = self->addrlen;
 	}
-	c->rf = make_replay(c->replay_window, c->replay_memory);
-	if (!c->rf)
-		fatal(EXIT_SOFTWARE, "cannot create the replay filter");
+	if ((rc = make_replay(c)))
+		return rc;
 	c->listen_fd = daemon_listen(&c->ls, c->lsl, 256, c->listen ? c->listen : self->addr_text,
 	                             err, sizeof(err));
 	if (c->listen_fd < 0) {
@@ -203,8 +244,11 @@ static void node_close(struct node_cmd *c)
 		ev_free(c->ev);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
-	if (c->rf)
-		replay_free(c->rf);
+	if (c->rf) {
+		char err[256];
+		if (replay_close(c->rf, err, sizeof(err)))
+			log_err("%s", err);
+	}
 	if (c->topo)
 		topo_free(c->topo);
 	keypair_wipe(&c->kp);
@@ -246,6 +290,7 @@ int cmd_node(int argc, char **argv)
 		{ "stranger-mail", 0, OPT_U64, "N", "mail kept for keys that never attached (2000)", &o->stranger_mail, 1, 100000000, 0 },
 		{ "replay-window", 0, OPT_U64, "MIN", "packet and reply-block lifetime (60)", &c->replay_window, 4, 1440, 0 },
 		{ "replay-memory", 0, OPT_U64, "MIB", "memory of the replay filter (8)", &c->replay_memory, 1, 4096, 0 },
+		{ "replay-file", 0, OPT_STR, "FILE", "where the replay filter lives, or none (KEYFILE.replay)", &c->replay_file, 0, 0, 0 },
 		{ "test-drop", 0, OPT_DBL, "P", "TESTING ONLY: drop received packets with probability P", &o->test_drop, 0, 1, 0 },
 		{ "test-duplicate", 0, OPT_DBL, "P", "TESTING ONLY: duplicate received packets with probability P", &o->test_duplicate, 0, 1, 0 },
 	};

@@ -909,7 +909,7 @@ enum {
 	NS_DROP_MAC, NS_DROP_REPLAY, NS_DROP_EXPIRED, NS_DROP_KEY, NS_DROP_FORMAT, NS_DROP_ROUTE,
 	NS_DROP_DELAY, NS_DROP_HELD_FULL, NS_DROP_QUEUE, NS_DROP_LINK_DOWN, NS_DROP_MAILBOX_FULL,
 	NS_DROP_MAILBOX_AGE, NS_DROP_NO_CLIENT_SLOT,
-	NS_TEST_DROPPED, NS_TEST_DUPLICATED, NS_REPLAY_FRESH, NS_REPLAY_OVERLOADED,
+	NS_TEST_DROPPED, NS_TEST_DUPLICATED, NS_REPLAY_FRESH, NS_REPLAY_OVERLOADED, NS_REPLAY_UNKNOWN,
 	NS_LINKS_ACCEPTED, NS_LINKS_REFUSED, NS_LINKS_OPENED, NS_LINKS_FAILED,
 	NS_LINKS_OVER_MAX, NS_HANDSHAKES_PUSHED, NS_CLIENT_LINKS_REFUSED, NS_ACCEPT_RESTS,
 	NS_N
@@ -953,6 +953,7 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_TEST_DUPLICATED] = { "test", "duplicated", "test_faults_total", "fault=\"duplicated\"", CTL_COUNTER, 0, NULL },
 	[NS_REPLAY_FRESH] = { "replay", "fresh", "replay_fresh_total", NULL, CTL_COUNTER, 0, "Packets the replay filter took as new." },
 	[NS_REPLAY_OVERLOADED] = { "replay", "overloaded", "replay_overloaded_total", NULL, CTL_COUNTER, 0, "Insertions into the replay filter past its design load." },
+	[NS_REPLAY_UNKNOWN] = { "replay", "unknown", "replay_unknown_total", NULL, CTL_COUNTER, 0, "Packets refused (counted as replays too) because they may have been taken before a crash of the machine lost the filter's memory of them." },
 	[NS_LINKS_ACCEPTED] = { "links", "accepted", "links_accepted_total", NULL, CTL_COUNTER, 0, "Incoming connections accepted." },
 	[NS_LINKS_REFUSED] = { "links", "refused", "links_refused_total", NULL, CTL_COUNTER, 0, "Incoming links refused: a key not in the topology, a client at a mix." },
 	[NS_LINKS_OPENED] = { "links", "opened", "links_opened_total", NULL, CTL_COUNTER, 0, "Links to other nodes opened." },
@@ -1014,6 +1015,7 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_TEST_DUPLICATED] = (double)n->c.test_duplicated;
 	v[NS_REPLAY_FRESH] = (double)rs.fresh;
 	v[NS_REPLAY_OVERLOADED] = (double)rs.overloaded;
+	v[NS_REPLAY_UNKNOWN] = (double)rs.unknown;
 	v[NS_LINKS_ACCEPTED] = (double)n->c.links_accepted;
 	v[NS_LINKS_REFUSED] = (double)n->c.links_refused;
 	v[NS_LINKS_OVER_MAX] = (double)n->c.links_over_max;
@@ -1340,8 +1342,12 @@ void node_free(struct node *n)
 	if (n->inlinks)
 		htab_free(n->inlinks);
 	admit_free(n->admit);
-	if (n->rf)
-		replay_free(n->rf);
+	if (n->rf) {
+		/* Marked closed only once every tag is on the disk. */
+		char err[256];
+		if (replay_close(n->rf, err, sizeof(err)))
+			log_err("%s: the next start takes the replay memory as unknown", err);
+	}
 	if (n->topo)
 		topo_free(n->topo);
 	keypair_wipe(&n->kp);

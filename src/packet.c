@@ -337,6 +337,8 @@ int pkt_process(uint8_t *pkt, size_t len, const uint8_t sk[PKT_KEY_BYTES],
 		case REPLAY_FRESH: break;
 		case REPLAY_SEEN: rc = PKT_ERR_REPLAY; goto out;
 		case REPLAY_EXPIRED: rc = PKT_ERR_EXPIRED; goto out;
+		/* Maybe taken before a crash lost the memory of it. */
+		case REPLAY_UNKNOWN: rc = PKT_ERR_REPLAY; goto out;
 		}
 	}
 	lion_fwd(k.lion, pkt + P_PAYLOAD, PKT_PAYLOAD_BYTES);

@@ -198,16 +198,24 @@ check "... saying so" grep -q "no daemon answers" "$dir/show.err"
 check "show with two names: 64" test $? = 64
 
 # A node whose explicit control socket cannot be made does not start;
-# one whose socket another daemon holds neither.
+# one whose socket another daemon holds neither.  (A second gw1 would
+# first find gw1's replay file locked: --replay-file none.)
 port=$(pick_port) || exit 1
 timeout 10 "$bin" node -d -t "$topo" -k "$dir/net/gw1.key" -L "127.0.0.1:$port" \
-	--control "$dir/no/such/dir/x.sock" 2>"$dir/show.err"
+	--replay-file none --control "$dir/no/such/dir/x.sock" 2>"$dir/show.err"
 check "a control socket that cannot be made: 71" test $? = 71
 check "... one line naming it" test "$(grep -c "control socket $dir/no/such/dir/x.sock: " "$dir/show.err")" = 1
 timeout 10 "$bin" node -d -t "$topo" -k "$dir/net/gw1.key" -L "127.0.0.1:$port" \
-	--control "$gw1" 2>"$dir/show.err"
+	--replay-file none --control "$gw1" 2>"$dir/show.err"
 check "a control socket in use: 71, left alone" test $? = 71 -a -S "$gw1"
 check "... saying so" grep -q "in use: a daemon answers on it" "$dir/show.err"
+# Nor one whose replay file another node holds: two processes would
+# each take a packet once.
+timeout 10 "$bin" node -d -t "$topo" -k "$dir/net/gw1.key" -L "127.0.0.1:$port" \
+	--control none 2>"$dir/show.err"
+check "a replay file in use: 73" test $? = 73
+check "... one line naming it" \
+	test "$(grep -c "replay file $dir/net/gw1.key.replay: in use by another process" "$dir/show.err")" = 1
 
 # 6. A clean exit takes the socket away.
 stop "$cli_pid"
