@@ -5,9 +5,11 @@
  *       Two fresh identities in one process attach to two gateways; A
  *       sends COUNT packets to B through the three mix layers; B counts what
  *       arrives (exactly once?) and the one-way delay.  Prints one JSON line.
- *   mpclient inject -t TOPOLOGY --kind replay|tamper [--gw-a ID]
+ *   mpclient inject -t TOPOLOGY --kind replay|tamper [--gw-a ID] [--wait-file F]
  *       Sends one good packet to B, then a replay of it (or a copy with a
- *       flipped header bit): B must receive exactly one.
+ *       flipped header bit): B must receive exactly one.  --wait-file:
+ *       once B has the first, creates F.sent and waits (up to --timeout)
+ *       until F exists before the second (the nodes may restart meanwhile).
  *   mpclient stranger -t TOPOLOGY --target ID
  *       Connects to node ID as a node with a key outside the topology and
  *       tries to hand it a packet; succeeds (exit 0) if the link is refused.
@@ -43,6 +45,7 @@
  * Exit 0 when the run met its expectation, 1 otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <sodium.h>
@@ -375,7 +378,20 @@ static const struct topo_node *pick_gw(const char *name)
 	return g;
 }
 
-static int do_inject(const char *kind)
+static int b_got_one(void) { return B.received >= 1; }
+
+/* Until path exists, or timeout_s seconds. */
+static int wait_file(const char *path)
+{
+	for (uint64_t waited = 0; waited < timeout_s * 1000; waited += 100) {
+		if (!access(path, F_OK))
+			return 1;
+		run_for(100);
+	}
+	return 0;
+}
+
+static int do_inject(const char *kind, const char *wait)
 {
 	uint8_t pkt[PKT_BYTES], copy[PKT_BYTES], first[PKT_ID_BYTES];
 	count = 1;
@@ -391,6 +407,18 @@ static int do_inject(const char *kind)
 	else if (strcmp(kind, "replay"))
 		fatal(EXIT_USAGE, "mpclient: --kind must be replay or tamper");
 	link_send(A.link, LF_SEND, first, pkt);
+	if (wait) {
+		char sent_path[4096];
+		snprintf(sent_path, sizeof(sent_path), "%s.sent", wait);
+		if (!run_until(b_got_one, 5000))
+			fatal(1, "mpclient: the first packet did not arrive");
+		int fd = open(sent_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			fatal(1, "mpclient: %s: %s", sent_path, strerror(errno));
+		close(fd);
+		if (!wait_file(wait))
+			fatal(1, "mpclient: %s did not appear", wait);
+	}
 	link_send(A.link, LF_SEND, first, copy);
 	sent = 2;
 	run_for(1500);
@@ -739,7 +767,7 @@ static int do_hold(const char *from)
 int main(int argc, char **argv)
 {
 	char *topo_path = NULL, *gw_a = NULL, *gw_b = NULL, *kind = NULL, *target = NULL;
-	char *from = NULL, *to = NULL;
+	char *from = NULL, *to = NULL, *wait_path = NULL;
 	int verbose = 0;
 	struct opt opts[] = {
 		{ "topology", 't', OPT_STR, "FILE", "topology file", &topo_path, 0, 0, 0 },
@@ -750,6 +778,7 @@ int main(int argc, char **argv)
 		{ "gw-a", 0, OPT_STR, "ID", "sender's gateway", &gw_a, 0, 0, 0 },
 		{ "gw-b", 0, OPT_STR, "ID", "receiver's gateway", &gw_b, 0, 0, 0 },
 		{ "kind", 0, OPT_STR, "KIND", "inject: replay or tamper", &kind, 0, 0, 0 },
+		{ "wait-file", 0, OPT_STR, "F", "inject: touch F.sent after the first, wait for F", &wait_path, 0, 0, 0 },
 		{ "target", 0, OPT_STR, "ID", "stranger, hold --idle: node to attack", &target, 0, 0, 0 },
 		{ "from", 0, OPT_STR, "ADDR,...", "hold: local addresses to connect from, in turn", &from, 0, 0, 0 },
 		{ "seconds", 0, OPT_U64, "S", "hold, pin: how long at most (10; SIGTERM ends it)", &hold_s, 2, 3600, 0 },
@@ -817,7 +846,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "pin")) {
 		rc = do_pin(to);
 	} else if (!strcmp(mode, "inject")) {
-		rc = do_inject(kind ? kind : "replay");
+		rc = do_inject(kind ? kind : "replay", wait_path);
 	} else if (!strcmp(mode, "stranger")) {
 		rc = do_stranger(target);
 	} else if (!strcmp(mode, "mailbox")) {

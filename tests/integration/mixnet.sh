@@ -74,6 +74,32 @@ tools/localnet restart "$dir" mix2a >/dev/null && tools/localnet restart "$dir" 
 check "after a restart of layer 2, 500 packets pass again exactly once" \
 	timeout 60 tools/mpclient pingpong -t "$topo" -n 500 --rate 2000
 
+# The replay memory outlives the process (mixproxy-protocol(7), REPLAY
+# MEMORY): a packet captured before every mix is SIGKILLed and restarted
+# is refused after, at layer 1, as a replay.  With the memory lost, layer
+# 1 would pass it and only the exit gateway, which stays up, would stop it.
+mixes="mix1a mix1b mix2a mix2b mix3a mix3b"
+timeout 60 tools/mpclient inject -t "$topo" --kind replay --gw-a gw1 --gw-b gw2 \
+	--wait-file "$dir/go" --timeout 30 >"$dir/inject.out" 2>"$dir/inject.err" &
+inj=$!
+i=0
+while [ ! -e "$dir/go.sent" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+for m in $mixes; do tools/localnet kill "$dir" $m KILL; done
+for m in $mixes; do tools/localnet restart "$dir" $m >/dev/null; done
+touch "$dir/go"
+if wait $inj; then
+	ok "a packet captured before all mixes were killed and restarted reaches the recipient once"
+else
+	not_ok "inject across the restart: $(cat "$dir/inject.out") $(tail -n 3 "$dir/inject.err")"
+fi
+tools/localnet counters "$dir" >/dev/null
+r=$(sum_counter replay mix1a mix1b)
+[ "$r" = 1 ] && ok "layer 1 refused it as a replay after its restart (replay=$r)" ||
+	not_ok "layer 1 replay counter after the restart is '$r', want 1"
+grep -q "replay file .*: not closed, this boot: all of it kept" "$dir/mix1a.log" &&
+	ok "the restarted mixes said their replay memory was kept" ||
+	not_ok "no replay file line in mix1a.log: $(grep 'replay file' "$dir/mix1a.log")"
+
 # SIGHUP reloads the topology, and keeps the old one when the new is bad.
 cp "$topo" "$dir/topology.good"
 echo "# reloaded" >>"$topo"
