@@ -345,7 +345,8 @@ static void kill_node(void)
 	}
 }
 
-static pid_t start_node(const char *dir)
+/* replay_file: the node's --replay-file (NULL: its default, a file). */
+static pid_t start_node(const char *dir, const char *replay_file)
 {
 	char bin[4096], topo[4200], key[4200], logf[4200];
 	const char *env = getenv("MIXPROXY");
@@ -360,12 +361,41 @@ static pid_t start_node(const char *dir)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		FILE *f = freopen(logf, "w", stderr);
 		(void)f;
-		execl(bin, "mixproxy", "node", "-d", "-t", topo, "-k", key, "--link-queue", "4096",
-		      "--control", "none", (char *)NULL);
+		if (replay_file)
+			execl(bin, "mixproxy", "node", "-d", "-t", topo, "-k", key, "--link-queue",
+			      "4096", "--control", "none", "--replay-file", replay_file, (char *)NULL);
+		else
+			execl(bin, "mixproxy", "node", "-d", "-t", topo, "-k", key, "--link-queue",
+			      "4096", "--control", "none", (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
 	return pid;
+}
+
+/* Link the feeder to the mix at ms once it listens. */
+static void nb_link(const char *dir, const struct sockaddr_storage *ms)
+{
+	for (int i = 0; i < 200; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int c = connect(fd, (const struct sockaddr *)ms, sizeof(struct sockaddr_in));
+		close(fd);
+		if (c == 0)
+			break;
+		usleep(20000);
+	}
+	if (NB.feed)
+		link_close(NB.feed, "a new mix");
+	if (NB.in)
+		link_close(NB.in, "a new mix");
+	NB.feed_up = 0;
+	NB.feed = link_connect(NB.ev, (const struct sockaddr *)ms, sizeof(struct sockaddr_in),
+	                       &NB.feeder, NB.mix.pk, LINK_NODE, 4096, &nb_cbs, NULL);
+	uint64_t end = now_ms() + 5000;
+	while (!NB.feed_up && now_ms() < end)
+		ev_run_once(NB.ev, 10);
+	if (!NB.feed_up)
+		fatal(1, "could not link to the mix (see %s/mix.log)", dir);
 }
 
 static int bench_node(void)
@@ -445,24 +475,9 @@ static int bench_node(void)
 	crypto_box_keypair(x.pk, x.out);
 	double xs = per_call(do_x25519, &x, 64, 200000);
 
-	node_pid = start_node(dir);
+	node_pid = start_node(dir, NULL);
 	atexit(kill_node);
-	for (int i = 0; i < 200; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		int c = connect(fd, (struct sockaddr *)&ms, sizeof(struct sockaddr_in));
-		close(fd);
-		if (c == 0)
-			break;
-		usleep(20000);
-	}
-	NB.feed = link_connect(NB.ev, (struct sockaddr *)&ms, sizeof(struct sockaddr_in),
-	                       &NB.feeder, NB.mix.pk, LINK_NODE, 4096, &nb_cbs, NULL);
-	uint64_t end = now_ms() + 5000;
-	while (!NB.feed_up && now_ms() < end)
-		ev_run_once(NB.ev, 10);
-	if (!NB.feed_up)
-		fatal(1, "could not link to the mix (see %s/mix.log)", dir);
-
+	nb_link(dir, &ms);
 	nb_run(2000, 0, 5000); /* warm up: the mix opens its link to the sink */
 	double sat = nb_run(80000, 0, 20000);
 	/* Offered rates below saturation: the forwarded rate should follow. */
@@ -482,6 +497,18 @@ static int bench_node(void)
 	printf("{\"bench\":\"node.latency_p99_us\", \"value\":%llu, \"unit\":\"us\", "
 	       "\"offered\":%.0f, \"p50_us\":%llu}\n", (unsigned long long)p99, half,
 	       (unsigned long long)p50);
+	fflush(stdout);
+
+	/* The replay file's cost: the same packets through a new mix whose
+	 * filter is in memory only. */
+	kill_node();
+	node_pid = start_node(dir, "none");
+	nb_link(dir, &ms);
+	NB.next = 0;
+	nb_run(2000, 0, 5000);
+	double sat_off = nb_run(80000, 0, 20000);
+	printf("{\"bench\":\"node.replay_file\", \"value\":%.3f, \"unit\":\"ratio\", "
+	       "\"on\":%.0f, \"off\":%.0f}\n", sat_off > 0 ? sat / sat_off : 0, sat, sat_off);
 	fflush(stdout);
 
 	kill_node();
