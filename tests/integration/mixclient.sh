@@ -14,7 +14,7 @@
 #   - the clients' gateway SIGKILLed and restarted;
 #   - memory bounded while the receiving application refuses everything.
 # integration-timeout: 300
-# integration-parallel: 90
+# integration-parallel: 70
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixclient.XXXXXX)

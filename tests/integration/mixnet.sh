@@ -10,7 +10,8 @@ cleanup() {
 	[ -f "$dir/pids" ] && tools/localnet stop "$dir" >/dev/null 2>&1
 	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 . tests/integration/lib/tap.sh
 check() { # check DESCRIPTION COMMAND...: passes when COMMAND exits 0

@@ -7,7 +7,7 @@
 # proxy-load.sh (integration-parallel).  Smaller: PROXY_TEST_MIB (slow
 # reader and lossy bulk), PROXY_TEST_LOSS_MIB (lossy bulk only).
 # integration-timeout: 600
-# integration-parallel: 170
+# integration-parallel: 135
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 mib=${PROXY_TEST_MIB:-64}

@@ -17,7 +17,7 @@
 #      --peer-timeout, and both logs name the cause.
 # Smaller: PROXY_CHURN_MIB (the fast profile's download).
 # integration-timeout: 600
-# integration-parallel: 120
+# integration-parallel: 110
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 mib=${PROXY_CHURN_MIB:-64}

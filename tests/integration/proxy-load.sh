@@ -8,7 +8,7 @@
 # Smaller: PROXY_TEST_MIB (the bulk is a quarter of it), PROXY_TEST_CONNS
 # and PROXY_TEST_CONN_KIB.
 # integration-timeout: 600
-# integration-parallel: 220
+# integration-parallel: 100
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 mib=${PROXY_TEST_MIB:-64}

@@ -26,7 +26,7 @@
 # status is a failure, named "beside".  Once it has ended, the parallel
 # scripts take that core (INTEGRATION_JOBS - 1 at once) while the others
 # still run one at a time, and all INTEGRATION_JOBS once those are done.
-# The slots are filled between two scripts that run one at a time.
+# Slots are filled within a fifth of a second.
 #
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
@@ -127,13 +127,14 @@ report() {
 # Interrupted: stop what runs.  Jobs started in the background have
 # SIGINT ignored, which a script cannot trap again: TERM to the command
 # beside (its own process group: setsid, so that make's children go too)
-# and to each parallel script's timeout, which passes it on to the script
-# (whose EXIT trap cleans up).
+# and to each script's timeout, which passes it on to the script (whose
+# EXIT trap cleans up).
 beside_pid=
 running=
+serial_pid=
 stop_running() {
 	[ -n "$beside_pid" ] && kill -TERM -- "-$beside_pid" 2>/dev/null
-	for r in $running; do
+	for r in $running ${serial_pid:+$serial_pid:serial}; do
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
 	done
@@ -180,10 +181,11 @@ reap() {
 fill() {
 	reap
 	while [ -n "$queue" ] && [ "$(echo $running | wc -w)" -lt "$1" ]; do
-		n=${queue%% *}
+		# (Shell variables are global: the callers' n and t stay theirs.)
+		next=${queue%% *}
 		queue=$(echo $queue | cut -s -d' ' -f2-)
-		run_one "$here/$n" &
-		running="$running $!:$n"
+		run_one "$here/$next" &
+		running="$running $!:$next"
 	done
 }
 
@@ -203,17 +205,27 @@ done
 # The longest first: the others fill the slot that frees first.
 queue=$(echo $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2))
 
-for n in $serial; do
-	t=$here/$n
-	# Once the command beside has ended, its core goes to the parallel
-	# scripts; with none beside, they wait for the serial ones.
+# tend: once the command beside has ended, its core goes to the parallel
+# scripts; with none beside, they wait for the serial ones.
+tend() {
 	if [ -n "$beside_pid" ] && [ -e "$logs/beside.rc" ]; then
 		beside_end
 	fi
 	if [ -z "$beside_pid" ] && [ -n "${INTEGRATION_BESIDE:-}" ]; then
 		fill $((jobs - 1))
 	fi
-	run_one "$t"
+}
+for n in $serial; do
+	t=$here/$n
+	tend
+	# In the background, so that a slot that frees meanwhile is filled.
+	run_one "$t" &
+	serial_pid=$!
+	while [ ! -e "$logs/${n%.sh}.log.secs" ]; do
+		sleep 0.2
+		tend
+	done
+	wait "$serial_pid"
 	report "$t"
 done
 beside_end
