@@ -12,8 +12,9 @@
  *       An idle client and a busy one: packets/s each sends to its gateway,
  *       and frames/s each gets from it (paced: mail or padding).
  *   mpmix stall -t TOPO [--fast] [--seconds S]
- *       A floods B while B's application refuses everything: memory held
- *       by both stays bounded.
+ *       A floods B while B's application refuses everything: from B's
+ *       first refusal on, for S seconds, memory held by both stays
+ *       bounded (the second half no higher than the first + 10%).
  * Exit 0 when the run met its expectation. */
 #include <errno.h>
 #include <sodium.h>
@@ -38,6 +39,7 @@ static struct mixclient *A, *B;
 static struct mix_addr addr_b;
 static uint64_t count = 1000, size = 100, timeout_s = 120, seconds = 10;
 static int fast, replies, refuse_all;
+static uint64_t refused; /* stall: messages B's application refused */
 static uint64_t sent, got_b, got_a, dup_b, dup_a, leaked_key, bad;
 static uint8_t *seen_b, *seen_a;
 static uint64_t bytes_b, t_first, t_last;
@@ -67,8 +69,10 @@ static int on_msg_b(struct mixclient *mc, const struct mix_from *from, const uin
 {
 	uint32_t seq;
 	(void)ctx;
-	if (refuse_all)
+	if (refuse_all) {
+		refused++;
 		return -1;
+	}
 	/* B must learn nothing of A: no key in what it is handed. */
 	if (from->reply || memmem(from, sizeof(*from), kpa.pk, 8) || memmem(data, len, kpa.pk, 8))
 		leaked_key++;
@@ -320,6 +324,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stall")) {
 		refuse_all = 1;
 		push();
+		/* The stall begins once B's application has refused a first
+		 * message: on a loaded machine the first packets take seconds,
+		 * and buffers that grow then are the traffic's, not the stall's. */
+		uint64_t wait_end = now_ms() + 20000;
+		while (!refused && now_ms() < wait_end)
+			ev_run_once(ev, 20);
 		/* Bounded: what the first half of the stall reached, the second
 		 * half must not exceed by more than a little. */
 		size_t peak_a = 0, peak_b = 0, half_a = 0, half_b = 0;
@@ -336,12 +346,13 @@ int main(int argc, char **argv)
 				half_b = peak_b;
 			}
 		}
-		printf("{\"mode\":\"stall\", \"sent\":%llu, \"memory_a_half\":%zu, \"memory_a\":%zu, "
-		       "\"memory_b_half\":%zu, \"memory_b\":%zu, ",
-		       (unsigned long long)sent, half_a, peak_a, half_b, peak_b);
+		printf("{\"mode\":\"stall\", \"sent\":%llu, \"refused\":%llu, \"memory_a_half\":%zu, "
+		       "\"memory_a\":%zu, \"memory_b_half\":%zu, \"memory_b\":%zu, ",
+		       (unsigned long long)sent, (unsigned long long)refused, half_a, peak_a, half_b,
+		       peak_b);
 		stats_json("B", B);
 		printf("}\n");
-		rc = peak_a <= half_a + half_a / 10 && peak_b <= half_b + half_b / 10 ? 0 : 1;
+		rc = refused && peak_a <= half_a + half_a / 10 && peak_b <= half_b + half_b / 10 ? 0 : 1;
 	} else {
 		fprintf(stderr, "mpmix: unknown mode '%s'\n", mode);
 		rc = 64;
