@@ -35,6 +35,7 @@
 #      dies as a replay at layer 1 (item 5).
 # Out of descriptors (item 2) is nofile.sh's.
 # integration-timeout: 300
+# integration-quiet: the attacked processes' CPU and round trips are measured
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 

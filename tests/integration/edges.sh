@@ -15,6 +15,7 @@
 # with the sessions: each session takes an identity with a link of its
 # own (mixproxy(8), CAVEATS).
 # integration-timeout: 180
+# integration-quiet: it measures the rates of paced frames
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 

@@ -26,7 +26,10 @@
 # status is a failure, named "beside".  Once it has ended, the parallel
 # scripts take that core (INTEGRATION_JOBS - 1 at once) while the others
 # still run one at a time, and all INTEGRATION_JOBS once those are done.
-# Slots are filled within a fifth of a second.
+# Slots are filled within a fifth of a second.  A volume script is more
+# than a hog: its client, server and nodes take both cores in turns.  So
+# the scripts with a line "# integration-quiet" (they measure rates or
+# delays) run first, with nothing but INTEGRATION_BESIDE beside them.
 #
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
@@ -189,7 +192,7 @@ fill() {
 	done
 }
 
-serial= parallel=
+quiet= serial= parallel=
 for t in "$here"/*.sh; do
 	[ -f "$t" ] || continue
 	[ "$(basename "$t")" = run.sh ] && continue
@@ -198,6 +201,8 @@ for t in "$here"/*.sh; do
 		took=$(sed -n 's/^# integration-parallel: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 		parallel="$parallel
 ${took:-$(bound "$t")} $(basename "$t")"
+	elif grep -q '^# integration-quiet' "$t"; then
+		quiet="$quiet $(basename "$t")"
 	else
 		serial="$serial $(basename "$t")"
 	fi
@@ -205,17 +210,23 @@ done
 # The longest first: the others fill the slot that frees first.
 queue=$(echo $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2))
 
-# tend: once the command beside has ended, its core goes to the parallel
-# scripts; with none beside, they wait for the serial ones.
+# tend: once the command beside has ended, and the quiet scripts with
+# it, its core goes to the parallel scripts; with none beside, they wait
+# for the serial ones.
+in_quiet=1
 tend() {
 	if [ -n "$beside_pid" ] && [ -e "$logs/beside.rc" ]; then
 		beside_end
 	fi
-	if [ -z "$beside_pid" ] && [ -n "${INTEGRATION_BESIDE:-}" ]; then
+	if [ -z "$beside_pid" ] && [ -n "${INTEGRATION_BESIDE:-}" ] && [ $in_quiet = 0 ]; then
 		fill $((jobs - 1))
 	fi
 }
-for n in $serial; do
+for n in $quiet - $serial; do
+	if [ "$n" = - ]; then
+		in_quiet=0
+		continue
+	fi
 	t=$here/$n
 	tend
 	# In the background, so that a slot that frees meanwhile is filled.
