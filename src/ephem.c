@@ -181,6 +181,29 @@ void ephem_to_x25519(uint8_t u[][32], const uint8_t ed[][32], size_t n)
 	}
 }
 
+int ephem_to_ed25519(uint8_t y[32], const uint8_t u[32])
+{
+	struct fe fu, one, num, den, t;
+	uint8_t back[32];
+
+	fe_frombytes(&fu, u);
+	fe_tobytes(back, &fu);
+	fe_one(&one);
+	fe_add(&den, &fu, &one);
+	fe_tobytes(y, &den);
+	/* den = u + 1 is zero exactly for u = p - 1. */
+	int zero = sodium_is_zero(y, 32);
+	if (memcmp(back, u, 32) || zero) {
+		memset(y, 0, 32);
+		return -1;
+	}
+	fe_sub(&num, &fu, &one);
+	fe_invert(&t, &den);
+	fe_mul(&t, &t, &num);
+	fe_tobytes(y, &t);
+	return 0;
+}
+
 int ephem_keypairs(uint8_t sk[][32], uint8_t pk[][32], size_t n)
 {
 	uint8_t ed[EPHEM_MAX][32];

@@ -31,4 +31,10 @@ int ephem_keypairs(uint8_t sk[][32], uint8_t pk[][32], size_t n);
  * pass points of large order only.  Does nothing for n outside 1..EPHEM_MAX. */
 void ephem_to_x25519(uint8_t u[][32], const uint8_t ed[][32], size_t n);
 
+/* The inverse map, for one X25519 public key (xeddsa.h verifies a
+ * signature under it): y = (u - 1) / (u + 1), canonical, sign bit 0.
+ * -1 (y zeroed) if u is not canonical (u >= p, or bit 255 set) or is
+ * p - 1, which has no Edwards point. */
+int ephem_to_ed25519(uint8_t y[32], const uint8_t u[32]);
+
 #endif
