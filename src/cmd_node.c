@@ -84,7 +84,7 @@ static int make_replay(struct node_cmd *c)
 		char when[32];
 		gmtime_r(&until, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S UTC", &tm);
-		log_warn("replay file %s: %s; packets made before %s are refused",
+		log_warn("replay file %s: %s; packets made up to %s are refused",
 		         c->replay_file, replay_found_str(found), when);
 	} else {
 		log_info("replay file %s: %s", c->replay_file, replay_found_str(found));
