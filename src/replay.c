@@ -126,7 +126,7 @@ const char *replay_found_str(enum replay_found f)
 	case REPLAY_FOUND_CLOSED: return "closed cleanly";
 	case REPLAY_FOUND_KILLED: return "not closed, this boot: all of it kept";
 	case REPLAY_FOUND_LOST: return "not closed, an earlier boot: what the crash lost is unknown";
-	case REPLAY_FOUND_RESIZED: return "other sizes or unreadable: unknown";
+	case REPLAY_FOUND_RESIZED: return "other sizes, unreadable, or of a clock ahead of this one: unknown";
 	case REPLAY_FOUND_OTHER_KEY: return "made for another key: started anew";
 	}
 	return "?";
@@ -198,6 +198,40 @@ static int create_file(const char *path, size_t bytes, char *err, size_t errlen)
 	return fd;
 }
 
+/* A slot of a generation still to come (a clock set back since, or a
+ * corrupt file) would refuse every packet of its own generation as
+ * expired, with no word of why: such a file is not read as a memory,
+ * and the packets it may have taken are refused until the clock has
+ * passed them (unknown_bound), with a warning that says until when. */
+static int gens_plausible(const struct hdr *h, uint32_t now_min)
+{
+	uint64_t now_g = now_min / h->gen_minutes;
+	for (unsigned i = 0; i < h->ngens; i++)
+		if (h->gen[i].id > now_g + 2)
+			return 0;
+	return 1;
+}
+
+/* The last minute whose packets an unknown memory may have taken: a
+ * packet was made at most REPLAY_AHEAD_MIN ahead of a clock that has not
+ * passed now, or (a clock set back since) of the latest generation the
+ * old file names, if its header can be read at all. */
+static uint32_t unknown_bound(const struct hdr *old, uint32_t now_min)
+{
+	uint64_t last = now_min;
+	if (!memcmp(old->magic, MAGIC, sizeof(MAGIC)) && old->version == VERSION &&
+	    old->order == ORDER && old->ngens <= REPLAY_GENS_MAX && old->gen_minutes) {
+		/* Only generations after the current one say more than now. */
+		uint64_t now_g = now_min / old->gen_minutes;
+		for (unsigned i = 0; i < old->ngens; i++)
+			if (old->gen[i].id > now_g + 1 &&
+			    old->gen[i].id * old->gen_minutes - 1 > last)
+				last = old->gen[i].id * old->gen_minutes - 1;
+	}
+	last += REPLAY_AHEAD_MIN;
+	return last > UINT32_MAX ? UINT32_MAX : (uint32_t)last;
+}
+
 struct replay *replay_open(const char *path, const uint8_t key_pk[32],
                            unsigned log2_bits, unsigned gens, unsigned gen_minutes,
                            uint32_t now_min, const uint8_t *boot_id,
@@ -237,6 +271,8 @@ struct replay *replay_open(const char *path, const uint8_t key_pk[32],
 		    old.order != ORDER || old.log2_bits != log2_bits || old.ngens != gens ||
 		    old.gen_minutes != gen_minutes || (size_t)st.st_size != r->mem_bytes)
 			*found = REPLAY_FOUND_RESIZED;
+		else if (!gens_plausible(&old, now_min))
+			*found = REPLAY_FOUND_RESIZED;
 		else if (memcmp(old.key_pk, key_pk, 32))
 			*found = REPLAY_FOUND_OTHER_KEY;
 		else if (old.state == STATE_CLOSED)
@@ -271,12 +307,10 @@ struct replay *replay_open(const char *path, const uint8_t key_pk[32],
 		/* The old memory cannot be read at these sizes: whatever it
 		 * took is unknown, as after a crash. */
 		init_mem(r, key_pk);
-		r->h->unknown_until = now_min + REPLAY_AHEAD_MIN;
+		r->h->unknown_until = unknown_bound(&old, now_min);
 		break;
 	case REPLAY_FOUND_LOST: {
-		/* A packet taken before the crash was made at most
-		 * REPLAY_AHEAD_MIN ahead of a clock that has not reached now. */
-		uint32_t until = now_min + REPLAY_AHEAD_MIN;
+		uint32_t until = unknown_bound(&old, now_min);
 		if (r->h->unknown_until < until)
 			r->h->unknown_until = until;
 		break;

@@ -50,7 +50,8 @@ enum replay_found {
 	REPLAY_FOUND_CLOSED,      /* closed cleanly: all of it known */
 	REPLAY_FOUND_KILLED,      /* not closed, same boot: all in the page cache */
 	REPLAY_FOUND_LOST,        /* not closed, another boot: unknown */
-	REPLAY_FOUND_RESIZED,     /* other sizes or an unreadable file: unknown */
+	REPLAY_FOUND_RESIZED,     /* other sizes, unreadable, or generations still
+	                             to come (a clock set back): unknown */
 	REPLAY_FOUND_OTHER_KEY,   /* made for another key: its packets cannot
 	                             be opened with this one, so a new memory */
 };

@@ -197,6 +197,28 @@ START_TEST(test_torn_file_is_unknown)
 }
 END_TEST
 
+/* A clock set back: the file holds generations still to come.  Not a
+ * memory; what it may have taken, up to the end of its latest
+ * generation, is refused until the clock has passed it. */
+START_TEST(test_clock_set_back)
+{
+	char err[256];
+	uint32_t later = NOW + 600, end = (later / 15 + 1) * 15 - 1;
+	struct replay *r = open_as(key, boot1, later, REPLAY_FOUND_NEW);
+	take(r, 10, later, later);
+	ck_assert_int_eq(replay_close(r, err, sizeof(err)), 0);
+	r = open_as(key, boot1, NOW, REPLAY_FOUND_RESIZED);
+	ck_assert_uint_eq(replay_unknown_until(r), end + REPLAY_AHEAD_MIN);
+	/* Taken before the clock was set back: refused when it comes round. */
+	all_are(r, 10, later, later, REPLAY_UNKNOWN);
+	uint8_t tag[16];
+	tag_of(tag, 77);
+	uint32_t after = end + REPLAY_AHEAD_MIN + 1;
+	ck_assert_int_eq(replay_check(r, tag, after, after), REPLAY_FRESH);
+	replay_free(r);
+}
+END_TEST
+
 START_TEST(test_other_sizes_and_key)
 {
 	char err[256];
@@ -274,6 +296,7 @@ Suite *suite_replay(void)
 	tcase_add_test(tc, test_machine_crash_is_unknown);
 	tcase_add_test(tc, test_torn_file_is_unknown);
 	tcase_add_test(tc, test_other_sizes_and_key);
+	tcase_add_test(tc, test_clock_set_back);
 	tcase_add_test(tc, test_one_process_at_a_time);
 	tcase_add_test(tc, test_clock_ahead);
 	tcase_add_test(tc, test_boot_id);
