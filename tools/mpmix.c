@@ -194,6 +194,11 @@ static void run_until(int (*cond)(void), uint64_t ms)
 		ev_run_once(ev, 20);
 }
 
+static int b_refused(void)
+{
+	return refused > 0;
+}
+
 static int both_attached(void)
 {
 	return mixclient_is_attached(A) && mixclient_is_attached(B);
@@ -327,9 +332,7 @@ int main(int argc, char **argv)
 		/* The stall begins once B's application has refused a first
 		 * message: on a loaded machine the first packets take seconds,
 		 * and buffers that grow then are the traffic's, not the stall's. */
-		uint64_t wait_end = now_ms() + 20000;
-		while (!refused && now_ms() < wait_end)
-			ev_run_once(ev, 20);
+		run_until(b_refused, 20000);
 		/* Bounded: what the first half of the stall reached, the second
 		 * half must not exceed by more than a little. */
 		size_t peak_a = 0, peak_b = 0, half_a = 0, half_b = 0;
