@@ -80,10 +80,11 @@
 #define ACK_BATCH 16             /* owed to one peer: worth a packet of their own at once */
 #define BURST 32                 /* packets per loop pass in the fast profile */
 #define SUPPLY_MIN_US 250000ull  /* a quiet peer is checked at most this often */
+#define ACKS_BESIDE 6            /* acks that fit beside any message */
 
 _Static_assert(MIX_TAG_BYTES == MB_TAG_BYTES, "a tag is the body's tag field");
-_Static_assert(MIX_MSG_MAX + MB_HDR + 6 * MB_ACK_BYTES == PKT_BODY_BYTES,
-               "a message leaves room for six acks (mixclient.h)");
+_Static_assert(MIX_MSG_MAX + MB_HDR + ACKS_BESIDE * MB_ACK_BYTES == PKT_BODY_BYTES,
+               "a message leaves room for ACKS_BESIDE acks (mixclient.h)");
 
 struct mixclient {
 	struct ev *ev;
@@ -334,8 +335,9 @@ static int send_one_message_of(struct mixclient *mc, const struct conv *cv)
 			 * go in an ACK packet of their own, soon (acks_out); for
 			 * a retry, a few, at most once a round trip. */
 			/* Riding acks (cv), the acks go first: blocks take only
-			 * the room beside them (six fit beside any message). */
-			size_t keep = cv ? (p->cv.nacks < 6 ? p->cv.nacks : 6) * MB_ACK_BYTES : 0;
+			 * the room beside them. */
+			size_t keep = cv ? (p->cv.nacks < ACKS_BESIDE ? p->cv.nacks : ACKS_BESIDE) *
+			                   MB_ACK_BYTES : 0;
 			size_t room = mb_room(&b) > m->len + keep ? mb_room(&b) - m->len - keep : 0;
 			unsigned n = peer_out_surbs_wanted(p, now_us()), fit = (unsigned)(room / SURB_BYTES);
 			if (n == 0 && m->tries > 0)
