@@ -41,7 +41,7 @@ struct gwclient {
 	uint8_t pk[PKT_KEY_BYTES];
 	enum gwc_state st;
 	void *link;              /* the owner's, while attached */
-	int status_due;          /* the owner's flag */
+	struct list on_link;     /* the owner's: in its link's list while attached */
 	struct mailbox mb;
 	uint64_t since_us;       /* attached, went away, or (stranger) last mail */
 	struct list lru;         /* in its state's list, least recent first */

@@ -39,6 +39,7 @@ struct link {
 	uint8_t peer_pk[32];
 	struct noise_ik hs;   /* until the split */
 	uint8_t k_tx[32], k_rx[32];
+	uint8_t binding[32];  /* the handshake hash: this link's and no other's */
 	uint64_t n_tx, n_rx;
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
@@ -304,7 +305,7 @@ static ssize_t handle_hello(struct link *l, const uint8_t *p, size_t n)
 	}
 	/* The reply proves this side's key; the peer's proof is its first
 	 * frame (LF_AUTH), which only the holder of its key can seal. */
-	noise_ik_split(&l->hs, l->k_rx, l->k_tx, NULL);
+	noise_ik_split(&l->hs, l->k_rx, l->k_tx, l->binding);
 	enqueue_raw(l, reply, sizeof(reply));
 	link_set_state(l, LS_AUTH, "reply sent");
 	return LINK_HELLO_BYTES;
@@ -320,7 +321,7 @@ static ssize_t handle_reply(struct link *l, const uint8_t *p, size_t n)
 		link_close(l, bad);
 		return -1;
 	}
-	noise_ik_split(&l->hs, l->k_tx, l->k_rx, NULL);
+	noise_ik_split(&l->hs, l->k_tx, l->k_rx, l->binding);
 	uint8_t plain[LINK_FRAME_PLAIN];
 	frame_plain(plain, LF_AUTH, NULL, NULL);
 	encrypt_frame(l, plain);
@@ -365,6 +366,8 @@ static ssize_t handle_frame(struct link *l, const uint8_t *p, size_t n)
 	case LF_PING: ok = 1; break;
 	case LF_PACKET: ok = l->kind == LINK_NODE; break;
 	case LF_SEND:
+	case LF_ATTACH:
+	case LF_DETACH:
 	case LF_PACE: ok = l->kind == LINK_CLIENT && !l->initiator; break;
 	case LF_DELIVER:
 	case LF_STATUS:
@@ -759,6 +762,7 @@ void link_pause(struct link *l, int paused)
 enum link_state link_state(const struct link *l) { return l->state; }
 enum link_kind link_kind(const struct link *l) { return l->kind; }
 const uint8_t *link_peer_pk(const struct link *l) { return l->peer_pk; }
+const uint8_t *link_binding(const struct link *l) { return l->binding; }
 uint64_t link_id(const struct link *l) { return l->id; }
 const char *link_peer_addr(const struct link *l) { return l->addr; }
 void link_get_stats(const struct link *l, struct link_stats *st) { *st = l->st; }

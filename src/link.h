@@ -52,6 +52,10 @@ enum link_frame_type {
 	LF_STATUS = 6,  /* gateway -> client: the mixes it cannot link to (route.h) */
 	LF_PACE = 7,    /* client -> gateway: send me a frame at this mean interval */
 	LF_PAD = 8,     /* gateway -> client: a paced slot with no delivery for it */
+	LF_ATTACH = 9,  /* client -> gateway: id = a key of the client's, packet =
+	                 * its proof (attach.h): its mail comes on this link too */
+	LF_DETACH = 10, /* client -> gateway: id = a key attached by LF_ATTACH:
+	                 * its mail waits in the mailbox again */
 };
 
 enum link_state {
@@ -127,6 +131,9 @@ void link_close(struct link *l, const char *why);
 enum link_state link_state(const struct link *l);
 enum link_kind link_kind(const struct link *l);
 const uint8_t *link_peer_pk(const struct link *l); /* valid once HELLO seen */
+/* The handshake hash, which no other link shares (valid once up): what a
+ * proof made for this link binds to (attach.h). */
+const uint8_t *link_binding(const struct link *l);
 uint64_t link_id(const struct link *l);             /* for log lines */
 const char *link_peer_addr(const struct link *l);
 void link_get_stats(const struct link *l, struct link_stats *st);

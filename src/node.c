@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admit.h"
+#include "attach.h"
 #include "buf.h"
 #include "gwclient.h"
 #include "htab.h"
@@ -37,6 +38,14 @@
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
 #define CLIENT_WAIT_MS 1000      /* for a new client's first frame (client_heard) */
 #define CLIENT_SHARE_MIN 16      /* frames a client link may queue, however many share */
+/* Keys one client link may attach besides its own (LF_ATTACH), and how
+ * fast: each costs an X25519 to check.  A process with a thousand
+ * sessions holds a thousand identities on one link; a stranger with a
+ * link gets no more than that, at ATTACH_RATE a second past the first
+ * ATTACH_BURST. */
+#define ATTACH_PER_LINK 4096
+#define ATTACH_BURST 1100
+#define ATTACH_RATE 200
 
 struct node;
 
@@ -55,7 +64,13 @@ struct peer {
 struct inlink {
 	struct node *n;
 	struct link *link;
-	struct gwclient *client;  /* attached client, if any */
+	struct gwclient *client;  /* a client link's own key, while attached */
+	struct list clients;      /* every key attached on it, its own first (gwclient.on_link) */
+	size_t nclients;
+	double attach_tokens;     /* LF_ATTACH frames it may send now */
+	uint64_t attach_us;       /* when they were last counted */
+	int status_due;           /* the report of our links changed since it last went */
+	int client_counted;       /* in n->client_links */
 	struct admit_slot slot;   /* its class among the incoming links (admit.h) */
 	int up;
 	int refused; /* accept_peer said no and logged why */
@@ -92,8 +107,8 @@ struct node {
 	struct admit *admit;   /* who may hold the incoming links */
 	struct replay *rf;
 	struct htab *peers;    /* id -> struct peer */
-	struct gwclients *clients; /* a gateway's (gwclient.h; status_due: the report
-	                           * of our links changed since it last went) */
+	struct gwclients *clients; /* a gateway's (gwclient.h) */
+	uint64_t client_links;     /* client links up with their key attached */
 	struct htab *inlinks;  /* link id (8 bytes) -> struct inlink */
 	struct list held_list;
 	uint64_t held;
@@ -102,6 +117,7 @@ struct node {
 	double pace_budget;    /* paced frames the gateway may send now (pace-total) */
 	uint64_t pace_budget_us; /* when it was last filled */
 	struct ratelog rl_pace;
+	struct ratelog rl_attach;                 /* LF_ATTACH refused: a stranger's doing */
 	struct node_counters c;
 	uint64_t started_us;
 	char keytext[B58_KEY_CHARS], listen_text[64];
@@ -120,7 +136,8 @@ const char *node_role_name(const struct topo_node *t, char *buf, size_t n)
 
 static void status_changed(struct node *n);
 static void status_build(struct node *n, uint8_t pkt[PKT_BYTES]);
-static void status_flush(struct node *n, struct gwclient *c);
+static void status_flush(struct node *n, struct inlink *il);
+static void link_flush(struct node *n, struct inlink *il);
 
 /* A gateway tells its clients which mixes it cannot link to (route.h):
  * a mix that crashed is avoided at once, not after routes through it
@@ -241,13 +258,13 @@ static void log_evictions(struct node *n, uint64_t before)
 }
 
 /* Room on c's link for one more delivery: within the link's queue, and
- * within an equal share of client-queue-total among the clients
- * attached, so that clients that do not read cannot hold a gateway's
+ * within an equal share of client-queue-total among the client links
+ * up, so that clients that do not read cannot hold a gateway's
  * memory link by link (what is over waits in the mailbox, bounded). */
 static int client_room(const struct node *n, const struct gwclient *c)
 {
-	size_t attached = gwc_count(n->clients, GWC_ATTACHED);
-	uint64_t share = n->o.client_queue_total / (attached ? attached : 1);
+	uint64_t links = n->client_links;
+	uint64_t share = n->o.client_queue_total / (links ? links : 1);
 	if (share < CLIENT_SHARE_MIN)
 		share = CLIENT_SHARE_MIN;
 	return c->link && link_queue_room(c->link) > 0 && link_queue_len(c->link) < share;
@@ -268,7 +285,7 @@ static void mailbox_flush(struct node *n, struct gwclient *c)
 	if (held_back(c))
 		return;
 	while ((dlv = gwc_oldest(c)) && client_room(n, c)) {
-		if (link_send(c->link, LF_DELIVER, NULL, dlv))
+		if (link_send(c->link, LF_DELIVER, c->pk, dlv))
 			break;
 		n->c.mailbox_flushed++;
 		n->c.delivered++;
@@ -286,7 +303,7 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
 	}
 	/* Keep order: while older mail waits, new mail queues behind it. */
 	if (!c->mb.n && !held_back(c) && client_room(n, c) &&
-	    link_send(c->link, LF_DELIVER, NULL, dlv) == 0) {
+	    link_send(c->link, LF_DELIVER, c->pk, dlv) == 0) {
 		n->c.delivered++;
 		return;
 	}
@@ -356,6 +373,22 @@ static int pace_budget_take(struct node *n, uint64_t now)
 	return 1;
 }
 
+/* The first key of il, in its round robin, with mail waiting: it goes to
+ * the back, so that one identity's burst of mail does not hold back
+ * another's.  NULL: none has mail. */
+static struct gwclient *pace_next_mail(struct inlink *il)
+{
+	for (struct list *e = il->clients.next; e != &il->clients; e = e->next) {
+		struct gwclient *c = list_entry(e, struct gwclient, on_link);
+		if (c->mb.n) {
+			list_remove(e);
+			list_push_back(&il->clients, e);
+			return c;
+		}
+	}
+	return NULL;
+}
+
 static void pace_tick(struct ev *ev, void *ctx)
 {
 	struct inlink *il = ctx;
@@ -374,15 +407,16 @@ static void pace_tick(struct ev *ev, void *ctx)
 		ratelog_warn(&n->rl_pace, "pace-total (%llu frames a second) reached: paced slots "
 		             "skipped", (unsigned long long)n->o.pace_total);
 	} else {
-		const uint8_t *dlv = gwc_oldest(c);
+		struct gwclient *m = il->status_due ? NULL : pace_next_mail(il);
+		const uint8_t *dlv = m ? gwc_oldest(m) : NULL;
 		il->pace_tokens--;
-		if (c->status_due) {
+		if (il->status_due) {
 			status_build(n, pkt);
 			if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
-				c->status_due = 0;
-		} else if (dlv && link_send(il->link, LF_DELIVER, NULL, dlv) == 0) {
+				il->status_due = 0;
+		} else if (dlv && link_send(il->link, LF_DELIVER, m->pk, dlv) == 0) {
 			n->c.delivered++;
-			gwc_pop(n->clients, c);
+			gwc_pop(n->clients, m);
 		} else if (!dlv && link_send(il->link, LF_PAD, NULL, NULL) == 0) {
 			n->c.padded++;
 		}
@@ -412,8 +446,7 @@ static void pace_set(struct node *n, struct inlink *il, const uint8_t *pkt)
 		return;
 	if (!us) {
 		pace_stop(n, il);
-		status_flush(n, il->client);
-		mailbox_flush(n, il->client);
+		link_flush(n, il);
 	} else {
 		n->paced += !il->pace_us;
 		il->pace_us = us;
@@ -445,8 +478,7 @@ static void client_heard(struct node *n, struct inlink *il)
 	if (il->heard || !il->client)
 		return;
 	il->heard = 1;
-	status_flush(n, il->client);
-	mailbox_flush(n, il->client);
+	link_flush(n, il);
 }
 
 static void client_wait_over(struct ev *ev, void *ctx)
@@ -481,29 +513,59 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
 	route_status_encode(pkt, (const uint8_t (*)[PKT_ID_BYTES])ids, k);
 }
 
-/* Send the report to a client that is due one, if its link has room (a
- * full link sends it when it drains). */
-static void status_flush(struct node *n, struct gwclient *c)
+/* Send the report on a client link that is due one, if it has room (a
+ * full link sends it when it drains).  One a link, however many keys it
+ * has attached: the report is of the gateway, not of a key. */
+static void status_flush(struct node *n, struct inlink *il)
 {
 	uint8_t pkt[PKT_BYTES];
-	if (!c->status_due || !c->link || link_state(c->link) != LS_UP || !link_queue_room(c->link) ||
-	    held_back(c))
+	if (!il->status_due || !il->client || link_state(il->link) != LS_UP ||
+	    !link_queue_room(il->link) || held_back(il->client))
 		return;
 	status_build(n, pkt);
-	if (link_send(c->link, LF_STATUS, NULL, pkt) == 0)
-		c->status_due = 0;
+	if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
+		il->status_due = 0;
 }
 
 static void status_send_all(struct ev *ev, void *ctx)
 {
 	struct node *n = ctx;
 	size_t it = 0;
-	struct gwclient *c;
+	const void *key;
+	void *v;
 	(void)ev;
 	n->status_timer = 0;
-	while ((c = gwc_next(n->clients, &it)) != NULL) {
-		c->status_due = 1;
-		status_flush(n, c);
+	while (htab_next(n->inlinks, &it, &key, &v)) {
+		struct inlink *il = v;
+		if (il->client) {
+			il->status_due = 1;
+			status_flush(n, il);
+		}
+	}
+}
+
+/* The report, then the mail of every key attached on il, round robin
+ * (each key's oldest first), as far as the link takes it. */
+static void link_flush(struct node *n, struct inlink *il)
+{
+	status_flush(n, il);
+	if (!il->client || held_back(il->client))
+		return;
+	for (int more = 1; more && client_room(n, il->client);) {
+		more = 0;
+		for (struct list *e = il->clients.next; e != &il->clients && client_room(n, il->client);
+		     e = e->next) {
+			struct gwclient *c = list_entry(e, struct gwclient, on_link);
+			const uint8_t *dlv = gwc_oldest(c);
+			if (!dlv)
+				continue;
+			if (link_send(il->link, LF_DELIVER, c->pk, dlv))
+				return;
+			n->c.mailbox_flushed++;
+			n->c.delivered++;
+			gwc_pop(n->clients, c);
+			more = 1;
+		}
 	}
 }
 
@@ -618,6 +680,103 @@ static void process_packet(struct node *n, uint8_t *pkt, struct link *from)
 	n->held++;
 }
 
+/* ---- keys on client links (LF_ATTACH, attach.h) ----
+ *
+ * A client link carries the mail of its own key and of every key the
+ * client proves it holds on it: one link serves all the identities of a
+ * process. */
+
+/* Attach pk on il (own: the link's own key, which its handshake proved):
+ * its mail comes on il from now on.  A key attached on another link
+ * moves here; if it was that link's own key, that link is an old
+ * connection of the same client, and closes.  NULL: every place in the
+ * table is taken by a client attached (max-clients). */
+static struct gwclient *key_attach(struct node *n, struct inlink *il, const uint8_t pk[32], int own)
+{
+	void *old;
+	struct gwclient *c = gwc_attach(n->clients, pk, il->link, &old, now_us());
+	if (!c)
+		return NULL;
+	struct inlink *oil = old ? link_ctx(old) : NULL;
+	if (list_linked(&c->on_link)) {
+		list_remove(&c->on_link);
+		if (oil)
+			oil->nclients--;
+	}
+	if (own)
+		list_push_front(&il->clients, &c->on_link);
+	else
+		list_push_back(&il->clients, &c->on_link);
+	il->nclients++;
+	if (oil && oil != il && oil->client == c) {
+		oil->client = NULL;
+		link_close(old, "replaced by a newer connection of the same client");
+	}
+	if (own)
+		il->client = c;
+	return c;
+}
+
+/* c, attached on il, is away: its mail waits in its mailbox. */
+static void key_detach(struct node *n, struct inlink *il, struct gwclient *c)
+{
+	list_remove(&c->on_link);
+	il->nclients--;
+	if (il->client == c)
+		il->client = NULL;
+	gwc_detach(n->clients, c, now_us());
+}
+
+/* LF_ATTACH (id: the key, packet: its proof) and LF_DETACH (id: the key)
+ * on a client link whose own key is attached.  A refusal is counted and
+ * logged, rate-limited, and otherwise silent: the client learns nothing
+ * it could not tell from its mail not coming. */
+static void key_frame(struct node *n, struct inlink *il, enum link_frame_type type,
+                      const uint8_t id[PKT_ID_BYTES], const uint8_t *pkt)
+{
+	struct gwclient *c;
+	const char *why = NULL;
+	uint64_t now = now_us();
+	if (!il->client)
+		return; /* its own key went to a newer link: this one is closing */
+	if (type == LF_DETACH) {
+		c = gwc_find(n->clients, id);
+		if (c && c != il->client && c->link == il->link) {
+			key_detach(n, il, c);
+			n->c.keys_detached++;
+		}
+		return;
+	}
+	il->attach_tokens += (double)(now - il->attach_us) * ATTACH_RATE / 1e6;
+	if (il->attach_tokens > ATTACH_BURST)
+		il->attach_tokens = ATTACH_BURST;
+	il->attach_us = now;
+	if (il->nclients > ATTACH_PER_LINK)
+		why = "the link holds as many keys as a link may";
+	else if (il->attach_tokens < 1)
+		why = "faster than a link may attach keys";
+	else if ((il->attach_tokens -= 1, attach_check(pkt, n->kp.sk, id, link_binding(il->link))))
+		why = "its proof does not hold";
+	if (why) {
+		n->c.attach_refused++;
+		ratelog_warn(&n->rl_attach, "link %llu from %s: a key not attached: %s; %llu so far",
+		             (unsigned long long)link_id(il->link), link_peer_addr(il->link), why,
+		             (unsigned long long)n->c.attach_refused);
+		return;
+	}
+	if (!(c = key_attach(n, il, id, 0))) {
+		n->c.drop_no_client_slot++;
+		ratelog_warn(&n->rl_clients, "link %llu from %s: a key not attached: all %llu clients "
+		             "attached (max-clients)", (unsigned long long)link_id(il->link),
+		             link_peer_addr(il->link), (unsigned long long)n->o.max_clients);
+		return;
+	}
+	n->c.keys_attached++;
+	log_debug("link %llu: a key attached (%zu on the link, %zu waiting in its mailbox)",
+	          (unsigned long long)link_id(il->link), il->nclients, c->mb.n);
+	mailbox_flush(n, c);
+}
+
 /* Test-only fault injection (--test-drop, --test-duplicate). */
 static int chance(double p)
 {
@@ -637,6 +796,10 @@ static void in_frame(struct link *l, enum link_frame_type type,
 	}
 	if (il->client && !il->heard)
 		client_heard(n, il);
+	if (type == LF_ATTACH || type == LF_DETACH) {
+		key_frame(n, il, type, id, pkt);
+		return;
+	}
 	if (chance(n->o.test_drop)) {
 		n->c.test_dropped++;
 		return;
@@ -719,9 +882,8 @@ static void in_up(struct link *l, void *ctx)
 		         tn ? tn->name : "?", link_peer_addr(l));
 		return;
 	}
-	void *old;
 	uint64_t forgotten = gwc_stats(n->clients)->clients_forgotten;
-	struct gwclient *c = gwc_attach(n->clients, link_peer_pk(l), l, &old, now_us());
+	struct gwclient *c = key_attach(n, il, link_peer_pk(l), 1);
 	if (!c) {
 		n->c.drop_no_client_slot++;
 		ratelog_warn(&n->rl_clients, "link %llu from %s: refused: all %llu clients attached "
@@ -735,16 +897,15 @@ static void in_up(struct link *l, void *ctx)
 		ratelog_warn(&n->rl_clients, "clients at max-clients: the one away longest forgotten "
 		             "for a new one, %llu so far",
 		             (unsigned long long)gwc_stats(n->clients)->clients_forgotten);
-	if (old) {
-		((struct inlink *)link_ctx(old))->client = NULL;
-		link_close(old, "replaced by a newer connection of the same client");
-	}
-	il->client = c;
+	n->client_links++;
+	il->client_counted = 1;
 	/* Debug only: anyone may attach with a key of his own, as often as
 	 * he likes; the clients gauge counts them. */
 	log_debug("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	          (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
-	c->status_due = 1;
+	il->status_due = 1;
+	il->attach_tokens = ATTACH_BURST;
+	il->attach_us = now_us();
 	il->pace_tokens = PACE_TOKENS_START;
 	il->t_heard = ev_timer_add(n->ev, CLIENT_WAIT_MS, client_wait_over, il);
 }
@@ -753,10 +914,8 @@ static void in_drain(struct link *l, void *ctx)
 {
 	struct inlink *il = ctx;
 	(void)l;
-	if (il->client && il->heard) {
-		status_flush(il->n, il->client);
-		mailbox_flush(il->n, il->client);
-	}
+	if (il->client && il->heard)
+		link_flush(il->n, il);
 }
 
 static void in_down(struct link *l, const char *why, void *ctx)
@@ -780,8 +939,10 @@ static void in_down(struct link *l, const char *why, void *ctx)
 	pace_stop(n, il);
 	ev_timer_cancel(n->ev, il->t_heard);
 	il->t_heard = 0;
-	if (il->client)
-		gwc_detach(n->clients, il->client, now_us());
+	if (il->client_counted)
+		n->client_links--;
+	while (!list_empty(&il->clients))
+		key_detach(n, il, list_entry(il->clients.next, struct gwclient, on_link));
 	admit_release(n->admit, &il->slot);
 	htab_del(n->inlinks, &id);
 	if (!il->accepting)
@@ -827,6 +988,7 @@ static struct inlink *inlink_admit(struct node *n, const struct sockaddr *sa)
 	char a[64];
 	struct inlink *il = xcalloc(1, sizeof(*il));
 	il->n = n;
+	list_init(&il->clients);
 	admit_addr(sa, addr);
 	int rc = admit_accept(n->admit, &il->slot, addr, now_us(), &push);
 	if (rc != ADMIT_OK) {
@@ -902,6 +1064,7 @@ static void fit_max_links(struct node *n)
  * in the order of the log line. */
 enum {
 	NS_IN, NS_OUT, NS_CLIENT_IN, NS_DELIVERED, NS_MAILBOXED, NS_PADDED, NS_PACE_SKIPPED, NS_PACED,
+	NS_KEYS_ATTACHED, NS_KEYS_DETACHED, NS_ATTACH_REFUSED,
 	NS_HELD,
 	NS_QUEUED,
 	NS_LINKS_OUT_UP, NS_LINKS_IN, NS_CLIENTS, NS_MAIL, NS_STRANGERS, NS_STRANGER_MAIL,
@@ -926,6 +1089,9 @@ static const struct ctl_stat node_stats[NS_N] = {
 	[NS_PADDED] = { NULL, "padded", "padding_sent_total", NULL, CTL_COUNTER, 0, "Paced slots to clients that carried no delivery: padding." },
 	[NS_PACE_SKIPPED] = { NULL, "pace_skipped", "paced_slots_skipped_total", NULL, CTL_COUNTER, 0, "Paced slots skipped: the client did not read, its sending had not earned them, or pace-total was reached." },
 	[NS_PACED] = { NULL, "paced", "paced_clients", NULL, CTL_GAUGE, 0, "Clients attached that asked for paced delivery." },
+	[NS_KEYS_ATTACHED] = { "keys", "attached", "keys_attached_total", NULL, CTL_COUNTER, 0, "Keys attached on a client link besides the link's own (LF_ATTACH)." },
+	[NS_KEYS_DETACHED] = { "keys", "detached", "keys_detached_total", NULL, CTL_COUNTER, 0, "Keys a client detached from its link (LF_DETACH)." },
+	[NS_ATTACH_REFUSED] = { "keys", "refused", "keys_refused_total", NULL, CTL_COUNTER, 0, "Keys not attached: a proof that does not hold, faster than a link may attach, or more than a link may hold." },
 	[NS_HELD] = { NULL, "held", "held_packets", NULL, CTL_GAUGE, 0, "Packets held for their delay now." },
 	[NS_QUEUED] = { NULL, "queued", "queued_frames", NULL, CTL_GAUGE, 0, "Frames queued on the links to other nodes." },
 	[NS_LINKS_OUT_UP] = { NULL, "links_out_up", "links_out_up", NULL, CTL_GAUGE, 0, "Links to other nodes that are up." },
@@ -987,6 +1153,9 @@ static void node_stat_values(struct node *n, double v[NS_N])
 	v[NS_MAILBOXED] = (double)n->c.mailboxed;
 	v[NS_PADDED] = (double)n->c.padded;
 	v[NS_PACE_SKIPPED] = (double)n->c.pace_skipped;
+	v[NS_KEYS_ATTACHED] = (double)n->c.keys_attached;
+	v[NS_KEYS_DETACHED] = (double)n->c.keys_detached;
+	v[NS_ATTACH_REFUSED] = (double)n->c.attach_refused;
 	v[NS_PACED] = (double)n->paced;
 	v[NS_HELD] = (double)n->held;
 	v[NS_QUEUED] = (double)queued;
@@ -1245,6 +1414,7 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 	ratelog_init(&n->rl_handshakes, ev);
 	ratelog_init(&n->rl_pushed, ev);
 	ratelog_init(&n->rl_pace, ev);
+	ratelog_init(&n->rl_attach, ev);
 	n->pace_budget_us = now_us();
 	n->kp = *cfg->kp;
 	n->topo = cfg->topo;
@@ -1335,6 +1505,7 @@ void node_free(struct node *n)
 	ratelog_stop(&n->rl_handshakes);
 	ratelog_stop(&n->rl_pushed);
 	ratelog_stop(&n->rl_pace);
+	ratelog_stop(&n->rl_attach);
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
 	htab_free(n->peers);

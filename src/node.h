@@ -50,6 +50,8 @@ struct node_counters {
 	uint64_t drop_mailbox_full, drop_mailbox_age, drop_no_client_slot;
 	uint64_t padded;       /* paced slots sent as padding (LF_PAD) */
 	uint64_t pace_skipped; /* paced slots skipped: no room, no token or no budget */
+	uint64_t keys_attached, keys_detached; /* on client links besides their own (LF_ATTACH) */
+	uint64_t attach_refused;             /* LF_ATTACH with a bad proof, too fast, or too many */
 	uint64_t test_dropped, test_duplicated;
 	uint64_t links_accepted, links_refused, links_opened, links_failed, links_over_max;
 };

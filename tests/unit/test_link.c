@@ -481,7 +481,9 @@ static const struct {
 	{ LINK_CLIENT, 1, 255 },       { LINK_CLIENT, 0, 0 },
 	{ LINK_NODE, 1, LF_PACE },     { LINK_NODE, 0, LF_PAD },
 	{ LINK_CLIENT, 1, LF_PAD },    { LINK_CLIENT, 0, LF_PACE },
-	{ LINK_CLIENT, 1, 9 },         { LINK_CLIENT, 0, 9 },
+	{ LINK_CLIENT, 1, 11 },        { LINK_CLIENT, 0, 11 },
+	{ LINK_NODE, 1, LF_ATTACH },   { LINK_NODE, 0, LF_DETACH },
+	{ LINK_CLIENT, 0, LF_ATTACH }, { LINK_CLIENT, 0, LF_DETACH },
 };
 
 /* A good frame, a frame the receiver must not accept, another good one:

@@ -25,6 +25,7 @@
 
 #include "daemon.h"
 #include "admit.h"
+#include "attach.h"
 #include "buf.h"
 #include "ev.h"
 #include "gwclient.h"
@@ -50,6 +51,7 @@ struct side {
 	int nframes;
 	char seq[1024];        /* a letter a frame: S status, D delivery, P padding */
 	int types[MAXREC];
+	uint8_t ids[MAXREC][PKT_ID_BYTES];
 	uint8_t pkts[MAXREC][PKT_BYTES];
 };
 
@@ -79,12 +81,12 @@ static void side_frame(struct link *l, enum link_frame_type type,
 {
 	struct side *s = ctx;
 	(void)l;
-	(void)id;
 	if (s->nframes < (int)sizeof(s->seq) - 1)
 		s->seq[s->nframes] = type == LF_STATUS ? 'S' : type == LF_DELIVER ? 'D'
 		                   : type == LF_PAD ? 'P' : '?';
 	if (s->nframes < MAXREC) {
 		s->types[s->nframes] = type;
+		memcpy(s->ids[s->nframes], id, PKT_ID_BYTES);
 		memcpy(s->pkts[s->nframes], pkt, PKT_BYTES);
 	}
 	s->nframes++;
@@ -950,6 +952,121 @@ START_TEST(test_client_share)
 }
 END_TEST
 
+/* ---- keys attached on a client link (LF_ATTACH) ---- */
+
+/* s asks the gateway to attach kp on its link, with a proof made for
+ * the link `binding` names (s's own, or another's: a replay). */
+static void attach_key(struct side *s, const struct keypair *kp, const uint8_t *binding)
+{
+	uint8_t pkt[PKT_BYTES] = { 0 };
+	ck_assert_int_eq(attach_prove(pkt, kp->sk, kp->pk, net.kp[GW].pk, binding), 0);
+	ck_assert_int_eq(link_send(s->l, LF_ATTACH, kp->pk, pkt), 0);
+	pump();
+}
+
+/* Mail for dest, from m3; the side's frames then. */
+static int mail(struct side *from_m3, struct side *s, const struct keypair *dest, uint8_t seq)
+{
+	uint8_t pkt[PKT_BYTES];
+	at_gateway(pkt, dest->pk, seq);
+	ck_assert_int_eq(link_send(from_m3->l, LF_PACKET, NULL, pkt), 0);
+	pump();
+	return s->nframes;
+}
+
+START_TEST(test_attach)
+{
+	struct node_cfg c;
+	struct keypair own, b, forged, other_own, d;
+	uint8_t pkt[PKT_BYTES] = { 0 };
+	limits(&c);
+	net_start(&c);
+	keypair_generate(&own);
+	keypair_generate(&b);
+	keypair_generate(&forged);
+	keypair_generate(&other_own);
+	keypair_generate(&d);
+	const struct node_counters *gw = counters(GW);
+	struct side *from_m3 = side_open(GW, &net.kp[M3], LINK_NODE);
+	struct side *a = side_open(GW, &own, LINK_CLIENT);
+	struct side *e = side_open(GW, &other_own, LINK_CLIENT);
+	ck_assert_int_eq(a->up, 1);
+	pump();
+	int n0 = a->nframes; /* the report of the gateway's links */
+
+	/* b proves its key on a's link: its mail comes there, named. */
+	attach_key(a, &b, link_binding(a->l));
+	ck_assert_uint_eq(gw->keys_attached, 1);
+	ck_assert_int_eq(mail(from_m3, a, &b, 1), n0 + 1);
+	ck_assert_int_eq(a->types[n0], LF_DELIVER);
+	ck_assert_mem_eq(a->ids[n0], b.pk, 32);
+	ck_assert_int_eq(opened(&b, a->pkts[n0]), 1);
+	/* The link's own key's mail is named too. */
+	ck_assert_int_eq(mail(from_m3, a, &own, 2), n0 + 2);
+	ck_assert_mem_eq(a->ids[n0 + 1], own.pk, 32);
+	ck_assert_int_eq(opened(&own, a->pkts[n0 + 1]), 2);
+
+	/* A proof that does not hold: made with another secret key for
+	 * d's public key.  Refused, counted; d's mail is a stranger's. */
+	memset(pkt, 0, sizeof(pkt));
+	ck_assert_int_eq(attach_prove(pkt, forged.sk, d.pk, net.kp[GW].pk, link_binding(a->l)), 0);
+	ck_assert_int_eq(link_send(a->l, LF_ATTACH, d.pk, pkt), 0);
+	pump();
+	ck_assert_uint_eq(gw->attach_refused, 1);
+	ck_assert_int_eq(mail(from_m3, a, &d, 3), n0 + 2);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], d.pk), 1);
+
+	/* d's true proof for a's link, played on e's link: it holds for a's
+	 * link only.  Then on a's link: d's waiting mail comes. */
+	attach_key(e, &d, link_binding(a->l));
+	ck_assert_uint_eq(gw->attach_refused, 2);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], d.pk), 1);
+	attach_key(a, &d, link_binding(a->l));
+	ck_assert_uint_eq(gw->keys_attached, 2);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], d.pk), 0);
+	ck_assert_int_eq(a->nframes, n0 + 3);
+	ck_assert_mem_eq(a->ids[n0 + 2], d.pk, 32);
+
+	/* b moves to e's link (a proof for it): its mail goes there now,
+	 * and a's link stays up with its other keys. */
+	int e0 = e->nframes;
+	attach_key(e, &b, link_binding(e->l));
+	ck_assert_uint_eq(gw->keys_attached, 3);
+	ck_assert_int_eq(mail(from_m3, e, &b, 4), e0 + 1);
+	ck_assert_mem_eq(e->ids[e0], b.pk, 32);
+	ck_assert_int_eq(a->down, 0);
+
+	/* d detaches: its mail waits in its mailbox. */
+	memset(pkt, 0, sizeof(pkt));
+	ck_assert_int_eq(link_send(a->l, LF_DETACH, d.pk, pkt), 0);
+	pump();
+	ck_assert_uint_eq(gw->keys_detached, 1);
+	ck_assert_int_eq(mail(from_m3, a, &d, 5), n0 + 3);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], d.pk), 1);
+	/* Nobody detaches a key of another link, nor the link's own. */
+	ck_assert_int_eq(link_send(a->l, LF_DETACH, b.pk, pkt), 0);
+	ck_assert_int_eq(link_send(a->l, LF_DETACH, own.pk, pkt), 0);
+	pump();
+	ck_assert_uint_eq(gw->keys_detached, 1);
+	ck_assert_int_eq(mail(from_m3, e, &b, 6), e0 + 2);
+
+	/* e's link goes: b, attached on it, is away. */
+	link_close(e->peer, "connection lost");
+	e->peer = NULL;
+	link_close(e->l, "client leaves");
+	run_for(20);
+	ck_assert_int_eq(mail(from_m3, a, &b, 7), n0 + 3);
+	ck_assert_uint_eq(node_mail_waiting(net.n[GW], b.pk), 1);
+
+	keypair_wipe(&own);
+	keypair_wipe(&b);
+	keypair_wipe(&forged);
+	keypair_wipe(&other_own);
+	keypair_wipe(&d);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");
@@ -962,6 +1079,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_strangers);
 	tcase_add_test(tc, test_link_classes);
 	tcase_add_test(tc, test_client_share);
+	tcase_add_test(tc, test_attach);
 	suite_add_tcase(s, tc);
 	return s;
 }
