@@ -62,9 +62,8 @@ static void att_frame(struct link *l, enum link_frame_type t, const uint8_t *id,
 {
 	struct mixattach *a = ctx;
 	(void)l;
-	(void)id;
 	if (a)
-		a->cbs->frame(t, pkt, a->ctx);
+		a->cbs->frame(t, id, pkt, a->ctx);
 }
 
 static void att_drain(struct link *l, void *ctx)

@@ -28,7 +28,8 @@ enum attachment {
 struct mixattach_cbs {
 	void (*up)(void *ctx);
 	void (*down)(void *ctx, int was_up); /* detached; was_up: it had been attached */
-	void (*frame)(enum link_frame_type t, uint8_t *pkt, void *ctx); /* pkt: PKT_BYTES */
+	/* id: the frame's (LF_DELIVER: the key it is for); pkt: PKT_BYTES */
+	void (*frame)(enum link_frame_type t, const uint8_t *id, uint8_t *pkt, void *ctx);
 	void (*drain)(void *ctx);    /* the link's queue has room again */
 };
 

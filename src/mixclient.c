@@ -61,7 +61,7 @@
 #include "list.h"
 #include "log.h"
 #include "ratelog.h"
-#include "mixattach.h"
+#include "mixedge.h"
 #include "mixbody.h"
 #include "mixcc.h"
 #include "mixmsg.h"
@@ -90,8 +90,10 @@ struct mixclient {
 	struct ev *ev;
 	struct mixclient_cfg cfg;
 	const struct topo_node *gw;
-	struct mixattach gwa;        /* the link to it */
-	uint64_t t_send, t_loop, t_sweep, t_ack, t_supply;
+	struct mixedge *edge;        /* the link to it, maybe shared (mixedge.h) */
+	int own_edge;
+	struct mixedge_tenant ten;   /* our place on it */
+	uint64_t t_up, t_sweep, t_ack, t_supply;
 	struct mixpeers peers;
 	struct ratelog rl_repeat;    /* a gateway that replays deliveries: at will */
 	struct mixmsgs msgs;         /* what we have out */
@@ -159,7 +161,7 @@ static const char *unreachable(void *ctx, const struct outmsg *m, char *buf, siz
 	if (!t || now - since < t)
 		return NULL;
 	unsigned secs = (unsigned)((now - since) / 1000000);
-	if (mc->gwa.att != ATTACHED) {
+	if (!mixedge_up(mc->edge)) {
 		snprintf(buf, n, "our gateway %s unreachable; nothing heard for %u s", mc->gw->name,
 		         secs);
 	} else if ((layer = routes_dead_layer(mc->routes, now - t)) != 0) {
@@ -281,7 +283,7 @@ static int send_forward(struct mixclient *mc, const struct topo_node *dst_gw,
 	make_route(mc, dst_gw, route);
 	if (pkt_create(pkt, route, dst_pk, mb_finish(b), sizeof(b->b), now_min()) != PKT_OK)
 		return -1;
-	if (link_send(mc->gwa.link, LF_SEND, route[0].id, pkt))
+	if (mixedge_send(mc->edge, route[0].id, pkt))
 		return -1;
 	if (mixes)
 		for (int i = 0; i < 3; i++)
@@ -297,7 +299,7 @@ static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_wr
 	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
 	if (surb_use(surb, SURB_BYTES, mb_finish(b), sizeof(b->b), pkt, first) != PKT_OK)
 		return -1;
-	if (link_send(mc->gwa.link, LF_SEND, first, pkt))
+	if (mixedge_send(mc->edge, first, pkt))
 		return -1;
 	mc->st.packets_sent++;
 	mc->st.surbs_used++;
@@ -306,7 +308,7 @@ static int send_via_surb(struct mixclient *mc, const uint8_t *surb, struct mb_wr
 
 static int can_send(struct mixclient *mc)
 {
-	return mixattach_can_send(&mc->gwa);
+	return mixedge_can_send(mc->edge);
 }
 
 /* Send queued messages in the ready queue's order, of the conversation
@@ -626,37 +628,28 @@ static int send_acks_first(struct mixclient *mc)
 	return r;
 }
 
-/* One Poisson slot: due acks, else a message, else acks, else cover.
- * Every slot sends exactly one packet, so a busy and an idle client look
- * the same. */
-static void slot(struct mixclient *mc)
+/* A Poisson slot of the edge's (mixedge.h) is ours: due acks, else a
+ * message, else acks.  0: nothing to send (the slot goes to the next
+ * identity, or to cover). */
+static int mc_slot(void *ctx)
 {
+	struct mixclient *mc = ctx;
 	if (!can_send(mc))
-		return;
+		return 1; /* the link is full: nobody's slot */
 	int r = acks_due(mc) ? send_acks_first(mc) : 0;
 	if (r == 0)
 		r = send_msg(mc);
 	if (r == 0)
 		r = send_acks_first(mc);
-	if (r == 0)
-		send_to_self(mc, MB_COVER);
+	return r != 0;
 }
 
-static void on_send_timer(struct ev *ev, void *ctx)
+/* Cover of the edge's: to ourselves, as loop cover or from an empty slot. */
+static void mc_cover(void *ctx, int kind)
 {
 	struct mixclient *mc = ctx;
-	mc->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.send_mean_ms * 1000.0),
-	                             on_send_timer, mc);
-	slot(mc);
-}
-
-static void on_loop_timer(struct ev *ev, void *ctx)
-{
-	struct mixclient *mc = ctx;
-	mc->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.loop_mean_ms * 1000.0),
-	                             on_loop_timer, mc);
 	if (can_send(mc))
-		send_to_self(mc, MB_LOOP);
+		send_to_self(mc, kind);
 }
 
 static void on_pump(struct ev *ev, void *ctx);
@@ -946,27 +939,11 @@ static void supply(struct ev *ev, void *ctx)
 		kick(mc);
 }
 
-/* ---- attachment (mixattach.h) ---- */
-
-/* The first frame on every link, pacing or not (0): the gateway keeps
- * it with the link, and holds the client's mail until it knows. */
-static void ask_pace(struct mixclient *mc)
-{
-	uint8_t pkt[PKT_BYTES];
-	struct wr w;
-	double us = mc->cfg.fast ? 0 : mc->cfg.receive_mean_ms * 1000.0;
-	wr_init(&w, pkt, sizeof(pkt));
-	wr_u32(&w, us <= 0 ? 0 : us >= 4294967295.0 ? UINT32_MAX : us < 1 ? 1 : (uint32_t)us);
-	wr_zero(&w, sizeof(pkt) - w.off);
-	if (link_send(mc->gwa.link, LF_PACE, NULL, pkt))
-		log_warn("mixclient: gateway %s: cannot say whether to pace: the link's queue "
-		         "is full", mc->gw->name);
-}
+/* ---- the link (mixedge.h) ---- */
 
 static void mc_up(void *ctx)
 {
 	struct mixclient *mc = ctx;
-	ask_pace(mc);
 	if (mc->cfg.cbs->on_link)
 		mc->cfg.cbs->on_link(mc, 1, mc->cfg.ctx);
 	kick(mc);
@@ -984,12 +961,25 @@ static void mc_drain(void *ctx)
 	kick(ctx);
 }
 
-static const struct mixattach_cbs mc_attach_cbs = {
+static const struct mixedge_tenant_cbs mc_edge_cbs = {
 	.up = mc_up,
 	.down = mc_down,
 	.frame = mc_frame,
 	.drain = mc_drain,
+	.slot = mc_slot,
+	.cover = mc_cover,
 };
+
+/* Joined an edge whose link is up already: we hear of it as of any up,
+ * from the loop (the owner has mixclient_new's result by then). */
+static void mc_joined_up(struct ev *ev, void *ctx)
+{
+	struct mixclient *mc = ctx;
+	(void)ev;
+	mc->t_up = 0;
+	if (mixedge_up(mc->edge))
+		mc_up(mc);
+}
 
 /* ---- housekeeping ---- */
 
@@ -1023,7 +1013,13 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		*err = "incomplete configuration";
 		return NULL;
 	}
-	if (cfg->gateway) {
+	if (cfg->edge) {
+		gw = mixedge_gateway(cfg->edge);
+		if (cfg->gateway && strcmp(cfg->gateway, gw->name)) {
+			*err = "a shared link to another gateway";
+			return NULL;
+		}
+	} else if (cfg->gateway) {
 		gw = topo_by_name(cfg->topo, cfg->gateway);
 		if (!gw || gw->role != TOPO_GATEWAY) {
 			*err = "no gateway of that name in the topology";
@@ -1062,13 +1058,28 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 		mc->own_routes = 1;
 	}
 	mixmsgs_init(&mc->msgs, ev, mc->cc, mc->routes, &mc->cfg, &mc->st, &mc_msgs_cbs, mc);
-	mixattach_start(&mc->gwa, ev, gw, mc->cfg.kp, &mc_attach_cbs, mc);
-	if (!mc->cfg.fast) {
-		mc->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.send_mean_ms * 1000.0),
-		                             on_send_timer, mc);
-		mc->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(mc->cfg.loop_mean_ms * 1000.0),
-		                             on_loop_timer, mc);
+	mc->edge = cfg->edge;
+	if (!mc->edge) {
+		/* A link of our own, with our key: one identity, one link. */
+		struct mixedge_cfg ec = {
+			.fast = cfg->fast,
+			.send_mean_ms = cfg->send_mean_ms,
+			.loop_mean_ms = cfg->loop_mean_ms,
+			.receive_mean_ms = cfg->receive_mean_ms,
+		};
+		mc->edge = mixedge_new(ev, gw, mc->cfg.kp, &ec);
+		mc->own_edge = 1;
 	}
+	mc->ten.kp = mc->cfg.kp;
+	mc->ten.cbs = &mc_edge_cbs;
+	mc->ten.ctx = mc;
+	if (mixedge_join(mc->edge, &mc->ten)) {
+		*err = "an identity of that key is on the link already";
+		mixclient_free(mc);
+		return NULL;
+	}
+	if (mixedge_up(mc->edge))
+		mc->t_up = ev_timer_add(ev, 0, mc_joined_up, mc);
 	mc->t_sweep = ev_timer_add(ev, SWEEP_MS, mc_sweep, mc);
 	mc->t_supply = ev_timer_add(ev, mixmsgs_rto_ms(&mc->msgs, 0, 2), supply, mc);
 	return mc;
@@ -1078,15 +1089,16 @@ void mixclient_free(struct mixclient *mc)
 {
 	if (!mc)
 		return;
-	ev_timer_cancel(mc->ev, mc->t_send);
-	ev_timer_cancel(mc->ev, mc->t_loop);
+	ev_timer_cancel(mc->ev, mc->t_up);
 	ev_timer_cancel(mc->ev, mc->t_sweep);
 	ev_timer_cancel(mc->ev, mc->t_ack);
 	ev_timer_cancel(mc->ev, mc->t_supply);
 	ev_timer_cancel(mc->ev, mc->t_pump);
 	ratelog_stop(&mc->rl_repeat);
 	mixcc_unwait(mc->cc, &mc->waiter);
-	mixattach_stop(&mc->gwa, "client closed");
+	mixedge_leave(&mc->ten);
+	if (mc->own_edge)
+		mixedge_free(mc->edge);
 	/* Before the peers: a message counts in its conversation. */
 	mixmsgs_free(&mc->msgs);
 	mixpeers_free(&mc->peers);
@@ -1213,7 +1225,7 @@ void mixclient_address(const struct mixclient *mc, struct mix_addr *a)
 
 int mixclient_is_attached(const struct mixclient *mc)
 {
-	return mc->gwa.att == ATTACHED;
+	return mixedge_up(mc->edge);
 }
 
 void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)

@@ -67,6 +67,7 @@ struct mix_from {
 
 struct mixclient;
 struct mixcc;
+struct mixedge;
 struct routes;
 struct ev;
 
@@ -117,6 +118,10 @@ struct mixclient_cfg {
 	                               * (mixcc.h; same profile), or NULL: its own */
 	struct routes *routes;        /* mix health (route.h), shared likewise, or
 	                               * NULL: its own */
+	struct mixedge *edge;         /* the link to a gateway and its send schedule,
+	                               * shared likewise (mixedge.h; its gateway is
+	                               * ours), or NULL: a link of its own, with
+	                               * this identity's key */
 	int app_dedupes;              /* the application takes a message twice
 	                               * without harm (its own ids tell): when a
 	                               * peer forgot its state for us, what went

@@ -44,9 +44,10 @@ static void cb_down(void *ctx, int was_up)
 	downs_up += was_up;
 }
 
-static void cb_frame(enum link_frame_type t, uint8_t *pkt, void *ctx)
+static void cb_frame(enum link_frame_type t, const uint8_t *id, uint8_t *pkt, void *ctx)
 {
 	(void)ctx;
+	(void)id;
 	if (t == LF_DELIVER && pkt[0] == 0x42)
 		frames++;
 }

@@ -17,12 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "buf.h"
 #include "ev.h"
 #include "link.h"
 #include "mixcc.h"
 #include "mixbody.h"
 #include "mixclient.h"
+#include "mixedge.h"
 #include "packet.h"
 #include "topology.h"
 #include "util.h"
@@ -412,6 +414,8 @@ struct net {
 	struct fake fake[NET_FAKES];
 	int nfake;
 	int last_fake;              /* index of the fake served last */
+	int attaches, detaches;     /* LF_ATTACH proven, LF_DETACH */
+	int sends;                  /* LF_SEND frames */
 	void (*on_fake)(int i);     /* a fake was sent a packet */
 };
 
@@ -432,7 +436,7 @@ static void net_deliver(const uint8_t dst[32], const uint8_t *dlv)
 	}
 	for (int i = 0; i < NET_CLIENTS; i++)
 		if (net.cl[i].l && !memcmp(net.cl[i].pk, dst, 32)) {
-			link_send(net.cl[i].l, LF_DELIVER, NULL, dlv);
+			link_send(net.cl[i].l, LF_DELIVER, dst, dlv);
 			return;
 		}
 }
@@ -477,8 +481,30 @@ static void gw_frame(struct link *l, enum link_frame_type t, const uint8_t *id, 
 			}
 		return;
 	}
+	if (t == LF_ATTACH) {
+		/* A key proven for this link: a slot of its own on it. */
+		int free_slot = -1;
+		if (attach_check(pkt, net.nk[0].sk, id, link_binding(l)))
+			return;
+		net.attaches++;
+		for (int i = 0; i < NET_CLIENTS; i++)
+			if (!net.cl[i].l && free_slot < 0)
+				free_slot = i;
+		ck_assert_int_ge(free_slot, 0);
+		net.cl[free_slot].l = l;
+		memcpy(net.cl[free_slot].pk, id, 32);
+		return;
+	}
+	if (t == LF_DETACH) {
+		net.detaches++;
+		for (int i = 0; i < NET_CLIENTS; i++)
+			if (net.cl[i].l == l && !memcmp(net.cl[i].pk, id, 32))
+				net.cl[i].l = NULL;
+		return;
+	}
 	if (t != LF_SEND)
 		return;
+	net.sends++;
 	memcpy(hop, id, PKT_ID_BYTES);
 	for (int n = 0; n < PKT_HOPS; n++) {
 		int k = 0;
@@ -1760,6 +1786,131 @@ START_TEST(test_paced_ask)
 }
 END_TEST
 
+/* ---- identities that share a link (mixedge.h) ---- */
+
+static struct rec rc;
+static struct mixclient *C;
+
+static int a_got6(void)
+{
+	return ra.got >= 6;
+}
+
+static int a_got7(void)
+{
+	return ra.got >= 7;
+}
+
+static int a_attached_again(void)
+{
+	return net.attaches == 3;
+}
+
+static int shared_done(void)
+{
+	return ra.got >= 5 && rb.got >= 5;
+}
+
+static int b_detached(void)
+{
+	return net.detaches == 1;
+}
+
+/* Links the gateway holds now. */
+static int gw_links(void)
+{
+	struct link *seen[NET_CLIENTS];
+	int n = 0;
+	for (int i = 0; i < NET_CLIENTS; i++) {
+		int k = 0;
+		while (k < n && seen[k] != net.cl[i].l)
+			k++;
+		if (net.cl[i].l && k == n)
+			seen[n++] = net.cl[i].l;
+	}
+	return n;
+}
+
+START_TEST(test_shared_edge)
+{
+	struct keypair kpc;
+	struct mix_addr addr_c;
+	net_start();
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	memset(&rc, 0, sizeof(rc));
+	keypair_generate(&kpa);
+	keypair_generate(&kpb);
+	keypair_generate(&kpc);
+	/* A and B on one link, in the default profile: one schedule. */
+	struct mixedge_cfg ec = { .send_mean_ms = slot_ms, .loop_mean_ms = 1000 };
+	struct mixedge *edge = mixedge_new(net.ev, topo_by_name(net.topo, "gw1"), NULL, &ec);
+	struct mixclient_cfg cfg;
+	const char *err;
+	rc.answer = 1;
+	C = client(&kpc, &rc, 0, 0);
+	mixclient_address(C, &addr_c);
+	for (int k = 0; k < 2; k++) {
+		mixclient_cfg_defaults(&cfg);
+		cfg.topo = net.topo;
+		cfg.kp = k ? &kpb : &kpa;
+		cfg.send_mean_ms = slot_ms;
+		cfg.loop_mean_ms = 1000;
+		cfg.delay_mean_ms = 1;
+		cfg.edge = edge;
+		cfg.cbs = &rec_cbs;
+		cfg.ctx = k ? &rb : &ra;
+		*(k ? &B : &A) = mixclient_new(net.ev, &cfg, &err);
+		ck_assert_ptr_nonnull(k ? B : A);
+	}
+	/* Another gateway than the link's: refused. */
+	cfg.gateway = "gw2";
+	ck_assert_ptr_null(mixclient_new(net.ev, &cfg, &err));
+	ck_assert_int_eq(mixedge_tenants(edge), 2);
+
+	send_seq(A, &addr_c, 1, 5, NULL);
+	send_seq(B, &addr_c, 11, 15, NULL);
+	ck_assert(run_until(shared_done, 20000));
+	for (int i = 1; i <= 5; i++) {
+		ck_assert_int_eq(ra.seen[i], 1);
+		ck_assert_int_eq(rb.seen[10 + i], 1);
+	}
+	/* Two links at the gateway, the shared one and C's; both keys
+	 * proven on the shared one, whose own key is neither. */
+	ck_assert_int_eq(gw_links(), 2);
+	ck_assert_int_eq(net.attaches, 2);
+	ck_assert_uint_eq(mixedge_stats(edge)->attaches, 2);
+	/* One schedule: every slot of the edge sent one frame, and there
+	 * was no other sender on the link. */
+	const struct mixedge_stats *es = mixedge_stats(edge);
+	ck_assert_uint_gt(es->slots, 0);
+
+	/* B goes: its key is detached, in a slot; A goes on. */
+	mixclient_free(B);
+	B = NULL;
+	ck_assert(run_until(b_detached, 5000));
+	ck_assert_int_eq(mixedge_tenants(edge), 1);
+	send_seq(A, &addr_c, 6, 6, NULL);
+	ck_assert(run_until(a_got6, 10000));
+
+	/* The link drops: A's key is attached again on the next. */
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, kpa.pk, 32)) {
+			link_close(net.cl[i].l, "test: dropped");
+			break;
+		}
+	ck_assert(run_until(a_attached_again, 5000));
+	send_seq(A, &addr_c, 7, 7, NULL);
+	ck_assert(run_until(a_got7, 10000));
+
+	mixclient_free(A);
+	mixclient_free(C);
+	mixedge_free(edge);
+	keypair_wipe(&kpc);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_mixclient(void)
 {
 	Suite *s = suite_create("mixclient");
@@ -1786,6 +1937,7 @@ Suite *suite_mixclient(void)
 	tcase_add_test(tn, test_ack_repeated);
 	tcase_add_test(tn, test_done_after_peers);
 	tcase_add_test(tn, test_announce_each_refusal);
+	tcase_add_test(tn, test_shared_edge);
 	suite_add_tcase(s, tn);
 	return s;
 }
