@@ -19,6 +19,7 @@ struct mixedge {
 	struct ev *ev;
 	const struct topo_node *gw;
 	struct keypair own;          /* the link's key, when none was given */
+	int shared;                  /* ... so it is a link for many identities */
 	const struct keypair *kp;    /* the link's key */
 	struct mixedge_cfg cfg;
 	struct mixattach att;
@@ -29,6 +30,7 @@ struct mixedge {
 	uint8_t detach_q[MIXEDGE_DETACH_MAX][32]; /* keys to detach: a ring */
 	unsigned detach_head, detach_n;
 	uint64_t t_send, t_loop;
+	uint64_t send_at, loop_at;   /* when the current slot, loop were due (now_us) */
 	struct mixedge_stats st;
 };
 
@@ -110,6 +112,20 @@ static void key_frames_now(struct mixedge *e)
 
 /* ---- the schedule (default profile) ---- */
 
+/* The next event of a Poisson stream of this mean, drawn from the last
+ * one's due time *at, not from when its timer ran: a loop that is late
+ * catches up, so the rate an observer sees does not fall with the
+ * process's load.  Behind by more than a second (a stall), it starts
+ * afresh rather than burst. */
+static uint64_t poisson_next(struct mixedge *e, uint64_t *at, double mean_ms, ev_timer_cb *cb)
+{
+	uint64_t now = now_us();
+	if (*at + 1000000 < now)
+		*at = now;
+	*at += (uint64_t)rng_exp(mean_ms * 1000.0);
+	return ev_timer_add_us(e->ev, *at > now ? *at - now : 0, cb, e);
+}
+
 /* One Poisson slot: a key frame, else the next tenant in line that has
  * something to send, else cover from the next in line.  Every slot
  * sends exactly one frame, so a busy and an idle process look the same. */
@@ -117,8 +133,8 @@ static void on_send_timer(struct ev *ev, void *ctx)
 {
 	struct mixedge *e = ctx;
 	struct mixedge_tenant *t;
-	e->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(e->cfg.send_mean_ms * 1000.0),
-	                            on_send_timer, e);
+	(void)ev;
+	e->t_send = poisson_next(e, &e->send_at, e->cfg.send_mean_ms, on_send_timer);
 	if (!mixedge_can_send(e))
 		return;
 	e->st.slots++;
@@ -137,8 +153,8 @@ static void on_loop_timer(struct ev *ev, void *ctx)
 {
 	struct mixedge *e = ctx;
 	struct mixedge_tenant *t;
-	e->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(e->cfg.loop_mean_ms * 1000.0),
-	                            on_loop_timer, e);
+	(void)ev;
+	e->t_loop = poisson_next(e, &e->loop_at, e->cfg.loop_mean_ms, on_loop_timer);
 	if (mixedge_can_send(e) && (t = next_in_line(e)) != NULL)
 		t->cbs->cover(t->ctx, MB_LOOP);
 }
@@ -176,6 +192,9 @@ static void edge_up(void *ctx)
 			list_push_back(&e->attach_q, &t->attach_node);
 	}
 	key_frames_now(e);
+	/* A link of one identity is its owner's to report. */
+	if (e->shared)
+		log_info("gateway %s: link up, %zu identities to attach", e->gw->name, e->n);
 	FOR_EACH_TENANT(e, t)
 		t->cbs->up(t->ctx);
 }
@@ -244,6 +263,7 @@ struct mixedge *mixedge_new(struct ev *ev, const struct topo_node *gw, const str
 	if (!kp) {
 		keypair_generate(&e->own);
 		kp = &e->own;
+		e->shared = 1;
 	}
 	e->kp = kp;
 	e->by_pk = htab_new(32, TENANTS_MAX);
@@ -251,10 +271,9 @@ struct mixedge *mixedge_new(struct ev *ev, const struct topo_node *gw, const str
 	list_init(&e->attach_q);
 	mixattach_start(&e->att, ev, gw, e->kp, &edge_cbs, e);
 	if (!cfg->fast) {
-		e->t_send = ev_timer_add_us(ev, (uint64_t)rng_exp(cfg->send_mean_ms * 1000.0),
-		                            on_send_timer, e);
-		e->t_loop = ev_timer_add_us(ev, (uint64_t)rng_exp(cfg->loop_mean_ms * 1000.0),
-		                            on_loop_timer, e);
+		e->send_at = e->loop_at = now_us();
+		e->t_send = poisson_next(e, &e->send_at, cfg->send_mean_ms, on_send_timer);
+		e->t_loop = poisson_next(e, &e->loop_at, cfg->loop_mean_ms, on_loop_timer);
 	}
 	return e;
 }
