@@ -39,6 +39,7 @@
 #include "ratelog.h"
 #include "mixcc.h"
 #include "mixclient.h"
+#include "mixedge.h"
 #include "route.h"
 #include "proxy_common.h"
 #include "rng.h"
@@ -77,6 +78,9 @@ struct pclient {
 	struct mixclient_cfg mcfg;
 	struct mixcc *cc;            /* shared by every identity (mixcc.h) */
 	struct routes *routes;       /* likewise: what one learns of the mixes (route.h) */
+	uint64_t nlinks;             /* --links */
+	struct mixedge **edges;      /* the links to gateways, each with its schedule,
+	                              * shared by the identities (mixedge.h) */
 	struct mixclient_stats mx;   /* of the identities freed so far */
 	struct session_cfg scfg;
 	uint64_t server_heard_us;    /* a message from the server, on any identity
@@ -109,6 +113,7 @@ static struct ident *ident_new(struct pclient *c, const char **err)
 	id->c = c;
 	keypair_generate(&id->kp);
 	struct mixclient_cfg cfg = c->mcfg;
+	cfg.edge = c->edges[randombytes_uniform((uint32_t)c->nlinks)];
 	cfg.kp = &id->kp;
 	cfg.cbs = &ident_cbs;
 	cfg.ctx = id;
@@ -324,8 +329,10 @@ static void ident_mc_giveup(struct mixclient *mc, const struct mix_from *to, uin
 static void ident_mc_link(struct mixclient *mc, int up, void *ctx)
 {
 	struct ident *id = ctx;
+	/* Debug only: the link is the process's, and its going is logged
+	 * once (mixattach.h), not once a session. */
 	if (id->s)
-		log_info("session %s: gateway link %s", session_name(id->s), up ? "up" : "down");
+		log_debug("session %s: gateway link %s", session_name(id->s), up ? "up" : "down");
 	/* A pool identity makes acquaintance with the server while it waits,
 	 * so that its session's first message is not refused for want of
 	 * the server's epoch (a round trip saved on every connection). */
@@ -562,6 +569,37 @@ static int client_parse(struct pclient *c, struct opt *opts, size_t nopts, int a
 	return DAEMON_GO_ON;
 }
 
+/* The process's links: --links of them, to --gateway, or each to another
+ * gateway drawn at random (as many distinct ones as there are).  Every
+ * identity takes one of them, so that the links, their handshakes and
+ * their send rate do not follow the sessions. */
+static void open_edges(struct pclient *c)
+{
+	const struct topology *t = c->topo;
+	const struct topo_node *one = NULL;
+	struct mixedge_cfg ec = {
+		.fast = c->mcfg.fast,
+		.send_mean_ms = c->mcfg.send_mean_ms,
+		.loop_mean_ms = c->mcfg.loop_mean_ms,
+		.receive_mean_ms = c->mcfg.receive_mean_ms,
+	};
+	if (c->o.gateway)
+		one = topo_by_name(t, c->o.gateway); /* checked: client_open */
+	size_t *order = xcalloc(t->ngateways, sizeof(*order));
+	for (size_t i = 0; i < t->ngateways; i++)
+		order[i] = t->gateways[i];
+	for (size_t i = t->ngateways; i > 1; i--) {
+		size_t j = randombytes_uniform((uint32_t)i), k = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = k;
+	}
+	c->edges = xcalloc(c->nlinks, sizeof(*c->edges));
+	for (uint64_t i = 0; i < c->nlinks; i++)
+		c->edges[i] = mixedge_new(c->ev, one ? one : &t->nodes[order[i % t->ngateways]], NULL,
+		                          &ec);
+	free(order);
+}
+
 /* Everything the loop needs: the topology, the listening socket, the
  * control socket, then leave the terminal and fill the identity pool.
  * DAEMON_GO_ON, or the exit status (said on stderr). */
@@ -595,8 +633,9 @@ static int client_open(struct pclient *c)
 		return EXIT_OSERR;
 	}
 	log_init("mixproxy-client", o->foreground, o->verbose);
-	/* Each session takes two: its connection and its identity's link. */
-	proxy_fit_sessions(&o->max_sessions, 2);
+	/* Each session takes one: its connection (the links are the
+	 * process's: --links). */
+	proxy_fit_sessions(&o->max_sessions, 1);
 	char fallback[32];
 	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
 	ctl_name(o->config, fallback, c->name, sizeof(c->name));
@@ -616,6 +655,7 @@ static int client_open(struct pclient *c)
 	c->mcfg.cc = c->cc;
 	c->routes = routes_new(c->topo);
 	c->mcfg.routes = c->routes;
+	open_edges(c);
 	proxy_session_cfg(o, &c->scfg);
 	c->scfg.peer_heard_us = &c->server_heard_us;
 	daemon_signals(c->ev);
@@ -651,6 +691,9 @@ static void client_close(struct pclient *c)
 	listener_free(c->listener);
 	while (!list_empty(&c->all))
 		ident_free(list_entry(c->all.next, struct ident, all_node));
+	for (uint64_t i = 0; c->edges && i < c->nlinks; i++)
+		mixedge_free(c->edges[i]);
+	free(c->edges);
 	mixcc_free(c->cc);
 	routes_free(c->routes);
 	ratelog_stop(&c->rl_stray);
@@ -670,6 +713,7 @@ int cmd_client(int argc, char **argv)
 	c->listen_port = 8080;
 	c->pool_reserve = 2;
 	c->pool_interval = -1;
+	c->nlinks = 1;
 	c->lfd = -1;
 	list_init(&c->all);
 	list_init(&c->pool);
@@ -678,6 +722,7 @@ int cmd_client(int argc, char **argv)
 		{ "listen-address", 0, OPT_STR, "IP", "address to listen on (127.0.0.1)", &c->listen_addr, 0, 0, 0 },
 		{ "listen-port", 0, OPT_U64, "PORT", "port to listen on (8080)", &c->listen_port, 1, 65535, 0 },
 		{ "client-pool-reserve", 0, OPT_U64, "N", "mixnet identities kept ready (2)", &c->pool_reserve, 0, 1000, 0 },
+		{ "links", 0, OPT_U64, "N", "links to gateways, each with its own send schedule, that every identity shares (1)", &c->nlinks, 1, 16, 0 },
 		{ "client-pool-interval", 0, OPT_DBL, "SECS", "mean time between new pool identities (5; fast profile 0: at once)", &c->pool_interval, 0, 3600, 0 },
 		PROXY_COMMON_OPTS(o),
 	};

@@ -365,12 +365,12 @@ static void report_show(struct ctl_buf *b, const struct proxy_report *r)
 		up += r->gw_up[i];
 		down += r->gw_down[i];
 	}
-	ctl_printf(b, "\ngateway links: %u up, %u down\n", up, down);
+	ctl_printf(b, "\nidentities at gateways: %u attached, %u not\n", up, down);
 	for (size_t i = 0; i < r->topo->ngateways && listed < CTL_LIST_MAX; i++)
 		if (r->gw_up[i] || r->gw_down[i]) {
 			listed++;
-			ctl_printf(b, "  %s: %u up, %u down\n", r->topo->nodes[r->topo->gateways[i]].name,
-			           r->gw_up[i], r->gw_down[i]);
+			ctl_printf(b, "  %s: %u attached, %u not\n",
+			           r->topo->nodes[r->topo->gateways[i]].name, r->gw_up[i], r->gw_down[i]);
 		}
 
 	px_values(r, px);

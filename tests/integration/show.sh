@@ -102,7 +102,7 @@ check "show of the client: its listening port" \
 	grep -q "^client: listening on 127.0.0.1 port $cport$" "$dir/cli.show"
 check "... the server's address" grep -qF "  server: $saddr" "$dir/cli.show"
 check "... the loud fast-profile line" grep -q "FAST PROFILE: no timing anonymity" "$dir/cli.show"
-check "... gateway links" grep -q "^gateway links: [1-9][0-9]* up" "$dir/cli.show"
+check "... identities at gateways" grep -q "^identities at gateways: [1-9][0-9]* attached" "$dir/cli.show"
 check "... mix health of every mix" test "$(grep -c "^  mix[123][ab] (layer [123]): weight" "$dir/cli.show")" = 6
 check "... no session yet" grep -q "^sessions: 0 open$" "$dir/cli.show"
 "$bin" show "$srv" >"$dir/srv.show"
