@@ -1,13 +1,16 @@
 /* mixclient — a client of the mixnet, living in its caller's epoll loop.
  *
  * One struct mixclient is one identity attached to one gateway; a process
- * may run many in one loop.  It gives its caller messages (one message is
- * one packet: up to MIX_MSG_MAX bytes) delivered exactly once:
+ * may run many in one loop, sharing a link and its send schedule
+ * (cfg.edge: mixedge.h) or each with a link of its own.  It gives its
+ * caller messages (one message is one packet: up to MIX_MSG_MAX bytes)
+ * delivered exactly once:
  *
- *   - sending: messages go out on a Poisson schedule (mean send_mean_ms);
- *     a slot with nothing to send carries a cover packet of the same size,
- *     and a second Poisson stream (loop_mean_ms) sends loop cover that comes
- *     back to this client.  Each hop's delay is drawn by the sender (mean
+ *   - sending: messages go out on the link's Poisson schedule (mean
+ *     send_mean_ms), a slot to whichever identity of the link has
+ *     something to send; a slot nobody needs carries a cover packet of the
+ *     same size, and a second Poisson stream (loop_mean_ms) sends loop
+ *     cover that comes back.  Each hop's delay is drawn by the sender (mean
  *     delay_mean_ms).  The fast profile sends at once, with no delays and no
  *     cover: it gives no timing anonymity.
  *   - replies: every message carries a single-use reply block (SURB); the

@@ -1067,6 +1067,44 @@ START_TEST(test_attach)
 }
 END_TEST
 
+/* A stranger with a link attaches keys as fast as it can: the first
+ * 1,100 go at once, then 200 a second; the rest are refused, and cost
+ * the gateway no more than the attaches it took. */
+START_TEST(test_attach_rate)
+{
+	struct node_cfg c;
+	struct keypair own, k;
+	uint8_t pkt[PKT_BYTES] = { 0 };
+	limits(&c);
+	c.max_clients = 4000;
+	net_start(&c);
+	keypair_generate(&own);
+	const struct node_counters *gw = counters(GW);
+	struct side *a = side_open(GW, &own, LINK_CLIENT);
+	ck_assert_int_eq(a->up, 1);
+	const int total = 1400;
+	uint64_t t0 = now_us();
+	for (int i = 0; i < total; i++) {
+		keypair_generate(&k);
+		ck_assert_int_eq(attach_prove(pkt, k.sk, k.pk, net.kp[GW].pk, link_binding(a->l)), 0);
+		ck_assert_int_eq(link_send(a->l, LF_ATTACH, k.pk, pkt), 0);
+		if (i % 32 == 31)
+			pump();
+	}
+	pump();
+	double secs = (double)(now_us() - t0) / 1e6;
+	/* What the bucket allowed over the time it took, and no more. */
+	ck_assert_uint_ge(gw->keys_attached, 1100);
+	ck_assert_uint_le(gw->keys_attached, 1100 + (uint64_t)(200 * secs) + 1);
+	ck_assert_uint_eq(gw->keys_attached + gw->attach_refused, (uint64_t)total);
+	ck_assert_uint_gt(gw->attach_refused, 0);
+	ck_assert_int_eq(a->down, 0);
+	keypair_wipe(&own);
+	keypair_wipe(&k);
+	net_stop();
+}
+END_TEST
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");
@@ -1080,6 +1118,7 @@ Suite *suite_node(void)
 	tcase_add_test(tc, test_link_classes);
 	tcase_add_test(tc, test_client_share);
 	tcase_add_test(tc, test_attach);
+	tcase_add_test(tc, test_attach_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }
