@@ -1234,6 +1234,11 @@ void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st)
 	st->senders = htab_count(mc->peers.ins);
 }
 
+size_t mixclient_memory_max(const struct mixclient *mc)
+{
+	return sizeof(*mc) + mc->msgs.n * sizeof(struct outmsg) + mixpeers_memory_max(&mc->peers);
+}
+
 size_t mixclient_memory(const struct mixclient *mc)
 {
 	return sizeof(*mc) + mc->msgs.n * sizeof(struct outmsg) + mixpeers_memory(&mc->peers);

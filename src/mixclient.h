@@ -212,8 +212,12 @@ int mixclient_done(const struct mixclient *mc);
 void mixclient_address(const struct mixclient *mc, struct mix_addr *a);
 int mixclient_is_attached(const struct mixclient *mc);
 void mixclient_get_stats(const struct mixclient *mc, struct mixclient_stats *st);
-/* Bytes of memory held (for tests of boundedness). */
+/* Bytes of memory held (for tests of boundedness), and the most it may
+ * hold with the messages and peers it has now: every peer's stock, rings
+ * and lists at their caps (the messages are bounded by the window:
+ * mixclient_pending). */
 size_t mixclient_memory(const struct mixclient *mc);
+size_t mixclient_memory_max(const struct mixclient *mc);
 
 /* Hand the client the body of a packet addressed to it, as if it had
  * arrived and been decrypted (the parser's entry point for tests and the

@@ -574,6 +574,18 @@ void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us)
 	}
 }
 
+size_t mixpeers_memory_max(const struct mixpeers *ps)
+{
+	size_t conv = (MIXPEER_ACKS_MAX + MIXPEER_ECHO) * sizeof(uint64_t);
+	size_t ins = htab_count(ps->ins), outs = htab_count(ps->outs);
+	size_t secrets = outs * ps->secrets_each;
+	if (secrets > MIXPEER_SECRETS_MAX)
+		secrets = MIXPEER_SECRETS_MAX;
+	return ins * (sizeof(struct peer_in) + MIXPEER_STOCK_MAX * sizeof(struct stocked) + conv) +
+	       outs * (sizeof(struct peer_out) + ps->secrets_each * PKT_TAG_BYTES + conv) +
+	       secrets * sizeof(struct surb_rec);
+}
+
 size_t mixpeers_memory(const struct mixpeers *ps)
 {
 	size_t rings = 0, it = 0;

@@ -209,5 +209,8 @@ int mixpeers_heard_within(const struct mixpeers *ps, uint64_t now, uint64_t wait
  * that left no block to send them by, and idle peers. */
 void mixpeers_sweep(struct mixpeers *ps, uint64_t now, uint64_t ack_life_us);
 size_t mixpeers_memory(const struct mixpeers *ps);
+/* The most mixpeers_memory may reach with the peers it has now: every
+ * stock, ring, list and table at its cap. */
+size_t mixpeers_memory_max(const struct mixpeers *ps);
 
 #endif
