@@ -1180,10 +1180,24 @@ int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to)
 	return p && p->cv.epoch;
 }
 
+/* A block rides beside a short message, one a message, and the blocks
+ * are counted when the message goes, not when it is cut: so a message is
+ * cut short only while the blocks wanted outnumber the short first sends
+ * already waiting to carry them.  (Cutting short every message read
+ * while blocks were wanted left most of a bulk transfer's short ones
+ * with nothing beside them.) */
 size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to)
 {
 	const struct peer_out *p = peer_out_find(&mc->peers, to);
-	return !p || peer_out_surbs_wanted(p, now_us()) ? MIX_MSG_SURB : MIX_MSG_MAX;
+	if (!p)
+		return MIX_MSG_SURB;
+	unsigned wanted = peer_out_surbs_wanted(p, now_us()), waiting = 0;
+	for (const struct list *l = mc->msgs.rq.next; l != &mc->msgs.rq && waiting < wanted;
+	     l = l->next) {
+		const struct outmsg *m = list_entry(l, struct outmsg, rq);
+		waiting += m->cv == &p->cv && !m->tries && m->len <= MIX_MSG_SURB;
+	}
+	return waiting < wanted ? MIX_MSG_SURB : MIX_MSG_MAX;
 }
 
 size_t mixclient_room(const struct mixclient *mc)

@@ -185,10 +185,11 @@ int mixclient_hello(struct mixclient *mc, const struct mix_addr *to);
 /* 1 when the epoch of the address's state for us is known. */
 int mixclient_knows(const struct mixclient *mc, const struct mix_addr *to);
 /* The longest message to `to` that leaves room for the reply blocks it
- * should get now: MIX_MSG_SURB while it holds fewer than it needs (or is
- * new), else MIX_MSG_MAX.  A caller that cuts a stream into messages
- * asks before each one, so that blocks ride along instead of costing
- * packets of their own. */
+ * should get: MIX_MSG_SURB while it holds fewer than it needs (or is
+ * new) and the short messages queued to it, not sent yet, are fewer than
+ * the blocks it needs (one rides beside each), else MIX_MSG_MAX.  A
+ * caller that cuts a stream into messages asks before each one, so that
+ * blocks ride along instead of costing packets of their own. */
 size_t mixclient_msg_max(const struct mixclient *mc, const struct mix_addr *to);
 /* Room in the send window (messages). */
 size_t mixclient_room(const struct mixclient *mc);
