@@ -155,8 +155,10 @@ static void on_loop_timer(struct ev *ev, void *ctx)
 	struct mixedge_tenant *t;
 	(void)ev;
 	e->t_loop = poisson_next(e, &e->loop_at, e->cfg.loop_mean_ms, on_loop_timer);
-	if (mixedge_can_send(e) && (t = next_in_line(e)) != NULL)
+	if (mixedge_can_send(e) && (t = next_in_line(e)) != NULL) {
+		e->st.loops++;
 		t->cbs->cover(t->ctx, MB_LOOP);
+	}
 }
 
 /* ---- the link (mixattach.h) ---- */

@@ -73,7 +73,7 @@ struct mixedge_tenant {
 };
 
 struct mixedge_stats {
-	uint64_t slots, cover, attaches, detaches, detaches_lost;
+	uint64_t slots, cover, loops, attaches, detaches, detaches_lost;
 };
 
 /* An edge to gw.  kp: the link's key (borrowed), or NULL for a fresh
