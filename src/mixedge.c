@@ -112,18 +112,10 @@ static void key_frames_now(struct mixedge *e)
 
 /* ---- the schedule (default profile) ---- */
 
-/* The next event of a Poisson stream of this mean, drawn from the last
- * one's due time *at, not from when its timer ran: a loop that is late
- * catches up, so the rate an observer sees does not fall with the
- * process's load.  Behind by more than a second (a stall), it starts
- * afresh rather than burst. */
+/* The stream's next event, caught up if the loop ran late (rng.h). */
 static uint64_t poisson_next(struct mixedge *e, uint64_t *at, double mean_ms, ev_timer_cb *cb)
 {
-	uint64_t now = now_us();
-	if (*at + 1000000 < now)
-		*at = now;
-	*at += (uint64_t)rng_exp(mean_ms * 1000.0);
-	return ev_timer_add_us(e->ev, *at > now ? *at - now : 0, cb, e);
+	return ev_timer_add_us(e->ev, rng_poisson_next(at, now_us(), mean_ms * 1000.0), cb, e);
 }
 
 /* One Poisson slot: a key frame, else the next tenant in line that has

@@ -346,16 +346,14 @@ static uint64_t pace_mean_us(const struct inlink *il)
 
 static void pace_tick(struct ev *ev, void *ctx);
 
-/* Each slot is drawn from the last one's due time, not from when its
- * timer ran: a loop that is late catches up, so the rate the client's
- * network sees does not fall with the gateway's load.  Behind by more
- * than a second (a stall), it starts afresh rather than burst. */
+/* Each slot is drawn from the last one's due time (rng_poisson_next), so
+ * the rate the client's network sees does not fall with the gateway's
+ * load. */
 static void pace_next(struct node *n, struct inlink *il, uint64_t now)
 {
-	if (il->pace_at + 1000000 < now)
-		il->pace_at = now;
-	il->pace_at += (uint64_t)rng_exp((double)pace_mean_us(il));
-	il->t_pace = ev_timer_add_us(n->ev, il->pace_at > now ? il->pace_at - now : 0, pace_tick, il);
+	il->t_pace = ev_timer_add_us(n->ev, rng_poisson_next(&il->pace_at, now,
+	                                                     (double)pace_mean_us(il)),
+	                             pace_tick, il);
 }
 
 /* One frame of the gateway's budget, if there is one: it fills at

@@ -148,3 +148,11 @@ double rng_exp(double mean)
 	double u = ((double)randombytes_random() + 1.0) / 4294967296.0;
 	return -log(u) * mean;
 }
+
+uint64_t rng_poisson_next(uint64_t *at, uint64_t now_us, double mean_us)
+{
+	if (*at + 1000000 < now_us)
+		*at = now_us;
+	*at += (uint64_t)rng_exp(mean_us);
+	return *at > now_us ? *at - now_us : 0;
+}

@@ -36,4 +36,12 @@ uint64_t rng_reseeds(void);
  * the gaps of a Poisson process. */
 double rng_exp(double mean);
 
+/* The next event of a Poisson stream of this mean (microseconds), drawn
+ * from the last one's due time *at, not from now: a loop that ran late
+ * catches up, so the rate an observer sees does not fall with the
+ * process's load.  Behind by more than a second (a stall), the stream
+ * starts afresh from now rather than burst.  *at advances; the result is
+ * how long from now until it is due (0 if it is already). */
+uint64_t rng_poisson_next(uint64_t *at, uint64_t now_us, double mean_us);
+
 #endif

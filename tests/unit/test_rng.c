@@ -98,6 +98,32 @@ START_TEST(test_distribution)
 }
 END_TEST
 
+/* A stream drawn from its due times keeps its rate however late its
+ * timer runs (up to a second behind), and starts afresh after a stall. */
+START_TEST(test_poisson_catches_up)
+{
+	uint64_t at = 1000000000, now = at;
+	int due_now = 0;
+	/* 10,000 events of mean 1 ms, each timer 2 ms late: the due times
+	 * still advance 1 ms an event on average. */
+	for (int i = 0; i < 10000; i++) {
+		uint64_t wait = rng_poisson_next(&at, now, 1000.0);
+		due_now += wait == 0;
+		now += wait + 2000;
+		if (at + 1000000 < now)
+			now = at + 999999; /* keep within the second */
+	}
+	double mean = (double)(at - 1000000000) / 10000;
+	ck_assert_msg(mean > 950 && mean < 1050, "mean gap %.0f us", mean);
+	ck_assert_int_gt(due_now, 0); /* late: some were due already */
+	/* Two seconds behind: it starts from now. */
+	at = 1000;
+	uint64_t wait = rng_poisson_next(&at, 3000000, 1000.0);
+	ck_assert_uint_ge(at, 3000000);
+	ck_assert_uint_eq(wait, at - 3000000);
+}
+END_TEST
+
 START_TEST(test_reseeds)
 {
 	uint8_t x[16];
@@ -122,6 +148,7 @@ Suite *suite_rng(void)
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_distribution);
 	tcase_add_test(tc, test_reseeds);
+	tcase_add_test(tc, test_poisson_catches_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
