@@ -887,17 +887,6 @@ static void mc_frame(enum link_frame_type t, uint8_t *pkt, void *ctx)
 {
 	struct mixclient *mc = ctx;
 	uint8_t tag[PKT_TAG_BYTES], body[PKT_BODY_BYTES];
-	if (t == LF_STATUS) {
-		const char *why;
-		unsigned unknown;
-		if (routes_apply_status(mc->routes, pkt, PKT_BYTES, &unknown, &why))
-			log_warn("mixclient: gateway %s: bad report of its links dropped: %s",
-			         mc->gw->name, why);
-		else if (unknown)
-			log_debug("mixclient: gateway %s reports %u mixes not in our topology",
-			          mc->gw->name, unknown);
-		return;
-	}
 	if (t == LF_PAD) {
 		mc->st.pads_received++;
 		return;
@@ -1019,6 +1008,11 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 			*err = "a shared link to another gateway";
 			return NULL;
 		}
+		/* The link's reports of its gateway go to one routes table. */
+		if (cfg->routes && cfg->routes != mixedge_routes(cfg->edge)) {
+			*err = "a shared link whose reports go to other routes";
+			return NULL;
+		}
 	} else if (cfg->gateway) {
 		gw = topo_by_name(cfg->topo, cfg->gateway);
 		if (!gw || gw->role != TOPO_GATEWAY) {
@@ -1052,7 +1046,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 	mc->waiter.turn = cc_turn;
 	mc->waiter.arg = mc;
 	mixpeers_init(&mc->peers, ev, cfg->topo, cfg->window, &mc->st, sender_forgotten, mc);
-	mc->routes = cfg->routes;
+	mc->routes = cfg->edge ? mixedge_routes(cfg->edge) : cfg->routes;
 	if (!mc->routes) {
 		mc->routes = routes_new(cfg->topo);
 		mc->own_routes = 1;
@@ -1066,6 +1060,7 @@ struct mixclient *mixclient_new(struct ev *ev, const struct mixclient_cfg *cfg, 
 			.send_mean_ms = cfg->send_mean_ms,
 			.loop_mean_ms = cfg->loop_mean_ms,
 			.receive_mean_ms = cfg->receive_mean_ms,
+			.routes = mc->routes,
 		};
 		mc->edge = mixedge_new(ev, gw, mc->cfg.kp, &ec);
 		mc->own_edge = 1;

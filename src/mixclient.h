@@ -122,9 +122,9 @@ struct mixclient_cfg {
 	struct routes *routes;        /* mix health (route.h), shared likewise, or
 	                               * NULL: its own */
 	struct mixedge *edge;         /* the link to a gateway and its send schedule,
-	                               * shared likewise (mixedge.h; its gateway is
-	                               * ours), or NULL: a link of its own, with
-	                               * this identity's key */
+	                               * shared likewise (mixedge.h; its gateway and
+	                               * its routes are ours), or NULL: a link of
+	                               * its own, with this identity's key */
 	int app_dedupes;              /* the application takes a message twice
 	                               * without harm (its own ids tell): when a
 	                               * peer forgot its state for us, what went

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mixbody.h"
 #include "rng.h"
+#include "route.h"
 #include "util.h"
 
 #define TENANTS_MAX 65536
@@ -206,8 +207,14 @@ static void edge_frame(enum link_frame_type type, const uint8_t *id, uint8_t *pk
 	struct mixedge *e = ctx;
 	struct mixedge_tenant *t;
 	if (type == LF_STATUS) {
-		FOR_EACH_TENANT(e, t)
-			t->cbs->frame(type, pkt, t->ctx);
+		const char *why;
+		unsigned unknown;
+		if (routes_apply_status(e->cfg.routes, pkt, PKT_BYTES, &unknown, &why))
+			log_warn("mixclient: gateway %s: bad report of its links dropped: %s",
+			         e->gw->name, why);
+		else if (unknown)
+			log_debug("mixclient: gateway %s reports %u mixes not in our topology",
+			          e->gw->name, unknown);
 		return;
 	}
 	if (type == LF_PAD) {
@@ -330,6 +337,11 @@ void mixedge_leave(struct mixedge_tenant *t)
 const struct topo_node *mixedge_gateway(const struct mixedge *e)
 {
 	return e->gw;
+}
+
+struct routes *mixedge_routes(const struct mixedge *e)
+{
+	return e->cfg.routes;
 }
 
 size_t mixedge_tenants(const struct mixedge *e)

@@ -14,8 +14,9 @@
  * The link's own key is the edge's: an identity of its own, or, for an
  * edge that serves one identity only, that identity's key (then no
  * LF_ATTACH is needed, as before edges were shared).  The gateway names
- * the identity each delivery is for (the frame's id); reports of the
- * gateway's links (LF_STATUS) go to every tenant, padding to one.
+ * the identity each delivery is for (the frame's id); a report of the
+ * gateway's links (LF_STATUS) goes to the routes its tenants share,
+ * once, and padding to one tenant.
  *
  * In the fast profile there is no schedule: tenants send as the link
  * takes it, and every tenant hears that it drained, in turn.
@@ -43,13 +44,16 @@ struct mixedge_cfg {
 	double send_mean_ms;         /* the schedule's mean interval (default profile) */
 	double loop_mean_ms;         /* loop cover's */
 	double receive_mean_ms;      /* asked of the gateway (LF_PACE; 0: as mail comes) */
+	struct routes *routes;       /* takes the gateway's reports of its links
+	                              * (route.h), once a report: its tenants'
+	                              * (borrowed) */
 };
 
 /* What a tenant does with the edge's events. */
 struct mixedge_tenant_cbs {
 	void (*up)(void *ctx);                      /* the link is up */
 	void (*down)(void *ctx, int was_up);        /* ... went down */
-	/* A delivery for its key, a report, or padding (pkt: PKT_BYTES). */
+	/* A delivery for its key, or padding (pkt: PKT_BYTES). */
 	void (*frame)(enum link_frame_type t, uint8_t *pkt, void *ctx);
 	void (*drain)(void *ctx);                   /* the link has room again */
 	/* Default profile: a slot is the tenant's to use: 1 if it sent a
@@ -92,6 +96,7 @@ int mixedge_join(struct mixedge *e, struct mixedge_tenant *t);
 void mixedge_leave(struct mixedge_tenant *t);
 
 const struct topo_node *mixedge_gateway(const struct mixedge *e);
+struct routes *mixedge_routes(const struct mixedge *e);
 size_t mixedge_tenants(const struct mixedge *e);
 /* Whether the link is up. */
 int mixedge_up(const struct mixedge *e);

@@ -582,6 +582,7 @@ static void open_edges(struct pclient *c)
 		.send_mean_ms = c->mcfg.send_mean_ms,
 		.loop_mean_ms = c->mcfg.loop_mean_ms,
 		.receive_mean_ms = c->mcfg.receive_mean_ms,
+		.routes = c->routes,
 	};
 	if (c->o.gateway)
 		one = topo_by_name(t, c->o.gateway); /* checked: client_open */

@@ -26,6 +26,7 @@
 #include "mixclient.h"
 #include "mixedge.h"
 #include "packet.h"
+#include "route.h"
 #include "topology.h"
 #include "util.h"
 
@@ -1846,7 +1847,8 @@ START_TEST(test_shared_edge)
 	keypair_generate(&kpb);
 	keypair_generate(&kpc);
 	/* A and B on one link, in the default profile: one schedule. */
-	struct mixedge_cfg ec = { .send_mean_ms = slot_ms, .loop_mean_ms = 1000 };
+	struct routes *rt = routes_new(net.topo);
+	struct mixedge_cfg ec = { .send_mean_ms = slot_ms, .loop_mean_ms = 1000, .routes = rt };
 	struct mixedge *edge = mixedge_new(net.ev, topo_by_name(net.topo, "gw1"), NULL, &ec);
 	struct mixclient_cfg cfg;
 	const char *err;
@@ -1866,9 +1868,14 @@ START_TEST(test_shared_edge)
 		*(k ? &B : &A) = mixclient_new(net.ev, &cfg, &err);
 		ck_assert_ptr_nonnull(k ? B : A);
 	}
-	/* Another gateway than the link's: refused. */
+	/* Another gateway than the link's, or other routes: refused. */
 	cfg.gateway = "gw2";
 	ck_assert_ptr_null(mixclient_new(net.ev, &cfg, &err));
+	cfg.gateway = NULL;
+	cfg.routes = routes_new(net.topo);
+	ck_assert_ptr_null(mixclient_new(net.ev, &cfg, &err));
+	ck_assert_str_eq(err, "a shared link whose reports go to other routes");
+	routes_free(cfg.routes);
 	ck_assert_int_eq(mixedge_tenants(edge), 2);
 
 	send_seq(A, &addr_c, 1, 5, NULL);
@@ -1904,6 +1911,19 @@ START_TEST(test_shared_edge)
 	ck_assert_msg(labs(frames - sched) <= 5, "%ld frames for %ld slots and loops", frames, sched);
 	net.watch = NULL;
 
+	/* A report of the gateway's links on the shared link reaches the
+	 * routes the identities share once, not once an identity. */
+	struct route_stats rs0, rs1;
+	uint8_t report[PKT_BYTES];
+	routes_get_stats(rt, &rs0);
+	route_status_encode(report, NULL, 0);
+	for (int i = 0; i < NET_CLIENTS; i++)
+		if (net.cl[i].l && !memcmp(net.cl[i].pk, kpa.pk, 32))
+			ck_assert_int_eq(link_send(net.cl[i].l, LF_STATUS, NULL, report), 0);
+	run_for(100);
+	routes_get_stats(rt, &rs1);
+	ck_assert_uint_eq(rs1.link_reports - rs0.link_reports, 1);
+
 	/* B goes: its key is detached, in a slot; A goes on. */
 	mixclient_free(B);
 	B = NULL;
@@ -1925,6 +1945,7 @@ START_TEST(test_shared_edge)
 	mixclient_free(A);
 	mixclient_free(C);
 	mixedge_free(edge);
+	routes_free(rt);
 	keypair_wipe(&kpc);
 	net_stop();
 }
