@@ -279,18 +279,24 @@ static int held_back(const struct gwclient *c)
 	return il && (il->pace_us || !il->heard);
 }
 
+/* c's oldest mail onto its link, named by its key (a link carries the
+ * mail of every key attached on it): 0, or -1 (none, or no room). */
+static int send_oldest(struct node *n, struct gwclient *c)
+{
+	const uint8_t *dlv = gwc_oldest(c);
+	if (!dlv || link_send(c->link, LF_DELIVER, c->pk, dlv))
+		return -1;
+	n->c.delivered++;
+	gwc_pop(n->clients, c);
+	return 0;
+}
+
 static void mailbox_flush(struct node *n, struct gwclient *c)
 {
-	const uint8_t *dlv;
 	if (held_back(c))
 		return;
-	while ((dlv = gwc_oldest(c)) && client_room(n, c)) {
-		if (link_send(c->link, LF_DELIVER, c->pk, dlv))
-			break;
+	while (c->mb.n && client_room(n, c) && send_oldest(n, c) == 0)
 		n->c.mailbox_flushed++;
-		n->c.delivered++;
-		gwc_pop(n->clients, c);
-	}
 }
 
 static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], const uint8_t *dlv)
@@ -406,16 +412,14 @@ static void pace_tick(struct ev *ev, void *ctx)
 		             "skipped", (unsigned long long)n->o.pace_total);
 	} else {
 		struct gwclient *m = il->status_due ? NULL : pace_next_mail(il);
-		const uint8_t *dlv = m ? gwc_oldest(m) : NULL;
 		il->pace_tokens--;
 		if (il->status_due) {
 			status_build(n, pkt);
 			if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
 				il->status_due = 0;
-		} else if (dlv && link_send(il->link, LF_DELIVER, m->pk, dlv) == 0) {
-			n->c.delivered++;
-			gwc_pop(n->clients, m);
-		} else if (!dlv && link_send(il->link, LF_PAD, NULL, NULL) == 0) {
+		} else if (m) {
+			send_oldest(n, m);
+		} else if (link_send(il->link, LF_PAD, NULL, NULL) == 0) {
 			n->c.padded++;
 		}
 	}
@@ -554,14 +558,11 @@ static void link_flush(struct node *n, struct inlink *il)
 		for (struct list *e = il->clients.next; e != &il->clients && client_room(n, il->client);
 		     e = e->next) {
 			struct gwclient *c = list_entry(e, struct gwclient, on_link);
-			const uint8_t *dlv = gwc_oldest(c);
-			if (!dlv)
+			if (!c->mb.n)
 				continue;
-			if (link_send(il->link, LF_DELIVER, c->pk, dlv))
+			if (send_oldest(n, c))
 				return;
 			n->c.mailbox_flushed++;
-			n->c.delivered++;
-			gwc_pop(n->clients, c);
 			more = 1;
 		}
 	}
