@@ -669,6 +669,7 @@ static const struct mixclient_cbs rec_cbs = { .on_message = rec_msg, .on_giveup 
 static double slot_ms = 5; /* send slots in the default profile */
 static double receive_ms;  /* paced delivery asked for (0: none) */
 static struct mixcc *client_cc; /* the next clients' shared window, if any */
+static struct mixedge *client_edge; /* ... and their shared link */
 
 /* The least retransmission timeout of A, the sender (0: the profile's): a
  * test that must see a loss found before the timeout sets it far beyond
@@ -707,6 +708,7 @@ static struct mixclient *client(const struct keypair *kp, struct rec *r, int fas
 	if (max_tries)
 		cfg.max_tries = max_tries;
 	cfg.cc = client_cc;
+	cfg.edge = client_edge;
 	cfg.cbs = &rec_cbs;
 	cfg.ctx = r;
 	struct mixclient *mc = mixclient_new(net.ev, &cfg, &err);
@@ -1855,20 +1857,16 @@ START_TEST(test_shared_edge)
 	rc.answer = 1;
 	C = client(&kpc, &rc, 0, 0);
 	mixclient_address(C, &addr_c);
-	for (int k = 0; k < 2; k++) {
-		mixclient_cfg_defaults(&cfg);
-		cfg.topo = net.topo;
-		cfg.kp = k ? &kpb : &kpa;
-		cfg.send_mean_ms = slot_ms;
-		cfg.loop_mean_ms = 1000;
-		cfg.delay_mean_ms = 1;
-		cfg.edge = edge;
-		cfg.cbs = &rec_cbs;
-		cfg.ctx = k ? &rb : &ra;
-		*(k ? &B : &A) = mixclient_new(net.ev, &cfg, &err);
-		ck_assert_ptr_nonnull(k ? B : A);
-	}
+	client_edge = edge;
+	A = client(&kpa, &ra, 0, 0);
+	B = client(&kpb, &rb, 0, 0);
+	client_edge = NULL;
 	/* Another gateway than the link's, or other routes: refused. */
+	mixclient_cfg_defaults(&cfg);
+	cfg.topo = net.topo;
+	cfg.kp = &kpc;
+	cfg.edge = edge;
+	cfg.cbs = &rec_cbs;
 	cfg.gateway = "gw2";
 	ck_assert_ptr_null(mixclient_new(net.ev, &cfg, &err));
 	cfg.gateway = NULL;
