@@ -13,10 +13,10 @@
  *   mpclient stranger -t TOPOLOGY --target ID
  *       Connects to node ID as a node with a key outside the topology and
  *       tries to hand it a packet; succeeds (exit 0) if the link is refused.
- *   mpclient mailbox -t TOPOLOGY [-n COUNT] [--gw-a ID]
+ *   mpclient mailbox -t TOPOLOGY [-n COUNT] [--gw-a ID] [--timeout SECS]
  *       B attaches and leaves; A sends COUNT packets to B; an impostor
  *       claiming B's key attaches (and must get nothing); then B returns
- *       and must find all COUNT in its mailbox.
+ *       and must find all COUNT in its mailbox within SECS, each once.
  *   mpclient keys -t TOPOLOGY [-n COUNT] [--rate PPS] [--gw-a ID] [--gw-b ID]
  *       The attack of made-up keys on gateway B (mixproxy-protocol(7),
  *       SECURITY NOTES): A sends COUNT packets through the mixnet, each for
@@ -447,9 +447,13 @@ static int do_stranger(const char *target)
 	return !A.up && A.refused && B.received == 0 ? 0 : 1;
 }
 
+/* mailbox: the impostor, which knows B's public key only. */
+static struct cl imp = { .name = "impostor" };
+static int imp_down(void) { return imp.down; }
+static int b_has_all(void) { return B.unique >= count; }
+
 static int do_mailbox(void)
 {
-	struct cl imp = { .name = "impostor" };
 	uint8_t pkt[PKT_BYTES], first[PKT_ID_BYTES];
 	/* B leaves once the gateway's report says it has B attached: up on
 	 * B's side, the last handshake message may still be on its way. */
@@ -467,24 +471,29 @@ static int do_mailbox(void)
 		if (link_send(A.link, LF_SEND, first, pkt))
 			fatal(1, "mpclient: link queue full");
 	}
+	/* Nothing says when the mail is in B's mailbox: with no delays
+	 * asked for, it is there in milliseconds, and this is ample. */
 	run_for(1500);
-	/* The impostor knows B's public key only. */
 	keypair_generate(&imp.kp);
 	memcpy(imp.kp.pk, B.kp.pk, 32);
 	imp.gw = B.gw;
 	imp.seen = xcalloc(count, 1);
 	imp.lat = xcalloc(count, sizeof(uint64_t));
+	/* The gateway ends the impostor's link once its handshake fails;
+	 * up on the impostor's side for a moment does not count. */
 	cl_attach(&imp);
-	run_for(1500);
+	run_until(imp_down, 1500);
 	uint64_t before = B.received;
 	cl_attach(&B);
 	run_until(b_settled, 5000);
-	run_for(1500);
+	/* All the mail, then a while for a second copy of any of it. */
+	run_until(b_has_all, timeout_s * 1000);
+	run_for(500);
 	printf("{\"mode\":\"mailbox\", \"sent\":%llu, \"impostor_up\":%d, \"impostor_received\":%llu, "
-	       "\"received\":%llu, \"unique\":%llu}\n", (unsigned long long)sent, imp.up,
-	       (unsigned long long)imp.received, (unsigned long long)(B.received - before),
-	       (unsigned long long)B.unique);
-	int ok = !imp.up && imp.received == 0 && B.unique == count;
+	       "\"received\":%llu, \"unique\":%llu, \"duplicates\":%llu}\n", (unsigned long long)sent,
+	       imp.up, (unsigned long long)imp.received, (unsigned long long)(B.received - before),
+	       (unsigned long long)B.unique, (unsigned long long)B.dup);
+	int ok = !imp.up && imp.received == 0 && B.unique == count && B.dup == 0;
 	free(imp.seen);
 	free(imp.lat);
 	return ok ? 0 : 1;
