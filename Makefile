@@ -107,9 +107,9 @@ deps:
 	@sh tools/deps
 
 # The unit tests and the fuzz smoke (check-beside) take a core for a
-# minute or two, while the integration scripts that run one at a time
-# mostly wait: run.sh runs the former beside the latter
-# (INTEGRATION_BESIDE), and the scripts that take both cores after both.
+# minute or two, while the light integration scripts mostly wait: run.sh
+# runs the former beside the latter (INTEGRATION_BESIDE), and the volume
+# scripts, which take both cores, after the command beside.
 # Two suites at a time: they too mostly wait on timers (42 s alone for
 # 11 s of CPU; 21 s two at a time).
 check: deps

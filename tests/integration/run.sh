@@ -10,26 +10,26 @@
 # INTEGRATION_TIMEOUT seconds (default 300), or past its own bound if it
 # has a line "# integration-timeout: SECONDS" and that is longer.
 #
-# Scripts run one at a time, but those with a line "# integration-parallel"
-# run INTEGRATION_JOBS (default 2) at once: the long ones that stand load
-# (volume, loss), each on its own localnet.  The line may give the seconds
-# the script takes on a 2-core machine ("# integration-parallel: 220"): the
-# longest start first, so that the others fill the slot that frees first
-# (without it, the time bound stands in).  The others (exact delays, first
-# answers within a round trip) run one at a time, in sorted order.
+# Two kinds of scripts, INTEGRATION_JOBS (default 2) of each at once.
+# The volume scripts, with a line "# integration-parallel": the long ones
+# that stand load (volume, loss), each on its own localnet, which take a
+# core each.  The line may give the seconds the script takes on a 2-core
+# machine ("# integration-parallel: 220"): the longest start first, so
+# that the others fill the slot that frees first (without it, the time
+# bound stands in).  The light scripts, all others (exact delays, first
+# answers within a round trip, restarts, attacks): they mostly wait on
+# timers and other processes, and take a few percent of a core each.
 #
-# The scripts that run one at a time mostly wait on timers and other
-# processes, and leave a core idle.  INTEGRATION_BESIDE, if set, is a
-# shell command (make check: the unit tests and the fuzz smoke) run in the
-# background from the start, on that core, as the CPU hog beside which
-# every script must pass.  Its output is shown when it ends; a non-zero
-# status is a failure, named "beside".  Once it has ended, the parallel
-# scripts take that core (INTEGRATION_JOBS - 1 at once) while the others
-# still run one at a time, and all INTEGRATION_JOBS once those are done.
-# Slots are filled within a fifth of a second.  A volume script is more
-# than a hog: its client, server and nodes take both cores in turns.  So
-# the scripts with a line "# integration-quiet" (they measure rates or
-# delays) run first, with nothing but INTEGRATION_BESIDE beside them.
+# INTEGRATION_BESIDE, if set, is a shell command (make check: the unit
+# tests and the fuzz smoke) run in the background from the start, as the
+# CPU hog beside which every script must pass.  Its output is shown when
+# it ends; a non-zero status is a failure, named "beside".  The light
+# scripts run beside it, those with a line "# integration-quiet" first
+# (they measure rates or delays).  A volume script is more than a hog:
+# its client, server and nodes take both cores in turns.  So the volume
+# scripts start once the command beside and the quiet scripts have ended,
+# INTEGRATION_JOBS - 1 at once while light scripts remain, all of them
+# after.  Slots are filled within a fifth of a second.
 #
 # Each script's output goes to a log; a failed script's log tail is shown
 # (INTEGRATION_VERBOSE=1 shows everything as it runs, one script at a
@@ -134,10 +134,9 @@ report() {
 # EXIT trap cleans up).
 beside_pid=
 running=
-serial_pid=
 stop_running() {
 	[ -n "$beside_pid" ] && kill -TERM -- "-$beside_pid" 2>/dev/null
-	for r in $running ${serial_pid:+$serial_pid:serial}; do
+	for r in $running; do
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
 	done
@@ -166,7 +165,7 @@ beside_end() {
 	fi
 }
 
-# reap: report the parallel scripts that have ended, keep the others.
+# reap: report the scripts that have ended, keep the others.
 reap() {
 	still=
 	for r in $running; do
@@ -180,13 +179,23 @@ reap() {
 	done
 	running=$still
 }
-# fill SLOTS: start queued parallel scripts while fewer than SLOTS run.
-fill() {
-	reap
-	while [ -n "$queue" ] && [ "$(echo $running | wc -w)" -lt "$1" ]; do
+# count KIND: how many running scripts are of KIND (a list of names).
+count() {
+	c=0
+	for r in $running; do
+		case " $1 " in *" ${r#*:} "*) c=$((c + 1)) ;; esac
+	done
+	echo $c
+}
+# start QUEUE SLOTS KIND: start scripts from the queue named QUEUE while
+# fewer than SLOTS of KIND run.
+start() {
+	while :; do
+		eval "q=\$$1"
+		[ -n "$q" ] && [ "$(count "$3")" -lt "$2" ] || return 0
 		# (Shell variables are global: the callers' n and t stay theirs.)
-		next=${queue%% *}
-		queue=$(echo $queue | cut -s -d' ' -f2-)
+		next=${q%% *}
+		eval "$1=\$(echo \$q | cut -s -d' ' -f2-)"
 		run_one "$here/$next" &
 		running="$running $!:$next"
 	done
@@ -207,48 +216,34 @@ ${took:-$(bound "$t")} $(basename "$t")"
 		serial="$serial $(basename "$t")"
 	fi
 done
-# The longest first: the others fill the slot that frees first.
-queue=$(echo $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2))
+# The light scripts, the quiet ones first; the volume scripts, the
+# longest first: the others fill the slot that frees first.
+light=$(echo $quiet $serial)
+lanes=$(echo $(echo "$parallel" | sort -s -k1,1nr | cut -d' ' -f2))
+light_all=$light lanes_all=$lanes
 
-# tend: once the command beside has ended, and the quiet scripts with
-# it, its core goes to the parallel scripts; with none beside, they wait
-# for the serial ones.
-in_quiet=1
-tend() {
+while [ -n "$light$lanes$running" ]; do
+	reap
 	if [ -n "$beside_pid" ] && [ -e "$logs/beside.rc" ]; then
 		beside_end
 	fi
-	if [ -z "$beside_pid" ] && [ -n "${INTEGRATION_BESIDE:-}" ] && [ $in_quiet = 0 ]; then
-		fill $((jobs - 1))
-	fi
-}
-for n in $quiet - $serial; do
-	if [ "$n" = - ]; then
-		in_quiet=0
-		continue
-	fi
-	t=$here/$n
-	tend
-	# In the background, so that a slot that frees meanwhile is filled.
-	run_one "$t" &
-	serial_pid=$!
-	while [ ! -e "$logs/${n%.sh}.log.secs" ]; do
-		sleep 0.2
-		tend
+	start light "$jobs" "$light_all"
+	# The volume scripts wait for the command beside and the quiet
+	# scripts, and leave a core to the light ones while those last.
+	busy=$(count "$quiet")
+	for q in $quiet; do
+		case " $light " in *" $q "*) busy=1 ;; esac
 	done
-	wait "$serial_pid"
-	report "$t"
+	if [ -z "$beside_pid" ] && [ "$busy" -eq 0 ]; then
+		if [ -n "$light" ] || [ "$(count "$light_all")" -gt 0 ]; then
+			start lanes $((jobs - 1)) "$lanes_all"
+		else
+			start lanes "$jobs" "$lanes_all"
+		fi
+	fi
+	[ -n "$light$lanes$running" ] && sleep 0.2
 done
 beside_end
-
-while [ -n "$queue" ]; do
-	fill "$jobs"
-	[ -n "$queue" ] && sleep 1
-done
-for r in $running; do
-	wait "${r%%:*}"
-	report "$here/${r#*:}"
-done
 
 if [ $failed -eq 0 ]; then
 	rm -rf "$logs"
