@@ -61,7 +61,7 @@ grep -q "refused: node key .* is not in the topology" "$dir/mix2a.log" &&
 	ok "mix2a logged the stranger's key" || not_ok "no log line for the stranger"
 
 check "mailbox: kept while the client is away, not readable by an impostor" \
-	timeout 30 tools/mpclient mailbox -t "$topo" -n 50 --timeout 20
+	timeout 30 tools/mpclient mailbox -t "$topo" -n 50 --timeout 10
 grep -q "handshake failed" "$dir"/gw*.log && ok "the gateway logged the impostor's failed handshake" ||
 	not_ok "no handshake failure logged for the impostor"
 
