@@ -109,7 +109,7 @@ deps:
 # The unit tests and the fuzz smoke (check-beside) take a core for a
 # minute or two, while the light integration scripts mostly wait: run.sh
 # runs the former beside the latter (INTEGRATION_BESIDE), and the volume
-# scripts, which take both cores, after the command beside.
+# scripts, which take a core each, after it and the quiet scripts.
 # Two suites at a time: they too mostly wait on timers (42 s alone for
 # 11 s of CPU; 21 s two at a time).
 check: deps

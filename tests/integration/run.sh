@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh — run the integration tests: every tests/integration/*.sh but this
-# one, in sorted order, each under a time bound, from the repository root.
+# one, each under a time bound, from the repository root.
 #
 #   sh tests/integration/run.sh [NAME...]
 #
@@ -10,7 +10,7 @@
 # INTEGRATION_TIMEOUT seconds (default 300), or past its own bound if it
 # has a line "# integration-timeout: SECONDS" and that is longer.
 #
-# Two kinds of scripts, INTEGRATION_JOBS (default 2) of each at once.
+# Two kinds of scripts, up to INTEGRATION_JOBS (default 2) of each at once.
 # The volume scripts, with a line "# integration-parallel": the long ones
 # that stand load (volume, loss), each on its own localnet, which take a
 # core each.  The line may give the seconds the script takes on a 2-core
@@ -45,6 +45,12 @@ root=$(cd "$here/../.." && pwd)
 limit=${INTEGRATION_TIMEOUT:-300}
 verbose=${INTEGRATION_VERBOSE:-0}
 jobs=${INTEGRATION_JOBS:-2}
+case $jobs in
+''|*[!0-9]*|0*)
+	echo "run.sh: INTEGRATION_JOBS must be a number of scripts, 1 or more, not '$jobs'" >&2
+	exit 2
+	;;
+esac
 [ "$verbose" = 1 ] && jobs=1
 cd "$root" || exit 1
 # The same sorted order of scripts on every machine.
@@ -98,8 +104,9 @@ passed=0 failed=0 skipped=0 failures=
 report() {
 	name=$(basename "$1")
 	log=$logs/${name%.sh}.log
-	rc=$(cat "$log.rc")
-	secs=$(cat "$log.secs")
+	# (A run_one that was killed wrote neither.)
+	rc=$(cat "$log.rc" 2>/dev/null || echo 1)
+	secs=$(cat "$log.secs" 2>/dev/null || echo '?')
 	case $rc in
 	0)
 		passed=$((passed + 1))
@@ -145,7 +152,7 @@ trap 'stop_running; exit 130' INT TERM
 if [ -n "${INTEGRATION_BESIDE:-}" ]; then
 	# Its status goes to a file, which says it has ended: a shell does
 	# not tell whether a background job has ended without waiting for it.
-	setsid sh -c "$INTEGRATION_BESIDE; echo \$? >'$logs/beside.rc'" \
+	setsid -w sh -c "$INTEGRATION_BESIDE; echo \$? >'$logs/beside.rc'" \
 		</dev/null >"$logs/beside.log" 2>&1 &
 	beside_pid=$!
 fi
@@ -165,12 +172,18 @@ beside_end() {
 	fi
 }
 
+# gone PID: the child has ended (a zombie until waited for), or was
+# never there.  For children killed before they could say so in a file.
+gone() {
+	[ ! -e "/proc/$1/stat" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 # reap: report the scripts that have ended, keep the others.
 reap() {
 	still=
 	for r in $running; do
 		# run_one writes the seconds last: the script has ended.
-		if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ]; then
+		if [ -e "$logs/$(basename "${r#*:}" .sh).log.secs" ] || gone "${r%%:*}"; then
 			wait "${r%%:*}"
 			report "$here/${r#*:}"
 		else
@@ -224,7 +237,7 @@ light_all=$light lanes_all=$lanes
 
 while [ -n "$light$lanes$running" ]; do
 	reap
-	if [ -n "$beside_pid" ] && [ -e "$logs/beside.rc" ]; then
+	if [ -n "$beside_pid" ] && { [ -e "$logs/beside.rc" ] || gone "$beside_pid"; }; then
 		beside_end
 	fi
 	start light "$jobs" "$light_all"
