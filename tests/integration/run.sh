@@ -206,7 +206,6 @@ start() {
 	while :; do
 		eval "q=\$$1"
 		[ -n "$q" ] && [ "$(count "$3")" -lt "$2" ] || return 0
-		# (Shell variables are global: the callers' n and t stay theirs.)
 		next=${q%% *}
 		eval "$1=\$(echo \$q | cut -s -d' ' -f2-)"
 		run_one "$here/$next" &
