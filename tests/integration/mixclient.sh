@@ -18,8 +18,11 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixclient.XXXXXX)
-nets=
+nets= mp=
 cleanup() {
+	# An exchange still running (the script was stopped): its timeout
+	# passes the signal on to mpmix.
+	[ -n "$mp" ] && kill "$mp" 2>/dev/null
 	for n in $nets; do
 		# Stopped mixes first go on, so that they can stop.
 		[ -f "$n/pids" ] && kill -CONT $(cat "$n/pids") 2>/dev/null
@@ -62,6 +65,7 @@ check() {
 	else
 		not_ok "$desc: $(cat "$dir/$name.out") $(tail -n 3 "$dir/$name.err")"
 	fi
+	mp=
 }
 
 net two
