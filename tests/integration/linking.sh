@@ -101,8 +101,10 @@ sessions refill >"$dir/refill.out" 2>&1 &
 p1=$!
 sessions poisson >"$dir/poisson.out" 2>&1 &
 p2=$!
+pids+=($p1 $p2)
 wait "$p1" || { not_ok "the refill case's sessions: $(cat "$dir/refill.out")"; finish linking; exit; }
 wait "$p2" || { not_ok "the Poisson case's sessions: $(cat "$dir/poisson.out")"; finish linking; exit; }
+forget $p1 $p2
 
 verdict() { # verdict NAME WANT: WANT is "above" or "within"
 	local s hit m e sd

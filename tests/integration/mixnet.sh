@@ -7,7 +7,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 dir=$(mktemp -d /tmp/mixproxy-mixnet.XXXXXX)
 
+inj=
 cleanup() {
+	# The injector, if the script was stopped while it waited.
+	[ -n "$inj" ] && kill "$inj" 2>/dev/null
 	[ -f "$dir/pids" ] && tools/localnet stop "$dir" >/dev/null 2>&1
 	rm -rf "$dir"
 }
@@ -89,7 +92,10 @@ while [ ! -e "$dir/go.sent" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); do
 for m in $mixes; do tools/localnet kill "$dir" $m KILL; done
 for m in $mixes; do tools/localnet restart "$dir" $m >/dev/null; done
 touch "$dir/go"
-if wait $inj; then
+wait $inj
+rc=$?
+inj=
+if [ $rc = 0 ]; then
 	ok "a packet captured before all mixes were killed and restarted reaches the recipient once"
 else
 	not_ok "inject across the restart: $(cat "$dir/inject.out") $(tail -n 3 "$dir/inject.err")"

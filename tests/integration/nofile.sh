@@ -93,8 +93,7 @@ else
 	not_ok "connections over the handshake slots: counted ${over:-none}, logged $lines lines"
 fi
 check "the crowd was there throughout" kill -0 "$crowd_pid"
-kill -TERM "$crowd_pid"
-wait "$crowd_pid"
+stop "$crowd_pid"
 check "the crowd held on" sh -c "cat '$dir/crowd.out'; grep -q '\"reopened\":[1-9]' '$dir/crowd.out'"
 
 # A proxy client with 100 descriptors: 36 sessions at most (one each).

@@ -36,10 +36,14 @@ fi
 "$mptcp" recv "127.0.0.1:$cport" --bytes $((mib * 1048576)) --seed 7 --pause 10 --timeout 240 \
 	>"$dir/slow.out" 2>&1 &
 rp=$!
+pids+=($rp)
 sleep 8
 c_mid=$(grep VmRSS "/proc/$cpid/status" | awk '{print $2}')
 s_mid=$(grep VmRSS "/proc/$spid/status" | awk '{print $2}')
-if wait $rp; then
+wait $rp
+slow_rc=$?
+forget $rp
+if [ $slow_rc = 0 ]; then
 	c_peak=$(peak_kib "$cpid")
 	s_peak=$(peak_kib "$spid")
 	what="peak RSS"

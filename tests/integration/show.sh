@@ -171,10 +171,12 @@ for _ in $(seq 20); do
 done
 (printf 'metrics\n'; sleep 4) | timeout 10 socat -u - "UNIX-CONNECT:$mix1a" >/dev/null 2>&1 &
 crowd+=($!)
+pids+=("${crowd[@]}")
 sleep 0.5
 check "traffic passes while the control sockets are crowded" \
 	"$mptcp" sizes "$T" --sizes 1000,20000,1000 --timeout 20
 for p in "${crowd[@]}"; do wait "$p"; done
+forget "${crowd[@]}"
 check "beyond 16 at once, connections are told the node is busy" \
 	test "$(grep -c '^error: busy: too many control connections$' "$dir/crowd")" -ge 4
 check "the others were closed by the timeout" \
@@ -189,8 +191,10 @@ check "the node logged the bad requests" grep -q "control socket: bad request" "
 check "show of a missing socket: 66" test $? = 66
 socat UNIX-LISTEN:"$dir/stale.sock" /dev/null >/dev/null 2>&1 &
 sp=$!
+pids+=($sp)
 for _ in $(seq 50); do [ -S "$dir/stale.sock" ] && break; sleep 0.05; done
 kill -KILL "$sp"; wait "$sp" 2>/dev/null
+forget "$sp"
 "$bin" show "$dir/stale.sock" 2>"$dir/show.err"
 check "show of a socket nobody answers on: 69" test $? = 69
 check "... saying so" grep -q "no daemon answers" "$dir/show.err"

@@ -116,9 +116,15 @@ metric_of() {
 # stop PID...: stop them and forget them (cleanup must not signal a pid
 # the system may have given to another process since).
 stop() {
-	local p q keep=()
+	local p
 	kill "$@" 2>/dev/null
 	for p in "$@"; do wait "$p" 2>/dev/null; done
+	forget "$@"
+}
+# forget PID...: they have ended and been waited for: cleanup must not
+# signal their pids, which the system may have given to others since.
+forget() {
+	local p q keep=()
 	for q in "${pids[@]}"; do
 		for p in "$@"; do [ "$q" = "$p" ] && continue 2; done
 		keep+=("$q")
