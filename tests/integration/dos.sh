@@ -115,7 +115,7 @@ attack() {
 	else
 		not_ok "$name: the attack did not run: $(cat "$dir/$name.out" "$dir/$name.err")"
 	fi
-	stop "$atk"
+	forget "$atk"
 	sleep 1
 	c1=$(cpu_ticks "$vpid") t1=$(date +%s.%N)
 	cpu=$(awk -v c="$((c1 - c0))" -v k="$tck" -v a="$t0" -v b="$t1" \
