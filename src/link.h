@@ -50,13 +50,26 @@ enum link_frame_type {
 	LF_SEND = 4,    /* client -> gateway: id = first mix, packet to forward */
 	LF_DELIVER = 5, /* gateway -> client: a delivery */
 	LF_STATUS = 6,  /* gateway -> client: the mixes it cannot link to (route.h) */
-	LF_PACE = 7,    /* client -> gateway: send me a frame at this mean interval */
+	LF_PACE = 7,    /* client -> gateway: send me a frame at this mean interval
+	                 * (held within LINK_PACE_MIN_US..LINK_PACE_MAX_US) */
 	LF_PAD = 8,     /* gateway -> client: a paced slot with no delivery for it */
 	LF_ATTACH = 9,  /* client -> gateway: id = a key of the client's, packet =
 	                 * its proof (attach.h): its mail comes on this link too */
 	LF_DETACH = 10, /* client -> gateway: id = a key attached by LF_ATTACH:
 	                 * its mail waits in the mailbox again */
 };
+
+/* The mean intervals a gateway paces a client link at (LF_PACE): a
+ * client that asks for less gets LINK_PACE_MIN_US, and its mail then
+ * comes slower than it asked, so a client must not ask for less. */
+#define LINK_PACE_MIN_US 100
+#define LINK_PACE_MAX_US 60000000
+
+/* The mean interval a gateway paces at when asked for `us` (not 0). */
+static inline uint32_t link_pace_held(uint32_t us)
+{
+	return us < LINK_PACE_MIN_US ? LINK_PACE_MIN_US : us > LINK_PACE_MAX_US ? LINK_PACE_MAX_US : us;
+}
 
 enum link_state {
 	LS_CONNECTING, /* TCP connect in progress */

@@ -338,17 +338,9 @@ static void deliver_to_client(struct node *n, const uint8_t pk[PKT_KEY_BYTES], c
  * finds no token, no budget or a client that does not read is skipped:
  * nothing is queued, the mail waits in the mailbox. */
 
-#define PACE_MIN_US 1000
-#define PACE_MAX_US 60000000
 #define PACE_PER_SEND 6
 #define PACE_TOKENS_START 100
 #define PACE_TOKENS_MAX 300
-
-static uint64_t pace_mean_us(const struct inlink *il)
-{
-	return il->pace_us < PACE_MIN_US ? PACE_MIN_US
-	     : il->pace_us > PACE_MAX_US ? PACE_MAX_US : il->pace_us;
-}
 
 static void pace_tick(struct ev *ev, void *ctx);
 
@@ -358,7 +350,7 @@ static void pace_tick(struct ev *ev, void *ctx);
 static void pace_next(struct node *n, struct inlink *il, uint64_t now)
 {
 	il->t_pace = ev_timer_add_us(n->ev, rng_poisson_next(&il->pace_at, now,
-	                                                     (double)pace_mean_us(il)),
+	                                                     (double)link_pace_held(il->pace_us)),
 	                             pace_tick, il);
 }
 

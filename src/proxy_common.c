@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link.h"
 #include "listener.h"
 #include "log.h"
 #include "mixcc.h"
@@ -28,6 +29,30 @@ int proxy_opts_check(const struct proxy_opts *o, char *err, size_t errsz)
 	if (o->idle_timeout && o->idle_timeout < 5) {
 		snprintf(err, errsz, "--idle-timeout %llu: 0 (never) or at least 5 seconds",
 		         (unsigned long long)o->idle_timeout);
+		return -1;
+	}
+	/* The gateway's frames must outpace what comes back to us unasked:
+	 * each empty send slot's cover and each loop.  Slower, the mail
+	 * queues at the gateway until its mailbox drops the oldest, and a
+	 * session's packets and acks go with it (a gateway holds a pace
+	 * below LINK_PACE_MIN_US at that bound, so asking for less is the
+	 * same mistake). */
+	double r = proxy_receive_mean(o);
+	if (o->fast || r == 0)
+		return 0;
+	const char *why = o->receive_mean < 0 ? " (half of --send-mean)" : "";
+	if (r * 1000 < LINK_PACE_MIN_US) {
+		snprintf(err, errsz, "--receive-mean %g ms%s: a gateway sends a frame at most every "
+		         "%g ms; give at least that, or 0 for no pacing", r, why,
+		         LINK_PACE_MIN_US / 1000.0);
+		return -1;
+	}
+	double back = 1000 / o->send_mean + 1000 / o->loop_mean;
+	if (1000 / r <= back) {
+		snprintf(err, errsz, "--receive-mean %g ms%s: %.0f frames a second cannot carry our "
+		         "own cover coming back (%.0f a second: --send-mean %g, --loop-mean %g), and "
+		         "mail would queue at the gateway until it is dropped; give a shorter one",
+		         r, why, 1000 / r, back, o->send_mean, o->loop_mean);
 		return -1;
 	}
 	return 0;

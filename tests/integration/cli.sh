@@ -231,6 +231,18 @@ t "client: a bad config line is a config error" rc_is 78
 t "client: ... naming the file and line" err_has "c.conf: line 2"
 run client -t "$tmp/topo" -s "$srvkey@gw1" --idle-timeout 2
 t "client: an idle timeout below 5 s is refused" rc_is 64
+run client -t "$tmp/topo" -s "$srvkey@gw1" --send-mean 0.1 --check-config
+t "client: send slots that need the gateway's frames faster than it sends them are refused" rc_is 64
+t "client: ... saying what the gateway takes" err_has "--receive-mean 0.05 ms (half of --send-mean): a gateway sends a frame at most every 0.1 ms"
+run client -t "$tmp/topo" -s "$srvkey@gw1" --send-mean 0.1 --receive-mean 0.1 --loop-mean 1000 --check-config
+t "client: ... and a pace that could not carry the client's own cover back is refused" rc_is 64
+t "client: ... saying why" err_has "10000 frames a second cannot carry our own cover coming back (10001 a second"
+printf 'receive-mean = 20\n' >"$tmp/rm.conf"
+run client -f "$tmp/rm.conf" -t "$tmp/topo" -s "$srvkey@gw1" --check-config
+t "client: ... also from the config file" rc_is 64
+t "client: ... naming the rates" err_has "--receive-mean 20 ms: 50 frames a second cannot carry our own cover coming back (55 a second: --send-mean 20, --loop-mean 200)"
+run server -t "$tmp/topo" -c "$tmp/sd" -u 127.0.0.1:80 --send-mean 0.1 --check-config
+t "server: send slots that need the gateway's frames faster than it sends them are refused" rc_is 64
 run client -t "$tmp/topo" -s "$srvkey@gw1" --client-pool-interval 0.05
 t "client: a pool interval below 0.1 s (but not 0) is refused" rc_is 64
 t "client: ... saying what it takes" err_has "0, or from 0.1 to 3600 seconds"

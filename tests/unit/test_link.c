@@ -1229,6 +1229,21 @@ static void pause_case(int resume_inside)
 	side_free(r);
 }
 
+/* A gateway paces within its bounds whatever a client asks (LF_PACE):
+ * as fast as a client of the default profile at a 0.25 ms send slot
+ * needs, never so fast that one link takes a timer per microsecond. */
+START_TEST(test_pace_held)
+{
+	ck_assert_uint_eq(link_pace_held(1), LINK_PACE_MIN_US);
+	ck_assert_uint_eq(link_pace_held(LINK_PACE_MIN_US - 1), LINK_PACE_MIN_US);
+	ck_assert_uint_eq(link_pace_held(LINK_PACE_MIN_US), LINK_PACE_MIN_US);
+	ck_assert_uint_eq(link_pace_held(125), 125);
+	ck_assert_uint_eq(link_pace_held(10000), 10000);
+	ck_assert_uint_eq(link_pace_held(LINK_PACE_MAX_US), LINK_PACE_MAX_US);
+	ck_assert_uint_eq(link_pace_held(UINT32_MAX), LINK_PACE_MAX_US);
+}
+END_TEST
+
 START_TEST(test_pause_in_on_frame)
 {
 	pause_case(0);
@@ -1518,6 +1533,7 @@ Suite *suite_link(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_handshake_node);
+	tcase_add_test(tc, test_pace_held);
 	tcase_add_test(tc, test_memory_before_auth);
 	tcase_add_test(tc, test_drain_when_empty);
 	tcase_add_test(tc, test_handshake_client);
