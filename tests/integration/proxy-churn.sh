@@ -5,24 +5,24 @@
 #   1. fast profile: 64 MiB downloaded through one session (the server
 #      answers through the client's reply blocks) while a mix of each
 #      layer is SIGKILLed and restarted, one after another;
-#   2. default profile (Poisson sending, per-hop delays, cover): an
-#      upload (on routes the client picks) under the same churn, 16 MiB
+#   2. default profile (Poisson sending, per-hop delays, cover): a
+#      64 MiB upload (on routes the client picks) under the same churn,
 #      with send slots every 0.5 ms (client) and 2 ms (server) and 5 ms
-#      a hop: at the default timing one connection carries about 90 KB/s,
-#      and 64 MiB at these rates takes some 3 minutes, more than the
-#      suite's share (PROXY_CHURN_DEFAULT_MIB=64 runs it);
+#      a hop (at the default timing, 20 ms slots, one connection carries
+#      about 90 KB/s: 64 MiB would take 12 minutes);
 #   3. the client's and the server's gateways SIGKILLed and restarted in
 #      the middle of a session;
 #   4. every mix of layer 2 killed for good: the session is reset after
 #      --peer-timeout, and both logs name the cause.
-# Smaller: PROXY_CHURN_MIB (the fast profile's download).
+# Smaller: PROXY_CHURN_MIB (the fast profile's download),
+# PROXY_CHURN_DEFAULT_MIB (the default profile's upload).
 # integration-timeout: 600
-# integration-parallel: 110
+# integration-parallel: 170
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 mib=${PROXY_CHURN_MIB:-64}
 bytes=$((mib * 1048576))
-dmib=${PROXY_CHURN_DEFAULT_MIB:-16}
+dmib=${PROXY_CHURN_DEFAULT_MIB:-64}
 dbytes=$((dmib * 1048576))
 
 # churn NET: in the background, kill and restart one mix after another
