@@ -20,7 +20,8 @@
 #     deviations), which shows the test can see a link;
 #   - --client-pool-interval 0.5 (a Poisson clock, as in the default
 #     profile): the rule must stay within 4 standard deviations of random.
-# integration-parallel: 30
+# A light script: its sessions are small and one at a time, and it mostly
+# waits (about a fifth of a core).
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 N=${LINKING_SESSIONS:-50}
