@@ -88,7 +88,10 @@ run_one() {
 		{ timeout -k 10 "$(bound "$1")" "$interp" "$1" </dev/null 2>&1; echo $? >"$log.rc"; } |
 			tee "$log"
 	else
-		timeout -k 10 "$(bound "$1")" "$interp" "$1" </dev/null >"$log" 2>&1
+		# Its pid for stop_running: this shell may be gone by then.
+		timeout -k 10 "$(bound "$1")" "$interp" "$1" </dev/null >"$log" 2>&1 &
+		echo $! >"$log.pid"
+		wait $!
 		echo $? >"$log.rc"
 	fi
 	echo $(( $(date +%s) - start )) >"$log.secs"
@@ -138,12 +141,16 @@ report() {
 # SIGINT ignored, which a script cannot trap again: TERM to the command
 # beside (its own process group: setsid, so that make's children go too)
 # and to each script's timeout, which passes it on to the script (whose
-# EXIT trap cleans up).
+# EXIT trap cleans up).  The timeout is found by the pid run_one wrote:
+# a TERM to our whole process group ends the run_one shells too, and
+# the timeouts, each in a process group of its own, would run on.
 beside_pid=
 running=
 stop_running() {
 	[ -n "$beside_pid" ] && kill -TERM -- "-$beside_pid" 2>/dev/null
 	for r in $running; do
+		n=${r#*:}
+		[ -f "$logs/${n%.sh}.log.pid" ] && kill -TERM "$(cat "$logs/${n%.sh}.log.pid")" 2>/dev/null
 		pkill -TERM -P "${r%%:*}" 2>/dev/null
 		kill "${r%%:*}" 2>/dev/null
 	done
