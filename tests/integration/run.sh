@@ -150,8 +150,13 @@ stop_running() {
 	[ -n "$beside_pid" ] && kill -TERM -- "-$beside_pid" 2>/dev/null
 	for r in $running; do
 		n=${r#*:}
-		[ -f "$logs/${n%.sh}.log.pid" ] && kill -TERM "$(cat "$logs/${n%.sh}.log.pid")" 2>/dev/null
-		pkill -TERM -P "${r%%:*}" 2>/dev/null
+		# Once: timeout passes each TERM on, and a second one would cut
+		# the script's cleanup short.
+		if [ -f "$logs/${n%.sh}.log.pid" ]; then
+			kill -TERM "$(cat "$logs/${n%.sh}.log.pid")" 2>/dev/null
+		else
+			pkill -TERM -P "${r%%:*}" 2>/dev/null
+		fi
 		kill "${r%%:*}" 2>/dev/null
 	done
 }
