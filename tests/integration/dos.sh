@@ -107,7 +107,7 @@ attack() {
 		kill -0 "$atk" 2>/dev/null || alive=0
 		kill -TERM "$atk" 2>/dev/null
 	fi
-	if wait "$atk" && [ $alive = 1 ]; then
+	if await "$atk" && [ $alive = 1 ]; then
 		ok "$name: the attack ran: $(tr "\n" " " <"$dir/$name.out")"
 	elif [ $alive = 0 ]; then
 		not_ok "$name: the attack ended before the honest checks did:" \
@@ -115,7 +115,6 @@ attack() {
 	else
 		not_ok "$name: the attack did not run: $(cat "$dir/$name.out" "$dir/$name.err")"
 	fi
-	forget "$atk"
 	sleep 1
 	c1=$(cpu_ticks "$vpid") t1=$(date +%s.%N)
 	cpu=$(awk -v c="$((c1 - c0))" -v k="$tck" -v a="$t0" -v b="$t1" \

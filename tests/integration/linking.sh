@@ -103,14 +103,8 @@ p1=$!
 sessions poisson >"$dir/poisson.out" 2>&1 &
 p2=$!
 pids+=($p1 $p2)
-wait "$p1"
-r1=$?
-forget $p1
-[ $r1 = 0 ] || { not_ok "the refill case's sessions: $(cat "$dir/refill.out")"; finish linking; exit; }
-wait "$p2"
-r2=$?
-forget $p2
-[ $r2 = 0 ] || { not_ok "the Poisson case's sessions: $(cat "$dir/poisson.out")"; finish linking; exit; }
+await "$p1" || { not_ok "the refill case's sessions: $(cat "$dir/refill.out")"; finish linking; exit; }
+await "$p2" || { not_ok "the Poisson case's sessions: $(cat "$dir/poisson.out")"; finish linking; exit; }
 
 verdict() { # verdict NAME WANT: WANT is "above" or "within"
 	local s hit m e sd

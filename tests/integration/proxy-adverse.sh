@@ -40,10 +40,7 @@ pids+=($rp)
 sleep 8
 c_mid=$(grep VmRSS "/proc/$cpid/status" | awk '{print $2}')
 s_mid=$(grep VmRSS "/proc/$spid/status" | awk '{print $2}')
-wait $rp
-slow_rc=$?
-forget $rp
-if [ $slow_rc = 0 ]; then
+if await $rp; then
 	c_peak=$(peak_kib "$cpid")
 	s_peak=$(peak_kib "$spid")
 	what="peak RSS"

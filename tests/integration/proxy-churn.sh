@@ -104,10 +104,7 @@ sleep 1
 tools/localnet kill "$dir/gws" gw2 KILL
 sleep 1
 tools/localnet restart "$dir/gws" gw2 >/dev/null
-wait $bp
-rc=$?
-forget $bp
-if [ $rc = 0 ] && [ "$(grep -c 'gateway link down' "$dir/sg.log")" -ge 1 ]; then
+if await $bp && [ "$(grep -c 'gateway link down' "$dir/sg.log")" -ge 1 ]; then
 	ok "both gateways restarted in the middle of a session: it costs only time ($(cat "$dir/gw.out"))"
 else
 	not_ok "gateway restarts: $(cat "$dir/gw.out")"
@@ -128,10 +125,9 @@ sleep 1
 tools/localnet kill "$dir/dead" mix2a KILL
 tools/localnet kill "$dir/dead" mix2b KILL
 t0=$(date +%s)
-wait $bp
+await $bp
 rc=$?
 t=$(($(date +%s) - t0))
-forget $bp
 sleep 0.5
 if [ $rc != 0 ] && grep -q 'reset\|Connection reset' "$dir/dead.out" &&
 	grep -q 'could not be delivered: no mix of layer 2' "$dir/cd.log" && [ $t -le 30 ]; then

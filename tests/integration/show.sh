@@ -175,8 +175,7 @@ pids+=("${crowd[@]}")
 sleep 0.5
 check "traffic passes while the control sockets are crowded" \
 	"$mptcp" sizes "$T" --sizes 1000,20000,1000 --timeout 20
-for p in "${crowd[@]}"; do wait "$p"; done
-forget "${crowd[@]}"
+for p in "${crowd[@]}"; do await "$p"; done
 check "beyond 16 at once, connections are told the node is busy" \
 	test "$(grep -c '^error: busy: too many control connections$' "$dir/crowd")" -ge 4
 check "the others were closed by the timeout" \
@@ -193,8 +192,7 @@ socat UNIX-LISTEN:"$dir/stale.sock" /dev/null >/dev/null 2>&1 &
 sp=$!
 pids+=($sp)
 for _ in $(seq 50); do [ -S "$dir/stale.sock" ] && break; sleep 0.05; done
-kill -KILL "$sp"; wait "$sp" 2>/dev/null
-forget "$sp"
+kill -KILL "$sp"; await "$sp" 2>/dev/null
 "$bin" show "$dir/stale.sock" 2>"$dir/show.err"
 check "show of a socket nobody answers on: 69" test $? = 69
 check "... saying so" grep -q "no daemon answers" "$dir/show.err"

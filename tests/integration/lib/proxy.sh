@@ -121,6 +121,13 @@ stop() {
 	for p in "$@"; do wait "$p" 2>/dev/null; done
 	forget "$@"
 }
+# await PID: wait for it and forget it; its exit status.
+await() {
+	wait "$1"
+	local rc=$?
+	forget "$1"
+	return $rc
+}
 # forget PID...: they have ended and been waited for: cleanup must not
 # signal their pids, which the system may have given to others since.
 forget() {
