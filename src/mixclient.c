@@ -232,10 +232,13 @@ static const struct mixmsgs_cbs mc_msgs_cbs = {
 
 /* ---- building and sending packets ---- */
 
-/* Attach n fresh reply blocks back to us for peer p. */
-static void body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct peer_out *p,
-                           unsigned n)
+/* Attach n fresh reply blocks back to us for peer p; the route of the
+ * last one (the newest the peer will hold, which it uses first) to
+ * last, if not NULL.  How many went in. */
+static unsigned body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct peer_out *p,
+                               unsigned n, uint8_t (*last)[PKT_ID_BYTES])
 {
+	unsigned added = 0;
 	while (n-- > 0 && mb_room(b) >= SURB_BYTES && b->nsurbs < MB_MAX_SURBS && !b->nacks &&
 	       secrets_room(&mc->peers)) {
 		struct pkt_hop route[PKT_HOPS];
@@ -246,16 +249,20 @@ static void body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct pee
 		    mb_add_surb(b, surb)) {
 			sodium_memzero(r, sizeof(*r));
 			free(r);
-			return;
+			return added;
 		}
 		for (int i = 0; i < 3; i++)
 			memcpy(r->mixes[i], route[i].id, PKT_ID_BYTES);
+		if (last)
+			memcpy(last, r->mixes, sizeof(r->mixes));
+		added++;
 		if (secret_keep(&mc->peers, p, r, now_us()))
-			return;
+			return added;
 		p->surbs_out++;
 		p->surbs_since++;
 		mc->st.surbs_sent++;
 	}
+	return added;
 }
 
 /* Acks, leaving `reserve` bytes for the message that follows them. */
@@ -352,13 +359,19 @@ static int send_one_message_of(struct mixclient *mc, const struct conv *cv)
 				}
 				owe_control(mc);
 			}
-			body_add_surbs(mc, &b, p, n < fit ? n : fit);
+			uint8_t ret[3][PKT_ID_BYTES];
+			int have_ret = body_add_surbs(mc, &b, p, n < fit ? n : fit, ret) > 0;
 			body_add_acks(mc, &b, &p->cv, m->len);
 			if (mb_add_data(&b, m->data, m->len))
 				return -1;
 			if (send_forward(mc, p->gw, p->addr.pk, &b, m->mixes, &dsum))
 				return -1;
 			m->have_route = 1;
+			/* Its ack comes back by the block it carried, most likely:
+			 * a failure is the round trip's (routes_failed_trip). */
+			m->have_ret = have_ret;
+			if (have_ret)
+				memcpy(m->ret, ret, sizeof(m->ret));
 			m->blames = p->cv.epoch != 0;
 			if (p->cv.epoch)
 				m->bound = 1;
@@ -496,7 +509,7 @@ static int acks_out(struct mixclient *mc, struct peer_out *p, struct ack_pass *a
 	b.h.floor = mixmsgs_floor(&mc->msgs, &p->cv);
 	b.h.epoch = p->cv.epoch;
 	b.h.pnum = ++p->pnum;
-	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low);
+	body_add_surbs(mc, &b, p, low > MB_MAX_SURBS ? MB_MAX_SURBS : low, NULL);
 	body_add_acks(mc, &b, &p->cv, 0);
 	if (send_forward(mc, p->gw, p->addr.pk, &b, NULL, NULL))
 		return -1;

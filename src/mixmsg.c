@@ -47,12 +47,17 @@ static void msg_destroy(struct outmsg *m)
 	free(m);
 }
 
-static void mark_route(struct mixmsgs *q, const uint8_t (*mixes)[PKT_ID_BYTES], int ok)
+/* The outcome of m's last try: its route proven, or its round trip
+ * failed (with the block it carried, if it carried one). */
+static void mark_route(struct mixmsgs *q, const struct outmsg *m, int ok)
 {
+	const uint8_t (*fwd)[PKT_ID_BYTES] = (const uint8_t (*)[PKT_ID_BYTES])m->mixes;
+	const uint8_t (*ret)[PKT_ID_BYTES] =
+		m->have_ret ? (const uint8_t (*)[PKT_ID_BYTES])m->ret : NULL;
 	if (ok)
-		routes_proven(q->routes, mixes, now_us());
+		routes_proven_trip(q->routes, fwd, ret, now_us());
 	else
-		routes_failed(q->routes, mixes);
+		routes_failed_trip(q->routes, fwd, ret, m->sent_us);
 }
 
 void mixmsgs_init(struct mixmsgs *q, struct ev *ev, struct mixcc *cc, struct routes *routes,
@@ -219,7 +224,7 @@ static void msg_free(struct mixmsgs *q, struct outmsg *m, enum msg_state st, con
 static void requeue(struct mixmsgs *q, struct outmsg *m)
 {
 	if (m->have_route && m->blames)
-		mark_route(q, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+		mark_route(q, m, 0);
 	q->st->retransmitted++;
 	msg_set_state(m, M_QUEUED, "lost");
 }
@@ -271,7 +276,7 @@ static int on_acked(struct mixmsgs *q, const struct conv *cv, uint64_t ack,
 		return 0; /* acked before, or given up */
 	/* Only the route of the try that got through is proven. */
 	if (m->have_route && try == (m->tries > 255 ? 255 : m->tries))
-		mark_route(q, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 1);
+		mark_route(q, m, 1);
 	/* The ack names the try it answers, so its round trip is known even
 	 * for a message sent several times (Karn's problem does not arise),
 	 * also when it answers an earlier try than the last: on a loaded
@@ -359,7 +364,7 @@ static void on_timeout(struct ev *ev, void *ctx)
 		why = "out of time";
 	if (why) {
 		if (m->have_route && m->blames)
-			mark_route(q, (const uint8_t (*)[PKT_ID_BYTES])m->mixes, 0);
+			mark_route(q, m, 0);
 		give_up(q, m, why);
 		return;
 	}

@@ -55,6 +55,8 @@ struct outmsg {
 	unsigned early;              /* found lost early since the last timeout */
 	uint8_t mixes[3][PKT_ID_BYTES]; /* route of the last try */
 	int have_route;
+	uint8_t ret[3][PKT_ID_BYTES]; /* ... and of the reply block it carried last */
+	int have_ret;
 	int blames;                  /* its failure is evidence against the route:
 	                              * it named the peer's epoch (one naming none
 	                              * is refused wherever it arrives) */

@@ -88,15 +88,26 @@ double routes_dead_belief(const struct routes *r, const uint8_t id[PKT_ID_BYTES]
 	return h ? dead(h) : 1;
 }
 
-/* The loss of routes of live mixes, measured on outcomes of routes whose
- * mixes were all proven (believed alive at ROUTE_PROVEN_D or so) before
- * the outcome: a failure there is the network's, not a mix's. */
-static void measure_loss(struct routes *r, struct mix_health *h[TOPO_LAYERS], int failed)
+/* The loss of routes of live mixes, measured on outcomes of tries whose
+ * mixes (n of them: a route, or a round trip's two) were all proven
+ * (believed alive at ROUTE_PROVEN_D or so) before the outcome: a failure
+ * there is the network's, not a mix's. */
+static void measure_loss(struct routes *r, struct mix_health *const *h, int n, int failed)
 {
-	for (int l = 0; l < TOPO_LAYERS; l++)
-		if (!h[l] || dead(h[l]) > 2 * ROUTE_PROVEN_D)
+	for (int i = 0; i < n; i++)
+		if (!h[i] || dead(h[i]) > 2 * ROUTE_PROVEN_D)
 			return;
 	r->loss += LOSS_GAIN * (failed - r->loss);
+}
+
+/* Whether h[i] is the first of h[0..i] to name its mix (a mix may be on
+ * both halves of a round trip). */
+static int first_of(struct mix_health *const *h, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (h[k] == h[i])
+			return 0;
+	return 1;
 }
 
 static void route_health(const struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES],
@@ -139,12 +150,18 @@ void routes_pick(struct routes *r, const struct topo_node *out[3])
 	}
 }
 
-void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t now_us)
+/* The loss is measured over the same round trips as routes_failed_trip
+ * measures it: a success counts where every mix of the trip was proven,
+ * or successes would outweigh failures and the loss read low. */
+void routes_proven_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t now_us)
 {
-	struct mix_health *h[TOPO_LAYERS];
-	route_health(r, mixes, h);
+	struct mix_health *h[2 * TOPO_LAYERS];
+	route_health(r, fwd, h);
+	if (ret)
+		route_health(r, ret, h + TOPO_LAYERS);
 	r->st.proven++;
-	measure_loss(r, h, 0);
+	measure_loss(r, h, ret ? 2 * TOPO_LAYERS : TOPO_LAYERS, 0);
 	for (int l = 0; l < TOPO_LAYERS; l++)
 		if (h[l]) {
 			h[l]->ok_us = now_us;
@@ -153,29 +170,49 @@ void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint6
 		}
 }
 
-/* For each mix: P(dead | the route failed) = d / (d + (1 - d) f), where
- * f = P(the route fails | this mix lives) = 1 - (1 - loss) times the
- * chance that the other two live.  All three from the beliefs before. */
-void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES])
+/* For each mix of the round trip: P(dead | it failed) = d / (d + (1 - d) f),
+ * where f = P(the trip fails | this mix lives) = 1 - (1 - loss) times the
+ * chance that every other mix of the trip lives, from the beliefs before.
+ * A mix on both halves counts once; so does each other mix.  A mix proven
+ * since the try went was alive after it: its failure says nothing of that
+ * mix (a client has many tries out, and their timeouts come in bursts
+ * after an outage of the way back; each counted as evidence, they
+ * condemned live mixes that acks had just proven). */
+void routes_failed_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t sent_us)
 {
-	struct mix_health *h[TOPO_LAYERS];
-	double before[TOPO_LAYERS];
-	route_health(r, mixes, h);
+	struct mix_health *h[2 * TOPO_LAYERS];
+	double before[2 * TOPO_LAYERS];
+	int n = ret ? 2 * TOPO_LAYERS : TOPO_LAYERS;
+	route_health(r, fwd, h);
+	if (ret)
+		route_health(r, ret, h + TOPO_LAYERS);
 	r->st.failed++;
-	measure_loss(r, h, 1);
-	for (int l = 0; l < TOPO_LAYERS; l++)
-		before[l] = h[l] ? dead(h[l]) : 0;
-	for (int l = 0; l < TOPO_LAYERS; l++) {
-		if (!h[l] || h[l]->unreachable)
+	measure_loss(r, h, n, 1);
+	for (int i = 0; i < n; i++)
+		before[i] = h[i] ? dead(h[i]) : 0;
+	for (int i = 0; i < n; i++) {
+		if (!h[i] || h[i]->unreachable || !first_of(h, i) ||
+		    (sent_us && h[i]->ok_us >= sent_us))
 			continue;
 		double others = 1 - r->loss;
-		for (int j = 0; j < TOPO_LAYERS; j++)
-			if (j != l)
+		for (int j = 0; j < n; j++)
+			if (h[j] && h[j] != h[i] && first_of(h, j))
 				others *= 1 - before[j];
-		double d = before[l], f = 1 - others;
+		double d = before[i], f = 1 - others;
 		double post = d / (d + (1 - d) * f);
-		h[l]->d = post < D_MAX ? post : D_MAX;
+		h[i]->d = post < D_MAX ? post : D_MAX;
 	}
+}
+
+void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t now_us)
+{
+	routes_proven_trip(r, mixes, NULL, now_us);
+}
+
+void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES])
+{
+	routes_failed_trip(r, mixes, NULL, 0);
 }
 
 void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up)

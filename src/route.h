@@ -8,14 +8,21 @@
  *
  *   - a route whose packet was acknowledged proves its three mixes
  *     alive: d goes down to ROUTE_PROVEN_D (a mix may die later);
- *   - a route that failed (its try timed out) raises the belief of each
- *     of its mixes by how well "that mix is dead" explains the failure
- *     beside the other explanations: the other two mixes, as suspect as
- *     they are, and the loss a route of live mixes suffers anyway, which
- *     the set measures on routes of mixes proven alive.  Where the loss is
- *     high (a lossy network, a busy machine), a failure says little and
- *     moves little; where it is low, a failed route with two mixes proven
- *     a moment ago condemns the third;
+ *   - a try that failed (it timed out) raises the belief of each mix of
+ *     its round trip by how well "that mix is dead" explains the failure
+ *     beside the other explanations: the other mixes, as suspect as they
+ *     are, and the loss a round trip of live mixes suffers anyway, which
+ *     the set measures on trips of mixes proven alive.  The round trip is
+ *     the route out and, where the sender knows it, the route of the reply
+ *     block the ack most likely came back by: a failure that a dead mix on
+ *     the way back explains does not condemn the live mixes of the way
+ *     out (blocks through dead mixes, in the peer's stock, once kept a
+ *     client's only live mixes believed dead at 0.96 for 100 s, and the
+ *     blocks it drew with that belief went through the dead).  A mix
+ *     proven since the try went is left alone: it lived after it.  Where the
+ *     loss is high (a lossy network, a busy machine), a failure says
+ *     little and moves little; where it is low, a failed route with two
+ *     mixes proven a moment ago condemns the third;
  *   - a mix the client's gateway reports it cannot link to (routes_link,
  *     routes_apply_status) counts as dead until a later report or a proof
  *     clears it.
@@ -66,6 +73,16 @@ void routes_pick(struct routes *r, const struct topo_node *out[3]);
 /* A route's outcome. */
 void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t now_us);
 void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES]);
+/* A try that got through, with the route of the block it carried (NULL:
+ * not known): its route out is proven; the trip's mixes tell whether its
+ * outcome measures the loss (routes_failed_trip). */
+void routes_proven_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t now_us);
+/* A try sent at sent_us (0: not known) that failed, with the route ret of
+ * the reply block its ack was most likely to take back (NULL: not known,
+ * as routes_failed).  Mixes proven since it went are left alone. */
+void routes_failed_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t sent_us);
 /* The client's gateway reports its link to a mix down (up = 0) or up. */
 void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up);
 
