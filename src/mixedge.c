@@ -16,6 +16,8 @@
 
 #define TENANTS_MAX 65536
 
+enum edge_report { ER_NO_LINK, ER_WAITING, ER_TOLD };
+
 struct mixedge {
 	struct ev *ev;
 	const struct topo_node *gw;
@@ -32,6 +34,8 @@ struct mixedge {
 	unsigned detach_head, detach_n;
 	uint64_t t_send, t_loop;
 	uint64_t send_at, loop_at;   /* when the current slot, loop were due (now_us) */
+	enum edge_report report;     /* what the link up now has told (set_report) */
+	uint64_t t_report;           /* the end of the wait for it */
 	struct mixedge_stats st;
 };
 
@@ -80,7 +84,7 @@ static int send_attach(struct mixedge *e, struct mixedge_tenant *t)
  * one went. */
 static int key_frame(struct mixedge *e)
 {
-	if (!mixedge_can_send(e))
+	if (!mixattach_can_send(&e->att))
 		return 0;
 	if (e->detach_n) {
 		uint8_t pkt[PKT_BYTES];
@@ -128,10 +132,10 @@ static void on_send_timer(struct ev *ev, void *ctx)
 	struct mixedge_tenant *t;
 	(void)ev;
 	e->t_send = poisson_next(e, &e->send_at, e->cfg.send_mean_ms, on_send_timer);
-	if (!mixedge_can_send(e))
+	if (!mixattach_can_send(&e->att))
 		return;
 	e->st.slots++;
-	if (key_frame(e))
+	if (key_frame(e) || e->report != ER_TOLD)
 		return;
 	FOR_EACH_TENANT(e, t)
 		if (t->cbs->slot(t->ctx))
@@ -156,6 +160,47 @@ static void on_loop_timer(struct ev *ev, void *ctx)
 
 /* ---- the link (mixattach.h) ---- */
 
+static void edge_drain(void *ctx);
+
+/* Whether the tenants may draw routes on this link, in the one place it
+ * changes: no link, waiting for the gateway's report (bounded), or told.
+ * Routes and reply blocks drawn before the report are blind to the mixes
+ * the gateway knows dead: blocks through them, in the peer's stock, would
+ * carry its answers to nowhere, and the tries they fail would be blamed
+ * on the live mixes of their forward routes (mixclient.sh, three of four
+ * mixes dead: stalls of 17 s, once 62 s, with the live mixes believed
+ * dead at 0.85). */
+static void on_report_wait(struct ev *ev, void *ctx);
+
+static void set_report(struct mixedge *e, enum edge_report r, const char *why)
+{
+	static const char *const names[] = {
+		[ER_NO_LINK] = "no link", [ER_WAITING] = "waiting for the report",
+		[ER_TOLD] = "told",
+	};
+	ev_timer_cancel(e->ev, e->t_report);
+	e->t_report = 0;
+	if (r == ER_WAITING)
+		e->t_report = ev_timer_add(e->ev, MIXEDGE_REPORT_WAIT_MS, on_report_wait, e);
+	if (e->report != r)
+		log_debug("mixclient: gateway %s: %s -> %s (%s)", e->gw->name, names[e->report],
+		          names[r], why);
+	e->report = r;
+	if (r == ER_TOLD)
+		edge_drain(e);
+}
+
+static void on_report_wait(struct ev *ev, void *ctx)
+{
+	struct mixedge *e = ctx;
+	(void)ev;
+	e->t_report = 0;
+	e->st.reports_late++;
+	log_info("mixclient: gateway %s: no report of its links within %u s: routes drawn "
+	         "without it", e->gw->name, MIXEDGE_REPORT_WAIT_MS / 1000);
+	set_report(e, ER_TOLD, "the wait is over");
+}
+
 /* The first frame on every link, pacing or not (0): the gateway keeps
  * it with the link, and holds the mail until it knows. */
 static void ask_pace(struct mixedge *e)
@@ -176,6 +221,7 @@ static void edge_up(void *ctx)
 	struct mixedge *e = ctx;
 	struct mixedge_tenant *t;
 	ask_pace(e);
+	set_report(e, ER_WAITING, "a new link");
 	/* Every key but the link's own is attached again, on this link. */
 	e->detach_n = 0;
 	for (struct list *l = e->tenants.next; l != &e->tenants; l = l->next) {
@@ -198,6 +244,7 @@ static void edge_down(void *ctx, int was_up)
 {
 	struct mixedge *e = ctx;
 	struct mixedge_tenant *t;
+	set_report(e, ER_NO_LINK, "the link is down");
 	FOR_EACH_TENANT(e, t)
 		t->cbs->down(t->ctx, was_up);
 }
@@ -212,9 +259,13 @@ static void edge_frame(enum link_frame_type type, const uint8_t *id, uint8_t *pk
 		if (routes_apply_status(e->cfg.routes, pkt, PKT_BYTES, &unknown, &why))
 			log_warn("mixclient: gateway %s: bad report of its links dropped: %s",
 			         e->gw->name, why);
-		else if (unknown)
-			log_debug("mixclient: gateway %s reports %u mixes not in our topology",
-			          e->gw->name, unknown);
+		else {
+			if (unknown)
+				log_debug("mixclient: gateway %s reports %u mixes not in our topology",
+				          e->gw->name, unknown);
+			if (e->report == ER_WAITING)
+				set_report(e, ER_TOLD, "its report came");
+		}
 		return;
 	}
 	if (type == LF_PAD) {
@@ -285,6 +336,7 @@ void mixedge_free(struct mixedge *e)
 		return;
 	ev_timer_cancel(e->ev, e->t_send);
 	ev_timer_cancel(e->ev, e->t_loop);
+	ev_timer_cancel(e->ev, e->t_report);
 	mixattach_stop(&e->att, "client closed");
 	htab_free(e->by_pk);
 	sodium_memzero(e->detach_q, sizeof(e->detach_q));
@@ -356,7 +408,7 @@ int mixedge_up(const struct mixedge *e)
 
 int mixedge_can_send(const struct mixedge *e)
 {
-	return mixattach_can_send(&e->att);
+	return e->report == ER_TOLD && mixattach_can_send(&e->att);
 }
 
 int mixedge_send(struct mixedge *e, const uint8_t first[PKT_ID_BYTES], const uint8_t pkt[PKT_BYTES])

@@ -23,7 +23,11 @@
  *
  * The link comes and goes (mixattach.h): every tenant hears of it; on
  * every new link the edge asks for pacing first (LF_PACE), then attaches
- * its tenants again. */
+ * its tenants again.  Its tenants send nothing on a new link (no packet,
+ * no cover) until the gateway's report of its links has come, which a
+ * gateway sends after the link's first frame, or MIXEDGE_REPORT_WAIT_MS
+ * has passed: a route drawn before it is blind to the mixes the gateway
+ * knows dead. */
 #ifndef MIXPROXY_MIXEDGE_H
 #define MIXPROXY_MIXEDGE_H
 
@@ -38,6 +42,10 @@
 /* Keys waiting to be detached: past it, the oldest goes undetached (the
  * gateway holds it until the link goes, which harms no one). */
 #define MIXEDGE_DETACH_MAX 256
+/* The longest a new link waits for the gateway's report: a gateway holds
+ * its first one until it has tried a link to every mix (node.c), a few
+ * seconds at most. */
+#define MIXEDGE_REPORT_WAIT_MS 4000
 
 struct mixedge_cfg {
 	int fast;                    /* no schedule: tenants send at once */
@@ -78,6 +86,7 @@ struct mixedge_tenant {
 
 struct mixedge_stats {
 	uint64_t slots, cover, loops, attaches, detaches, detaches_lost;
+	uint64_t reports_late;       /* links that waited MIXEDGE_REPORT_WAIT_MS */
 };
 
 /* An edge to gw.  kp: the link's key (borrowed), or NULL for a fresh
@@ -100,7 +109,8 @@ struct routes *mixedge_routes(const struct mixedge *e);
 size_t mixedge_tenants(const struct mixedge *e);
 /* Whether the link is up. */
 int mixedge_up(const struct mixedge *e);
-/* Whether a packet can go now: the link is up, with room. */
+/* Whether a packet can go now: the link is up, with room, and the
+ * gateway's report has come (or the wait for it is over). */
 int mixedge_can_send(const struct mixedge *e);
 /* Hand the gateway a packet for the layer-1 mix first: 0, or -1. */
 int mixedge_send(struct mixedge *e, const uint8_t first[PKT_ID_BYTES], const uint8_t pkt[PKT_BYTES]);

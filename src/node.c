@@ -36,6 +36,9 @@
 #define SWEEP_MS 5000
 #define MONITOR_MS 1000          /* a gateway's links to every mix: retried this often */
 #define STATUS_COALESCE_MS 100   /* changes within this go to clients in one report */
+#define STATUS_FIRST_MAX_MS 3000 /* a gateway's first report waits this long at most for
+                                  * a first try of every mix link (the clients wait
+                                  * MIXEDGE_REPORT_WAIT_MS for it) */
 #define CLIENT_WAIT_MS 1000      /* for a new client's first frame (client_heard) */
 #define CLIENT_SHARE_MIN 16      /* frames a client link may queue, however many share */
 /* Keys one client link may attach besides its own (LF_ATTACH), and how
@@ -58,6 +61,7 @@ struct peer {
 	unsigned backoff_ms;
 	uint64_t next_try_us;
 	int unreachable;     /* its last link failed or dropped, none up since */
+	int tried;           /* a link to it has come up or failed */
 };
 
 /* An incoming link (from a node or a client). */
@@ -113,6 +117,8 @@ struct node {
 	struct list held_list;
 	uint64_t held;
 	uint64_t sweep_timer, monitor_timer, status_timer;
+	int links_known;       /* a gateway's: every mix link tried once (or the wait over) */
+	uint64_t known_timer;
 	uint64_t paced;        /* client links paced now */
 	double pace_budget;    /* paced frames the gateway may send now (pace-total) */
 	uint64_t pace_budget_us; /* when it was last filled */
@@ -139,12 +145,24 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES]);
 static void status_flush(struct node *n, struct inlink *il);
 static void link_flush(struct node *n, struct inlink *il);
 
+static void links_tried(struct node *n);
+
+/* A link to p came up or failed: once, the gateway may know them all. */
+static void peer_tried(struct peer *p)
+{
+	if (!p->tried) {
+		p->tried = 1;
+		links_tried(p->n);
+	}
+}
+
 /* A gateway tells its clients which mixes it cannot link to (route.h):
  * a mix that crashed is avoided at once, not after routes through it
  * have timed out. */
 static void peer_reachable(struct peer *p, int yes)
 {
 	const struct topo_node *tn = topo_by_id(p->n->topo, p->id);
+	peer_tried(p);
 	if (p->unreachable == !yes)
 		return;
 	p->unreachable = !yes;
@@ -218,6 +236,8 @@ static int peer_connect(struct node *n, struct peer *p, const struct topo_node *
 	log_debug("connecting to %s at %s", tn->name, tn->addr_text);
 	p->out = link_connect(n->ev, (const struct sockaddr *)&tn->addr, tn->addrlen, &n->kp,
 	                      tn->pk, LINK_NODE, n->o.link_queue, &peer_cbs, p);
+	if (!p->out)
+		peer_tried(p);
 	return p->out ? 0 : -1;
 }
 
@@ -272,11 +292,17 @@ static int client_room(const struct node *n, const struct gwclient *c)
 
 /* Nothing goes to an attached client at once while it is paced (its
  * slots carry it: pace_tick) or has not said whether it wants to be
- * (client_heard). */
+ * (client_heard), nor before the report of our links it is owed while
+ * they are not known yet (links_known_set): the report goes first. */
+static int unpaced_wait(const struct inlink *il)
+{
+	return il->pace_us || !il->heard;
+}
+
 static int held_back(const struct gwclient *c)
 {
 	const struct inlink *il = c->link ? link_ctx(c->link) : NULL;
-	return il && (il->pace_us || !il->heard);
+	return il && (unpaced_wait(il) || (il->status_due && !il->n->links_known));
 }
 
 /* c's oldest mail onto its link, named by its key (a link carries the
@@ -403,9 +429,11 @@ static void pace_tick(struct ev *ev, void *ctx)
 		ratelog_warn(&n->rl_pace, "pace-total (%llu frames a second) reached: paced slots "
 		             "skipped", (unsigned long long)n->o.pace_total);
 	} else {
+		/* The report first: mail waits for it, padding does not. */
+		int report = il->status_due && n->links_known;
 		struct gwclient *m = il->status_due ? NULL : pace_next_mail(il);
 		il->pace_tokens--;
-		if (il->status_due) {
+		if (report) {
 			status_build(n, pkt);
 			if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
 				il->status_due = 0;
@@ -513,8 +541,8 @@ static void status_build(struct node *n, uint8_t pkt[PKT_BYTES])
 static void status_flush(struct node *n, struct inlink *il)
 {
 	uint8_t pkt[PKT_BYTES];
-	if (!il->status_due || !il->client || link_state(il->link) != LS_UP ||
-	    !link_queue_room(il->link) || held_back(il->client))
+	if (!il->status_due || !n->links_known || !il->client || link_state(il->link) != LS_UP ||
+	    !link_queue_room(il->link) || unpaced_wait(il))
 		return;
 	status_build(n, pkt);
 	if (link_send(il->link, LF_STATUS, NULL, pkt) == 0)
@@ -533,7 +561,7 @@ static void status_send_all(struct ev *ev, void *ctx)
 		struct inlink *il = v;
 		if (il->client) {
 			il->status_due = 1;
-			status_flush(n, il);
+			link_flush(n, il); /* the report, then mail that waited for it */
 		}
 	}
 }
@@ -566,19 +594,64 @@ static void status_changed(struct node *n)
 		n->status_timer = ev_timer_add(n->ev, STATUS_COALESCE_MS, status_send_all, n);
 }
 
+/* A gateway's first report waits until it has tried a link to every mix:
+ * one that has not would tell its clients that mixes it has not tried are
+ * reachable, and they would draw their first routes and reply blocks
+ * through the dead ones (clients send nothing before the report: see
+ * mixedge.h).  The one place links_known is set. */
+static void links_known_set(struct node *n, const char *why)
+{
+	if (n->links_known)
+		return;
+	n->links_known = 1;
+	ev_timer_cancel(n->ev, n->known_timer);
+	n->known_timer = 0;
+	log_debug("links to the mixes known (%s): reports go to the clients", why);
+	/* At once: clients wait for it before they send anything. */
+	ev_timer_cancel(n->ev, n->status_timer);
+	status_send_all(n->ev, n);
+}
+
+static void links_tried(struct node *n)
+{
+	if (n->links_known || n->self->role != TOPO_GATEWAY)
+		return;
+	for (size_t i = 0; i < n->topo->n; i++) {
+		const struct topo_node *tn = &n->topo->nodes[i];
+		const struct peer *p;
+		if (tn->role == TOPO_MIX &&
+		    (!(p = htab_get(n->peers, tn->id)) || !p->tried))
+			return;
+	}
+	links_known_set(n, "every mix tried");
+}
+
+static void links_wait_over(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	(void)ev;
+	n->known_timer = 0;
+	links_known_set(n, "not every mix answered in time");
+}
+
 /* A gateway keeps a link to every mix, so that it knows, and can tell
  * its clients, which ones it cannot reach; links that failed are tried
  * again after their backoff. */
-static void node_monitor(struct ev *ev, void *ctx)
+static void monitor_pass(struct node *n)
 {
-	struct node *n = ctx;
-	n->monitor_timer = ev_timer_add(ev, MONITOR_MS, node_monitor, n);
 	for (size_t i = 0; i < n->topo->n; i++) {
 		const struct topo_node *tn = &n->topo->nodes[i];
 		struct peer *p;
 		if (tn->role == TOPO_MIX && (p = peer_get(n, tn->id)) != NULL && !p->out)
 			peer_connect(n, p, tn);
 	}
+}
+
+static void node_monitor(struct ev *ev, void *ctx)
+{
+	struct node *n = ctx;
+	n->monitor_timer = ev_timer_add(ev, MONITOR_MS, node_monitor, n);
+	monitor_pass(n);
 }
 
 /* ---- packet processing ---- */
@@ -895,6 +968,11 @@ static void in_up(struct link *l, void *ctx)
 	log_debug("link %llu from %s: client %s attached (%zu waiting in mailbox)",
 	          (unsigned long long)link_id(l), link_peer_addr(l), keytext, c->mb.n);
 	il->status_due = 1;
+	/* A client waits for the report, which waits for a try of every
+	 * mix link: a gateway that has not made its first pass yet makes
+	 * it now, rather than at MONITOR_MS. */
+	if (!n->links_known)
+		monitor_pass(n);
 	il->attach_tokens = ATTACH_BURST;
 	il->attach_us = now_us();
 	il->pace_tokens = PACE_TOKENS_START;
@@ -1455,6 +1533,8 @@ struct node *node_new(struct ev *ev, const struct node_cfg *cfg, char *err, size
 		 * link that fails waits out a backoff, dropping what comes for
 		 * it meanwhile; links open on use until the first pass. */
 		n->monitor_timer = ev_timer_add(ev, MONITOR_MS, node_monitor, n);
+		n->known_timer = ev_timer_add(ev, STATUS_FIRST_MAX_MS, links_wait_over, n);
+		links_tried(n); /* a topology without mixes: nothing to try */
 	}
 	n->started_us = now_us();
 	key_to_str(n->kp.pk, n->keytext, sizeof(n->keytext));
@@ -1499,6 +1579,7 @@ void node_free(struct node *n)
 	ratelog_stop(&n->rl_attach);
 	ev_timer_cancel(n->ev, n->monitor_timer);
 	ev_timer_cancel(n->ev, n->status_timer);
+	ev_timer_cancel(n->ev, n->known_timer);
 	htab_free(n->peers);
 	gwc_free(n->clients);
 	if (n->inlinks)
@@ -1541,6 +1622,11 @@ size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES])
 {
 	const struct gwclient *c = gwc_find(n->clients, pk);
 	return c ? c->mb.n : 0;
+}
+
+int node_links_known(const struct node *n)
+{
+	return n->links_known;
 }
 
 uint64_t node_paced_links(const struct node *n)

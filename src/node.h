@@ -93,5 +93,8 @@ const struct admit *node_admit(const struct node *n);
 size_t node_mail_waiting(const struct node *n, const uint8_t pk[PKT_KEY_BYTES]);
 /* Client links paced now (LF_PACE). */
 uint64_t node_paced_links(const struct node *n);
+/* A gateway's: it has tried a link to every mix (or waited
+ * STATUS_FIRST_MAX_MS for them), so its reports go to its clients. */
+int node_links_known(const struct node *n);
 
 #endif

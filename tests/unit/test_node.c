@@ -147,6 +147,18 @@ static int side_quiet; /* clients say nothing once up (test_paced) */
 
 /* A party with key kp opening a link of kind to node `to`; a client
  * says first, as mixclient does, that it wants no pacing. */
+static void run_until(int (*cond)(void), uint64_t ms);
+static struct node *known_gw;
+
+static int gw_links_known(void)
+{
+	return node_links_known(known_gw);
+}
+
+/* A client side that is not quiet says at once that it wants no pacing;
+ * the gateway's report of its links comes first, once the gateway has
+ * tried a link to every mix (a client's attach starts that: a few loop
+ * passes here). */
 static struct side *side_open(int to, const struct keypair *kp, enum link_kind kind)
 {
 	struct side *s = calloc(1, sizeof(*s));
@@ -159,6 +171,12 @@ static struct side *side_open(int to, const struct keypair *kp, enum link_kind k
 	pump();
 	if (kind == LINK_CLIENT && s->up && !side_quiet)
 		ask_pace(s, 0);
+	if (kind == LINK_CLIENT && s->up && !node_links_known(net.n[to])) {
+		known_gw = net.n[to];
+		run_until(gw_links_known, 5000);
+		ck_assert(node_links_known(net.n[to]));
+		pump();
+	}
 	return s;
 }
 
