@@ -145,8 +145,6 @@ static void pump(void)
 static void ask_pace(struct side *s, uint32_t us);
 static int side_quiet; /* clients say nothing once up (test_paced) */
 
-/* A party with key kp opening a link of kind to node `to`; a client
- * says first, as mixclient does, that it wants no pacing. */
 static void run_until(int (*cond)(void), uint64_t ms);
 static struct node *known_gw;
 
@@ -155,10 +153,11 @@ static int gw_links_known(void)
 	return node_links_known(known_gw);
 }
 
-/* A client side that is not quiet says at once that it wants no pacing;
- * the gateway's report of its links comes first, once the gateway has
- * tried a link to every mix (a client's attach starts that: a few loop
- * passes here). */
+/* A party with key kp opening a link of kind to node `to`; a client
+ * says first, as mixclient does, that it wants no pacing, and is opened
+ * once the gateway has tried a link to every mix (a client's attach
+ * starts that: a few loop passes here), so that its report, the first
+ * frame a client gets, is on its way. */
 static struct side *side_open(int to, const struct keypair *kp, enum link_kind kind)
 {
 	struct side *s = calloc(1, sizeof(*s));
