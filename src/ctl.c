@@ -3,6 +3,13 @@
  *   reading   waiting for the request line (at most CTL_REQUEST_MS)
  *   writing   the answer is built; it goes out as the socket takes it
  *             (at most CTL_ANSWER_MS)
+ *   draining  a bad request's answer is out and our side shut: what the
+ *             peer still sends is read and dropped until it closes (at
+ *             most CONN_DRAIN_MAX bytes, within CTL_ANSWER_MS of the
+ *             answer), so that a peer still writing a too-long request
+ *             does not fail on a closed socket before it reads why
+ *             (show.sh: socat, writing 5,000 bytes in two pieces, died
+ *             of EPIPE on the second and printed nothing)
  *   closed    the socket is closed; the struct is freed after the batch
  *
  * Every change goes through conn_set_state, which logs "old -> new". */
@@ -31,6 +38,8 @@
  * connection (the kernel doubles it); the rest of the answer waits in
  * our own bounded buffer until CTL_ANSWER_MS. */
 #define CONN_SNDBUF (32 * 1024)
+/* What a peer may still send after its bad request (draining). */
+#define CONN_DRAIN_MAX (64 * 1024)
 
 /* ---- the request parser ---- */
 
@@ -323,9 +332,9 @@ void ctl_metrics_common(struct ctl_buf *b, const char *labels, uint64_t uptime_s
 
 /* ---- the daemon's side ---- */
 
-enum conn_state { CS_READING, CS_WRITING, CS_CLOSED };
+enum conn_state { CS_READING, CS_WRITING, CS_DRAINING, CS_CLOSED };
 
-static const char *const conn_state_names[] = { "reading", "writing", "closed" };
+static const char *const conn_state_names[] = { "reading", "writing", "draining", "closed" };
 
 struct ctl_conn {
 	struct ctl *c;
@@ -336,6 +345,7 @@ struct ctl_conn {
 	struct ctl_parser p;
 	struct ctl_buf out;
 	size_t off;            /* bytes of out written */
+	size_t drained;        /* bytes dropped while draining */
 	uint64_t timer;
 };
 
@@ -406,7 +416,15 @@ static void conn_write(struct ev *ev, int fd, void *ctx)
 		conn_close(cn, w < 0 ? strerror(errno) : "write failed");
 		return;
 	}
-	conn_close(cn, "answered");
+	if (cn->p.req != CTL_REQ_BAD) {
+		conn_close(cn, "answered");
+		return;
+	}
+	/* The answer's timer goes on: it bounds the draining too. */
+	shutdown(fd, SHUT_WR);
+	ev_want_write(ev, fd, 0);
+	ev_want_read(ev, fd, 1);
+	conn_set_state(cn, CS_DRAINING, "bad request answered");
 }
 
 static void conn_timeout(struct ev *ev, void *ctx)
@@ -424,6 +442,8 @@ static void conn_timeout(struct ev *ev, void *ctx)
 		ratelog_warn(&cn->c->rl, "control socket: no request within %u ms: closed",
 		             cn->c->request_ms);
 		conn_close(cn, "no request in time");
+	} else if (cn->st == CS_DRAINING) {
+		conn_close(cn, "drained long enough");
 	} else {
 		ratelog_warn(&cn->c->rl, "control socket: answer not taken within %u ms: closed",
 		             cn->c->answer_ms);
@@ -451,10 +471,36 @@ static void conn_answer(struct ctl_conn *cn)
 	conn_write(c->ev, cn->fd, cn);
 }
 
+static void conn_drain(struct ctl_conn *cn)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t r = recv(cn->fd, buf, sizeof(buf), 0);
+		if (r > 0) {
+			cn->drained += (size_t)r;
+			if (cn->drained > CONN_DRAIN_MAX) {
+				conn_close(cn, "more than it may send after a bad request");
+				return;
+			}
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		} else {
+			conn_close(cn, r == 0 ? "closed by the peer" : strerror(errno));
+			return;
+		}
+	}
+}
+
 static void conn_read(struct ev *ev, int fd, void *ctx)
 {
 	struct ctl_conn *cn = ctx;
 	(void)ev;
+	if (cn->st == CS_DRAINING) {
+		conn_drain(cn);
+		return;
+	}
 	/* The parser decides within CTL_REQ_MAX bytes: this loop reads
 	 * at most twice that before an answer or an error. */
 	while (cn->st == CS_READING) {

@@ -422,15 +422,37 @@ START_TEST(test_socket_answers)
 	ck_assert_str_eq(buf, "error: byte 0x16 in the request (printable ASCII only)\n");
 	close(fd);
 
+	/* A too-long request: the answer, then EOF; the rest of what the
+	 * peer writes after it still goes in (no EPIPE before it could read
+	 * the answer), and is dropped until it closes. */
 	char line[200];
 	memset(line, 'A', sizeof(line));
 	fd = client(ctl_path(c));
 	ck_assert_int_eq(send(fd, line, sizeof(line), 0), (ssize_t)sizeof(line));
 	drain(ev, fd, buf, sizeof(buf), 2000);
 	ck_assert_str_eq(buf, "error: request longer than 63 bytes\n");
+	ck_assert_uint_eq(ctl_conns(c), 1);
+	ck_assert_int_eq(send(fd, line, sizeof(line), MSG_NOSIGNAL), (ssize_t)sizeof(line));
 	close(fd);
+	for (int i = 0; i < 100 && ctl_conns(c); i++)
+		ev_run_once(ev, 10);
 	ck_assert_int_eq(answers, 2);
 	ck_assert_uint_eq(ctl_conns(c), 0);
+
+	/* One that goes on writing is cut off past 64 KiB. */
+	fd = client(ctl_path(c));
+	ck_assert_int_eq(send(fd, line, sizeof(line), 0), (ssize_t)sizeof(line));
+	drain(ev, fd, buf, sizeof(buf), 2000);
+	size_t sent = 0;
+	for (int i = 0; i < 1000 && ctl_conns(c); i++) {
+		ssize_t w = send(fd, line, sizeof(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			sent += (size_t)w;
+		ev_run_once(ev, 1);
+	}
+	ck_assert_uint_eq(ctl_conns(c), 0);
+	ck_assert_uint_gt(sent, 64 * 1024);
+	close(fd);
 
 	ctl_free(c);
 	char path[128];
