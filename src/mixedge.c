@@ -195,7 +195,6 @@ static void on_report_wait(struct ev *ev, void *ctx)
 	struct mixedge *e = ctx;
 	(void)ev;
 	e->t_report = 0;
-	e->st.reports_late++;
 	log_info("mixclient: gateway %s: no report of its links within %u s: routes drawn "
 	         "without it", e->gw->name, MIXEDGE_REPORT_WAIT_MS / 1000);
 	set_report(e, ER_TOLD, "the wait is over");

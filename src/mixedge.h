@@ -86,7 +86,6 @@ struct mixedge_tenant {
 
 struct mixedge_stats {
 	uint64_t slots, cover, loops, attaches, detaches, detaches_lost;
-	uint64_t reports_late;       /* links that waited MIXEDGE_REPORT_WAIT_MS */
 };
 
 /* An edge to gw.  kp: the link's key (borrowed), or NULL for a fresh
