@@ -3,8 +3,8 @@
 # real localnet in the fast profile: what a session must do.  Each check is
 # one the reference implementation would have failed (DESIGN.md section
 # 3).  The traffic comes from tools/mptcp, which checks every byte against
-# a seeded stream.  proxy-load.sh has the checks of volume (bulk, 1000
-# sessions), proxy-adverse.sh a slow reader and loss.
+# a seeded stream.  proxy-load.sh has the check of volume (1000
+# sessions), proxy-adverse.sh a slow reader and a bulk under loss.
 set -u
 . "$(dirname "$0")/lib/proxy.sh"
 
