@@ -963,16 +963,6 @@ static void mc_drain(void *ctx)
 	kick(ctx);
 }
 
-/* Tries whose trip goes through a mix the gateway reports unreachable
- * go again now (mixmsg.h); they are sent by the kick this queues. */
-static void mc_report(void *ctx)
-{
-	struct mixclient *mc = ctx;
-	unsigned n = mixmsgs_lost_unreachable(&mc->msgs);
-	if (n)
-		log_debug("mixclient: %u tries through mixes reported unreachable go again", n);
-}
-
 static const struct mixedge_tenant_cbs mc_edge_cbs = {
 	.up = mc_up,
 	.down = mc_down,
@@ -980,7 +970,6 @@ static const struct mixedge_tenant_cbs mc_edge_cbs = {
 	.drain = mc_drain,
 	.slot = mc_slot,
 	.cover = mc_cover,
-	.report = mc_report,
 };
 
 /* Joined an edge whose link is up already: we hear of it as of any up,

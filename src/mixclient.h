@@ -143,7 +143,7 @@ struct mixclient_stats {
 	uint64_t pads_received;   /* the gateway's paced slots with no mail */
 	uint64_t stale;       /* packets of, or for, a peer's former state: not taken */
 	uint64_t peer_resets; /* a peer we write to came back with a new state */
-	uint64_t lost_early;  /* tries found lost before their timeout */
+	uint64_t lost_early;  /* tries found lost before their timeout (fast) */
 	uint64_t senders_evicted; /* anonymous senders forgotten to make room */
 	uint64_t acks_expired;    /* owed to a sender that left no block to send them by */
 	uint64_t repeats;         /* packets to us taken before (a replay, a node's

@@ -264,9 +264,6 @@ static void edge_frame(enum link_frame_type type, const uint8_t *id, uint8_t *pk
 				          e->gw->name, unknown);
 			if (e->report == ER_WAITING)
 				set_report(e, ER_TOLD, "its report came");
-			FOR_EACH_TENANT(e, t)
-				if (t->cbs->report)
-					t->cbs->report(t->ctx);
 		}
 		return;
 	}

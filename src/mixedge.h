@@ -70,9 +70,6 @@ struct mixedge_tenant_cbs {
 	/* It sends a packet of cover (kind: mixbody.h's MB_COVER or MB_LOOP)
 	 * through the link now. */
 	void (*cover)(void *ctx, int kind);
-	/* The gateway's report of the mixes it cannot reach has been taken
-	 * into the routes (route.h; optional). */
-	void (*report)(void *ctx);
 };
 
 struct mixedge;

@@ -452,46 +452,6 @@ unsigned mixmsgs_read_acks(struct mixmsgs *q, const struct mb_view *v, const str
 	return n;
 }
 
-static int trip_unreachable(const struct mixmsgs *q, const struct outmsg *m)
-{
-	for (int i = 0; i < 3; i++)
-		if (routes_unreachable(q->routes, m->mixes[i]) ||
-		    (m->have_ret && routes_unreachable(q->routes, m->ret[i])))
-			return 1;
-	return 0;
-}
-
-/* A mix its gateway can no longer link to has died, most likely, and
- * with it the tries queued in its delays and those sent to it since: in
- * the default profile their timeout (the route's delays and 250 ms of
- * slack) is what a session stalled for, every time a mix died.  A try
- * that had passed the mix already is sent twice, which the receiver
- * drops.  Blame is the report's, not the route's: the other mixes of
- * the trip did nothing wrong.  At most EARLY_MAX such tries per timeout,
- * as for loss found early: a layer whose every mix is reported still
- * gets routes, and must not send its tries again at every report.  A
- * reply's route is its block's, which its maker alone knows. */
-unsigned mixmsgs_lost_unreachable(struct mixmsgs *q)
-{
-	unsigned n = 0;
-	uint64_t now = now_us();
-	for (struct list *l = q->fl.next, *next; l != &q->fl; l = next) {
-		struct outmsg *x = list_entry(l, struct outmsg, fl);
-		next = l->next; /* the state change unlinks x only */
-		if (!x->have_route || x->early >= EARLY_MAX || (x->cv->in && now >= x->deadline_us) ||
-		    !trip_unreachable(q, x))
-			continue;
-		x->early++;
-		q->st->retransmitted++;
-		q->st->lost_early++;
-		msg_set_state(x, M_QUEUED, "a mix of its trip unreachable");
-		n++;
-	}
-	if (n)
-		q->cbs->kick(q->ctx);
-	return n;
-}
-
 void mixmsgs_requeue_conv(struct mixmsgs *q, const struct conv *cv, const char *why)
 {
 	size_t it = 0;

@@ -122,11 +122,6 @@ unsigned mixmsgs_read_acks(struct mixmsgs *q, const struct mb_view *v, const str
 /* Give up the messages for which match() says why, as it says. */
 typedef const char *mixmsgs_match(const struct outmsg *m, void *arg, char *buf, size_t n);
 void mixmsgs_give_up_matching(struct mixmsgs *q, mixmsgs_match *match, void *arg);
-/* The gateway's report names mixes it cannot reach: each try in flight
- * whose round trip (its route out, or the route of the reply block it
- * carried for its ack) goes through one of them goes again at once, not
- * at its timeout.  How many. */
-unsigned mixmsgs_lost_unreachable(struct mixmsgs *q);
 /* cv's messages in flight go again at once (why: for the trace). */
 void mixmsgs_requeue_conv(struct mixmsgs *q, const struct conv *cv, const char *why);
 

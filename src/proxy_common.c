@@ -172,7 +172,7 @@ enum {
 static const struct ctl_stat px_stats[PX_N] = {
 	[PX_SENT] = { NULL, "sent", "messages_sent_total", NULL, CTL_COUNTER, 0, "Messages handed to the mixnet." },
 	[PX_RETRANSMITTED] = { NULL, "retransmitted", "messages_retransmitted_total", NULL, CTL_COUNTER, 0, "Messages sent again: a try timed out or was found lost." },
-	[PX_LOST_EARLY] = { NULL, "lost_early", "tries_lost_early_total", NULL, CTL_COUNTER, 0, "Tries found lost before their timeout: overtaken (fast profile), or through a mix reported unreachable." },
+	[PX_LOST_EARLY] = { NULL, "lost_early", "tries_lost_early_total", NULL, CTL_COUNTER, 0, "Tries found lost before their timeout (fast profile)." },
 	[PX_RECEIVED] = { NULL, "received", "messages_received_total", NULL, CTL_COUNTER, 0, "Messages received, each once." },
 	[PX_DUPLICATES] = { NULL, "duplicates", "messages_duplicate_total", NULL, CTL_COUNTER, 0, "Messages received again, and dropped." },
 	[PX_GAVE_UP] = { NULL, "gave_up", "messages_given_up_total", NULL, CTL_COUNTER, 0, "Messages given up: no route could carry them." },

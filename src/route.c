@@ -82,12 +82,6 @@ double routes_weight(const struct routes *r, const uint8_t id[PKT_ID_BYTES])
 	return h ? weight(h) : 0;
 }
 
-int routes_unreachable(const struct routes *r, const uint8_t id[PKT_ID_BYTES])
-{
-	const struct mix_health *h = health(r, id);
-	return h && h->unreachable;
-}
-
 double routes_dead_belief(const struct routes *r, const uint8_t id[PKT_ID_BYTES])
 {
 	const struct mix_health *h = health(r, id);

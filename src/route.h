@@ -109,9 +109,6 @@ int routes_apply_status(struct routes *r, const uint8_t *pkt, size_t len, unsign
  * mix is believed dead (ROUTE_DEAD_D), or is reported unreachable: no
  * route can carry a packet.  0: none. */
 int routes_dead_layer(const struct routes *r, uint64_t since_us);
-/* Whether the gateway's last report (or its link) says it cannot reach
- * the mix id. */
-int routes_unreachable(const struct routes *r, const uint8_t id[PKT_ID_BYTES]);
 /* A mix's weight now, and the belief that it is dead (tests, `show`). */
 double routes_weight(const struct routes *r, const uint8_t id[PKT_ID_BYTES]);
 double routes_dead_belief(const struct routes *r, const uint8_t id[PKT_ID_BYTES]);

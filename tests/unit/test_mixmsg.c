@@ -71,9 +71,9 @@ static const struct mixmsgs_cbs cbs = {
 	.writable = cb_writable,
 };
 
-static void start_mixes(int fast, unsigned window, unsigned mixes)
+static void start(int fast, unsigned window)
 {
-	topo = testtopo_new(mixes, 0, NULL);
+	topo = testtopo_new(1, 0, NULL);
 	ev = ev_new();
 	cc = mixcc_new(ev, fast);
 	routes = routes_new(topo);
@@ -93,11 +93,6 @@ static void start_mixes(int fast, unsigned window, unsigned mixes)
 	kicks = writables = gave_up = 0;
 	unreachable_why = NULL;
 	mixmsgs_init(&q, ev, cc, routes, &cfg, &st, &cbs, NULL);
-}
-
-static void start(int fast, unsigned window)
-{
-	start_mixes(fast, window, 1);
 }
 
 static void stop(void)
@@ -298,64 +293,6 @@ START_TEST(test_lost_early)
 }
 END_TEST
 
-/* Mix k of each layer on m's route out (and on its block's, if ret). */
-static void route_via(struct outmsg *m, unsigned k, int ret, unsigned ret_k)
-{
-	for (int l = 0; l < 3; l++)
-		memcpy(m->mixes[l], topo->nodes[topo->layer[l][k]].id, PKT_ID_BYTES);
-	m->have_route = 1;
-	m->have_ret = ret;
-	if (ret)
-		for (int l = 0; l < 3; l++)
-			memcpy(m->ret[l], topo->nodes[topo->layer[l][ret_k]].id, PKT_ID_BYTES);
-}
-
-/* The gateway reports a mix unreachable: the tries whose round trip goes
- * through it go again at once, in the default profile too (where their
- * timeout is what a session stalled for each time a mix died), and only
- * those; a try that keeps going through it (every mix of its layer
- * reported) goes again EARLY_MAX times per timeout at most. */
-START_TEST(test_lost_unreachable)
-{
-	start_mixes(0, 16, 2);
-	struct outmsg *out0 = add(&po.cv, MB_DATA, NULL), *out1 = add(&po.cv, MB_DATA, NULL);
-	struct outmsg *back0 = add(&po.cv, MB_DATA, NULL), *unknown = add(&po.cv, MB_DATA, NULL);
-	route_via(out0, 0, 0, 0);
-	route_via(out1, 1, 1, 1);
-	route_via(back0, 1, 1, 0);
-	struct outmsg *all[] = { out0, out1, back0, unknown };
-	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
-		msg_sent(all[i], 0);
-	ck_assert_uint_eq(mixmsgs_lost_unreachable(&q), 0);
-	unsigned k0 = kicks;
-	routes_link(routes, topo->nodes[topo->layer[1][0]].id, 0);
-	ck_assert_uint_eq(mixmsgs_lost_unreachable(&q), 2);
-	ck_assert_int_eq(out0->st, M_QUEUED);
-	ck_assert_int_eq(back0->st, M_QUEUED);
-	ck_assert_int_eq(out1->st, M_FLIGHT);
-	ck_assert_int_eq(unknown->st, M_FLIGHT);
-	ck_assert_uint_eq(st.lost_early, 2);
-	ck_assert_uint_eq(st.retransmitted, 2);
-	ck_assert_uint_gt(kicks, k0);
-	/* Queued already: a second report finds nothing more. */
-	ck_assert_uint_eq(mixmsgs_lost_unreachable(&q), 0);
-	/* Sent again through it, and again: EARLY_MAX (3) in all, then its
-	 * timeout decides. */
-	unsigned again = 0;
-	for (int i = 0; i < 5 && out0->st == M_QUEUED; i++) {
-		msg_sent(out0, 0);
-		again += mixmsgs_lost_unreachable(&q);
-	}
-	ck_assert_uint_eq(again, 2);
-	ck_assert_int_eq(out0->st, M_FLIGHT);
-	/* The mix is back: nothing is lost for it. */
-	routes_link(routes, topo->nodes[topo->layer[1][0]].id, 1);
-	msg_sent(back0, 0);
-	ck_assert_uint_eq(mixmsgs_lost_unreachable(&q), 0);
-	stop();
-}
-END_TEST
-
 static const char *odd(const struct outmsg *m, void *arg, char *buf, size_t n)
 {
 	(void)buf;
@@ -411,7 +348,6 @@ Suite *suite_mixmsg(void)
 	tcase_add_test(tc, test_max_tries);
 	tcase_add_test(tc, test_reply_deadline);
 	tcase_add_test(tc, test_lost_early);
-	tcase_add_test(tc, test_lost_unreachable);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_rto);
 	suite_add_tcase(s, tc);
