@@ -4,7 +4,8 @@
 # that stalls 10 s while the upstream sends 64 MiB (memory stays bounded),
 # and 64 MiB each way with 5% loss at every node.  Each check is one the
 # reference would have failed (DESIGN.md section 3); the bulk's message
-# ids wrap.  Runs beside proxy-load.sh (integration-parallel).  Smaller:
+# ids wrap.  A volume script (integration-parallel), run beside
+# proxy-churn.sh or proxy-load.sh.  Smaller:
 # PROXY_TEST_MIB (slow reader and lossy bulk), PROXY_TEST_LOSS_MIB (lossy
 # bulk only).
 # integration-timeout: 600

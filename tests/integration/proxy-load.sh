@@ -4,9 +4,9 @@
 # identity, all byte-exact (the reference lost server messages under
 # concurrency: DESIGN.md section 3).  The bulk each way through one
 # session, across the wrap of the u16 message ids, is proxy-adverse.sh's,
-# under loss.  Every packet costs about 12 X25519: with proxy-adverse.sh,
-# the longest part of make check, so run.sh runs them side by side
-# (integration-parallel).  Smaller: PROXY_TEST_CONNS and
+# under loss.  Every packet costs about 12 X25519: with proxy-adverse.sh
+# and proxy-churn.sh, the longest part of make check, which run.sh runs
+# two at a time (integration-parallel).  Smaller: PROXY_TEST_CONNS and
 # PROXY_TEST_CONN_KIB.
 # integration-timeout: 600
 # integration-parallel: 70
