@@ -159,6 +159,8 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
 	t->packets_received += st.packets_received;
 	t->pads_received += st.pads_received;
 	t->surbs_sent += st.surbs_sent;
+	t->surbs_expired += st.surbs_expired;
+	t->undecodable += st.undecodable;
 }
 
 /* The figures the client and the server have in common, after their own
@@ -166,7 +168,7 @@ void proxy_add_stats(struct mixclient_stats *t, const struct mixclient *mc)
  * bytes, the messages pending. */
 enum {
 	PX_SENT, PX_RETRANSMITTED, PX_LOST_EARLY, PX_RECEIVED, PX_DUPLICATES, PX_GAVE_UP,
-	PX_SENDERS, PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_PACKETS_IN, PX_PADS_IN, PX_SURBS, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
+	PX_SENDERS, PX_SENDERS_EVICTED, PX_ACKS_EXPIRED, PX_REPEATS, PX_PACKETS, PX_PACKETS_IN, PX_PADS_IN, PX_SURBS, PX_SURBS_EXPIRED, PX_UNDECODABLE, PX_BYTES_OUT, PX_BYTES_IN, PX_PENDING, PX_N
 };
 
 static const struct ctl_stat px_stats[PX_N] = {
@@ -184,6 +186,8 @@ static const struct ctl_stat px_stats[PX_N] = {
 	[PX_PACKETS_IN] = { NULL, "packets_in", "packets_received_total", NULL, CTL_COUNTER, 0, "Packets the gateway delivered: messages, acknowledgements, cover." },
 	[PX_PADS_IN] = { NULL, "padding_in", "padding_received_total", NULL, CTL_COUNTER, 0, "Paced slots from the gateway that carried no packet (--receive-mean)." },
 	[PX_SURBS] = { NULL, "surbs", "reply_blocks_sent_total", NULL, CTL_COUNTER, 0, "Single-use reply blocks sent." },
+	[PX_SURBS_EXPIRED] = { NULL, "surbs_expired", "reply_blocks_expired_total", NULL, CTL_COUNTER, 0, "Reply blocks dropped unused: blocks held for senders, pushed out by newer ones or too old; secrets of our own blocks, forgotten." },
+	[PX_UNDECODABLE] = { NULL, "undecodable", "packets_undecodable_total", NULL, CTL_COUNTER, 0, "Packets that no key or kept secret of ours opens: replies through blocks whose secrets we forgot, corrupt or forged packets." },
 	[PX_BYTES_OUT] = { NULL, "bytes_out", "session_bytes_out_total", NULL, CTL_COUNTER, 0, "Bytes the sessions read from their local sockets (client: applications; server: the upstream)." },
 	[PX_BYTES_IN] = { NULL, "bytes_in", "session_bytes_in_total", NULL, CTL_COUNTER, 0, "Bytes the sessions wrote to their local sockets." },
 	[PX_PENDING] = { NULL, "pending", "messages_pending", NULL, CTL_GAUGE, 0, "Messages sent and neither acknowledged nor given up." },
@@ -314,6 +318,8 @@ static void px_values(const struct proxy_report *r, double v[PX_N])
 	v[PX_PACKETS_IN] = (double)r->mx.packets_received;
 	v[PX_PADS_IN] = (double)r->mx.pads_received;
 	v[PX_SURBS] = (double)r->mx.surbs_sent;
+	v[PX_SURBS_EXPIRED] = (double)r->mx.surbs_expired;
+	v[PX_UNDECODABLE] = (double)r->mx.undecodable;
 	v[PX_BYTES_OUT] = (double)r->sessions.bytes_out;
 	v[PX_BYTES_IN] = (double)r->sessions.bytes_in;
 	v[PX_PENDING] = (double)r->pending;
