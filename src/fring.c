@@ -95,6 +95,25 @@ int fring_push(struct fring *r, const void *rec)
 	return dropped;
 }
 
+size_t fring_filter(struct fring *r, int (*keep)(const void *rec, void *ctx), void *ctx)
+{
+	size_t kept = 0, n = r->n;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *from = slot(r, i);
+		if (!keep(from, ctx)) {
+			sodium_memzero(from, r->size);
+			continue;
+		}
+		if (kept != i) {
+			memcpy(slot(r, kept), from, r->size);
+			sodium_memzero(from, r->size);
+		}
+		kept++;
+	}
+	r->n = kept;
+	return n - kept;
+}
+
 int fring_take_newest(struct fring *r, void *out)
 {
 	void *p = fring_newest(r);

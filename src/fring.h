@@ -45,6 +45,9 @@ void *fring_newest(const struct fring *r);
 /* Drop the oldest / the newest record (wiped).  0, or -1 when empty. */
 int fring_drop_oldest(struct fring *r);
 int fring_drop_newest(struct fring *r);
+/* Keep only the records keep() says 1 to, in their order; the others are
+ * wiped.  How many went. */
+size_t fring_filter(struct fring *r, int (*keep)(const void *rec, void *ctx), void *ctx);
 /* Copy the newest record out and drop it.  0, or -1 when empty. */
 int fring_take_newest(struct fring *r, void *out);
 /* Copy the oldest record out and drop it.  0, or -1 when empty. */

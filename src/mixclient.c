@@ -234,7 +234,8 @@ static const struct mixmsgs_cbs mc_msgs_cbs = {
 
 /* Attach n fresh reply blocks back to us for peer p; the route of the
  * last one (the newest the peer will hold, which it uses first) to
- * last, if not NULL.  How many went in. */
+ * last, if not NULL.  b's packet number is set: the blocks live by it
+ * (mixpeer.h).  How many went in. */
 static unsigned body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct peer_out *p,
                                unsigned n, uint8_t (*last)[PKT_ID_BYTES])
 {
@@ -256,7 +257,7 @@ static unsigned body_add_surbs(struct mixclient *mc, struct mb_writer *b, struct
 		if (last)
 			memcpy(last, r->mixes, sizeof(r->mixes));
 		added++;
-		if (secret_keep(&mc->peers, p, r, now_us()))
+		if (secret_keep(&mc->peers, p, r, now_us(), b->h.pnum))
 			return added;
 		p->surbs_out++;
 		p->surbs_since++;
@@ -769,7 +770,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		mc->st.refused++;
 		return;
 	}
-	if (!peer_in_fresh(p, v.h.pnum, v.h.epoch == 0)) {
+	if (!peer_in_fresh(&mc->peers, p, v.h.pnum, v.h.epoch == 0)) {
 		mc->st.repeats++;
 		ratelog_warn(&mc->rl_repeat, "a packet from an anonymous sender taken before: "
 		             "dropped (a delivery replayed by the gateway, or a duplicate)");
@@ -783,7 +784,7 @@ static void deliver_forward(struct mixclient *mc, const uint8_t *b)
 		const uint8_t *surb = v.surbs + (size_t)i * SURB_BYTES;
 		const struct topo_node *first = topo_by_id(mc->cfg.topo, surb);
 		if (first && first->role == TOPO_MIX && first->layer == 1)
-			useful |= stock_put(&mc->peers, p, surb, now_us());
+			useful |= stock_put(&mc->peers, p, surb, now_us(), v.h.pnum);
 		else
 			mc->st.undecodable++;
 	}

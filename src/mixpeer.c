@@ -129,12 +129,15 @@ void mixpeers_init(struct mixpeers *ps, struct ev *ev, const struct topology *to
 	while (!ps->incarnation)
 		ps->incarnation = randombytes_random();
 	ps->topo = topo;
-	/* A peer holds only its newest MIXPEER_STOCK_MAX blocks (it drops
-	 * the oldest when full), and at most `window` more are on their way
-	 * to it; past that many of ours the oldest secret can go: its block
-	 * is gone, used, or lost.  This bounds what a stalled or silent peer
-	 * costs us. */
-	ps->secrets_each = window + 2 * MIXPEER_STOCK_MAX;
+	/* A holder drops a block once it takes a packet of ours numbered
+	 * MIXPEER_BLOCK_PKTS past the block's; what it has taken lags what we
+	 * sent by the packets on their way: our window of messages, and as
+	 * many packets of acks and blocks.  Past that the secret can go:
+	 * its block is used, lost, or dropped.  At most MB_MAX_SURBS blocks
+	 * ride in a packet, so the ring never pushes out a secret sooner;
+	 * it grows as it fills, so a peer we send few blocks costs few. */
+	ps->keep_pkts = MIXPEER_BLOCK_PKTS + 2 * (uint64_t)window;
+	ps->secrets_each = (unsigned)(MB_MAX_SURBS * ps->keep_pkts);
 	ps->st = st;
 	ps->on_forget = on_forget;
 	ps->ctx = ctx;
@@ -206,7 +209,8 @@ struct peer_out *peer_out_get(struct mixpeers *ps, const struct mix_addr *a, uin
 	randombytes_buf(p->tag, sizeof(p->tag));
 	conv_init(&p->cv, 0, now);
 	p->target = MIXPEER_SURB_TARGET_MIN;
-	if (fring_init(&p->secs, PKT_TAG_BYTES, ps->secrets_each) || htab_put(ps->outs, p->key, p)) {
+	if (fring_init(&p->secs, sizeof(struct given), ps->secrets_each) ||
+	    htab_put(ps->outs, p->key, p)) {
 		peer_out_free(p);
 		return NULL;
 	}
@@ -328,6 +332,28 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
 	return p;
 }
 
+static int stock_live(const void *rec, void *ctx)
+{
+	const struct peer_in *p = ctx;
+	return ((const struct stocked *)rec)->pnum + MIXPEER_BLOCK_PKTS > p->pnum_max;
+}
+
+/* The blocks that packet pnum_max outdates go: their creator may have
+ * forgotten their secrets.  Most packets outdate none, and the stock is
+ * scanned only when its oldest-numbered block is outdated. */
+static void stock_prune(struct mixpeers *ps, struct peer_in *p)
+{
+	if (!p->stock_low || p->stock_low + MIXPEER_BLOCK_PKTS > p->pnum_max)
+		return;
+	ps->st->surbs_expired += fring_filter(&p->stock, stock_live, p);
+	p->stock_low = 0;
+	for (size_t i = 0; i < fring_len(&p->stock); i++) {
+		const struct stocked *s = fring_at(&p->stock, i);
+		if (!p->stock_low || s->pnum < p->stock_low)
+			p->stock_low = s->pnum;
+	}
+}
+
 /* Each packet from a sender is taken once, by its number: a gateway
  * that replays a delivery would put blocks already used back into the
  * stock (their replies die at layer 1), and a node's duplicate would
@@ -337,7 +363,7 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
  * has heard from no state of ours, and its first packets, which take
  * routes of their own, arrive in any order.  A number beyond the window
  * moves it.  0 is no number: refused. */
-int peer_in_fresh(struct peer_in *p, uint64_t pnum, int names_none)
+int peer_in_fresh(struct mixpeers *ps, struct peer_in *p, uint64_t pnum, int names_none)
 {
 	if (!pnum)
 		return 0;
@@ -351,6 +377,10 @@ int peer_in_fresh(struct peer_in *p, uint64_t pnum, int names_none)
 	if (r == RXWIN_AHEAD)
 		rxwin_floor(&p->pkts, pnum - RXWIN_IDS + 1);
 	rxwin_take(&p->pkts, pnum);
+	if (pnum > p->pnum_max) {
+		p->pnum_max = pnum;
+		stock_prune(ps, p);
+	}
 	return 1;
 }
 
@@ -366,18 +396,27 @@ unsigned stock_n(const struct peer_in *p)
 }
 
 /* 1 if the block was taken. */
-int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint64_t now)
+int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint64_t now,
+              uint64_t pnum)
 {
 	struct stocked s;
 	if (!p->stock.rec && fring_init(&p->stock, sizeof(struct stocked), MIXPEER_STOCK_MAX))
 		return 0;
+	ps->st->surbs_received++;
+	/* Outdated on arrival: it came late, behind packets far newer. */
+	if (pnum + MIXPEER_BLOCK_PKTS <= p->pnum_max) {
+		ps->st->surbs_expired++;
+		return 0;
+	}
 	memcpy(s.surb, surb, SURB_BYTES);
 	s.t_us = now;
+	s.pnum = pnum;
+	if (!p->stock_low || pnum < p->stock_low)
+		p->stock_low = pnum;
 	/* Full: the oldest block goes (it is the nearest to expiry). */
 	if (fring_push(&p->stock, &s) == 1)
 		ps->st->surbs_expired++;
 	sodium_memzero(&s, sizeof(s));
-	ps->st->surbs_received++;
 	return 1;
 }
 
@@ -425,7 +464,8 @@ static void secret_drop(struct mixpeers *ps, const uint8_t tag[PKT_TAG_BYTES])
 	}
 }
 
-int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uint64_t now)
+int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uint64_t now,
+                uint64_t pnum)
 {
 	if (htab_put(ps->secrets, r->sec.tag, r)) {
 		sodium_memzero(r, sizeof(*r));
@@ -434,11 +474,15 @@ int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uin
 	}
 	r->peer = p;
 	r->t_us = now;
-	if (fring_full(&p->secs)) {
-		secret_drop(ps, fring_oldest(&p->secs));
+	const struct given *g;
+	while ((g = fring_oldest(&p->secs)) &&
+	       (g->pnum + ps->keep_pkts <= pnum || fring_full(&p->secs))) {
+		secret_drop(ps, g->tag);
 		fring_drop_oldest(&p->secs);
 	}
-	fring_push(&p->secs, r->sec.tag);
+	struct given n = { .pnum = pnum };
+	memcpy(n.tag, r->sec.tag, sizeof(n.tag));
+	fring_push(&p->secs, &n);
 	return 0;
 }
 
@@ -582,7 +626,7 @@ size_t mixpeers_memory_max(const struct mixpeers *ps)
 	if (secrets > MIXPEER_SECRETS_MAX)
 		secrets = MIXPEER_SECRETS_MAX;
 	return ins * (sizeof(struct peer_in) + MIXPEER_STOCK_MAX * sizeof(struct stocked) + conv) +
-	       outs * (sizeof(struct peer_out) + ps->secrets_each * PKT_TAG_BYTES + conv) +
+	       outs * (sizeof(struct peer_out) + ps->secrets_each * sizeof(struct given) + conv) +
 	       secrets * sizeof(struct surb_rec);
 }
 

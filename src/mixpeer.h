@@ -9,8 +9,20 @@
  * MIXPEER_OUT_MAX addresses; MIX_SENDERS_MAX senders, where a newcomer
  * evicts the least recently useful one (peer_in_touch); MIXPEER_STOCK_MAX
  * blocks per sender, the oldest giving way; MIXPEER_SECRETS_MAX secrets
- * in all, and window + 2 * MIXPEER_STOCK_MAX per address, the oldest
- * giving way.  Time is passed in (now_us() in µs, or a test's clock).
+ * in all, and per address those of the blocks in our last
+ * MIXPEER_BLOCK_PKTS packets to it (or more: see mixpeers_init).  Time
+ * is passed in (now_us() in µs, or a test's clock).
+ *
+ * A block lives by its packet's number: the holder drops it once it has
+ * taken a packet numbered MIXPEER_BLOCK_PKTS past it, and its creator
+ * keeps its secret longer, by the packets that may be on their way (the
+ * holder's count lags ours by them).  The holder uses its newest block
+ * first, so one at the bottom of its stock can wait there while
+ * thousands of newer ones come and go; counted as held, and used last,
+ * such a block carried a reply its creator could no longer open, and a
+ * holder down to those (the end of a bulk transfer) said it held enough
+ * while it held none that worked: neither end asked for more, and the
+ * session stalled.
  *
  * What the client does with all this (which message goes when, what an
  * epoch means) is mixclient.c's; a sender forgotten while messages of
@@ -34,6 +46,8 @@
 #define MIXPEER_ECHO 64          /* acks sent once that go again, room permitting */
 #define MIXPEER_STOCK_MAX 32     /* reply blocks held per anonymous sender */
 #define MIXPEER_SURB_TARGET_MIN 4 /* blocks a peer should hold at least */
+#define MIXPEER_BLOCK_PKTS 256   /* a holder drops a block once it takes a
+                                  * packet numbered this far past its own */
 #define MIXPEER_OUT_MAX 65536    /* addresses we write to */
 #define MIXPEER_SECRETS_MAX 65536
 #define MIXPEER_SECRET_LIFE_US (50ull * 60 * 1000000) /* its creator forgets a block after */
@@ -96,15 +110,23 @@ struct peer_out {
 	uint64_t answered_us;        /* last reply (with a message) from it */
 	uint64_t supplied_us, supply_gap_us; /* blocks sent unasked: when, wait */
 	uint64_t epoch_us;           /* when the epoch was learned */
-	struct fring secs;           /* tags of our blocks it may hold, oldest first */
+	struct fring secs;           /* struct given: our blocks it may hold, oldest first */
 	int resupply;                /* send it blocks even without acks */
 	uint64_t pnum;               /* number of the last packet sent to it */
+};
+
+/* A reply block we gave an address: the tag its reply will bear, and
+ * the number of the packet that carried it. */
+struct given {
+	uint8_t tag[PKT_TAG_BYTES];  /* first: the ring's records are tags too */
+	uint64_t pnum;
 };
 
 /* A reply block in a sender's stock. */
 struct stocked {
 	uint8_t surb[SURB_BYTES];
 	uint64_t t_us;
+	uint64_t pnum;               /* of the packet that brought it */
 };
 
 /* An anonymous sender that wrote to us. */
@@ -113,6 +135,9 @@ struct peer_in {
 	struct fring stock;          /* struct stocked, oldest first; allocated
 	                              * with the first block */
 	struct rxwin pkts;           /* the numbers of its packets taken */
+	uint64_t pnum_max;           /* the highest of them */
+	uint64_t stock_low;          /* at most the lowest number in the stock
+	                              * (0: none): when to prune it */
 	struct conv cv;
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
@@ -138,7 +163,9 @@ struct mixpeers {
 	struct htab *secrets;        /* tag -> surb_rec */
 	struct list lru;             /* every peer_in, most recently useful first */
 	const struct topology *topo;
-	unsigned secrets_each;       /* kept per address */
+	uint64_t keep_pkts;          /* secrets kept per address: of the blocks
+	                              * in our last keep_pkts packets to it */
+	unsigned secrets_each;       /* the most that can be (the ring's size) */
 	struct mixclient_stats *st;  /* counters: the client's */
 	/* A sender goes while messages of ours to it are out (cv->inflight):
 	 * they must be given up.  It is out of the table already. */
@@ -154,7 +181,7 @@ struct mixpeers {
 };
 
 /* window: the client's (messages in flight at once), which bounds the
- * blocks on their way to a peer.  ev runs the ratelogs (may be NULL). */
+ * packets on their way to a peer.  ev runs the ratelogs (may be NULL). */
 void mixpeers_init(struct mixpeers *ps, struct ev *ev, const struct topology *topo,
                    unsigned window, struct mixclient_stats *st,
                    void (*on_forget)(struct conv *, void *), void *ctx);
@@ -173,23 +200,27 @@ struct peer_in *peer_in_get(struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES
 struct peer_in *peer_in_find(const struct mixpeers *ps, const uint8_t tag[MIX_TAG_BYTES]);
 /* The sender was useful: first in line to be kept. */
 void peer_in_touch(struct mixpeers *ps, struct peer_in *p, uint64_t now);
-/* Whether its packet numbered pnum is new (then it is taken);
- * names_none: the packet names no epoch of ours. */
-int peer_in_fresh(struct peer_in *p, uint64_t pnum, int names_none);
+/* Whether its packet numbered pnum is new (then it is taken, and the
+ * blocks of its stock it outdates go); names_none: the packet names no
+ * epoch of ours. */
+int peer_in_fresh(struct mixpeers *ps, struct peer_in *p, uint64_t pnum, int names_none);
 /* How many blocks it should hold for us to answer it well. */
 unsigned peer_in_want(const struct peer_in *p);
 
 /* Its stock of reply blocks. */
 unsigned stock_n(const struct peer_in *p);
-int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint64_t now);
+/* A block from its packet numbered pnum (taken by peer_in_fresh). */
+int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint64_t now,
+              uint64_t pnum);
 const uint8_t *stock_peek(const struct peer_in *p); /* the newest; NULL: none */
 void stock_take(struct peer_in *p);                 /* the one stock_peek gave goes */
 
 /* Whether another secret may be kept. */
 int secrets_room(const struct mixpeers *ps);
-/* Keep r (its secret made, r->mixes set) as given to p; r is the
- * table's from here, or freed (-1). */
-int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uint64_t now);
+/* Keep r (its secret made, r->mixes set) as given to p in its packet
+ * numbered pnum (the newest); r is the table's from here, or freed (-1). */
+int secret_keep(struct mixpeers *ps, struct peer_out *p, struct surb_rec *r, uint64_t now,
+                uint64_t pnum);
 struct surb_rec *secret_find(const struct mixpeers *ps, const uint8_t tag[PKT_TAG_BYTES]);
 void secret_free(struct mixpeers *ps, struct surb_rec *r); /* used: it goes, wiped */
 

@@ -1,5 +1,5 @@
 /* Unit tests of fring: order, the drop of the oldest when full, both
- * ends, checked indexes, wiping, and a ring never initialised. */
+ * ends, checked indexes, wiping, filtering, and a ring never initialised. */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
@@ -122,6 +122,54 @@ START_TEST(test_grows)
 }
 END_TEST
 
+static int is_even(const void *rec, void *ctx)
+{
+	(void)ctx;
+	return ((const struct rec *)rec)->v % 2 == 0;
+}
+
+static int keep_none(const void *rec, void *ctx)
+{
+	(void)rec;
+	(void)ctx;
+	return 0;
+}
+
+/* A filter keeps the order of what it keeps, across the ring's wrap, and
+ * wipes every slot it leaves behind; the ring works on after it. */
+START_TEST(test_filter)
+{
+	struct fring r;
+	struct rec x;
+	ck_assert_int_eq(fring_init(&r, sizeof(struct rec), 8), 0);
+	for (uint32_t i = 1; i <= 13; i++) {   /* 6..13 held, the head past 0 */
+		x = mk(i);
+		memset(x.pad, 0x5a, sizeof(x.pad));
+		fring_push(&r, &x);
+	}
+	uint8_t *slots[8];
+	for (size_t i = 0; i < 8; i++)
+		slots[i] = fring_at(&r, i);
+	ck_assert_uint_eq(fring_filter(&r, is_even, NULL), 4);
+	ck_assert_uint_eq(fring_len(&r), 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(((struct rec *)fring_at(&r, i))->v, 6 + 2 * i);
+	ck_assert_ptr_null(fring_at(&r, 4));
+	for (size_t i = 4; i < 8; i++)
+		for (size_t j = 0; j < sizeof(struct rec); j++)
+			ck_assert_uint_eq(slots[i][j], 0);
+	x = mk(14);
+	ck_assert_int_eq(fring_push(&r, &x), 0);
+	ck_assert_uint_eq(((struct rec *)fring_newest(&r))->v, 14);
+	ck_assert_uint_eq(((struct rec *)fring_oldest(&r))->v, 6);
+	ck_assert_uint_eq(fring_filter(&r, keep_none, NULL), 5);
+	ck_assert_uint_eq(fring_len(&r), 0);
+	ck_assert_ptr_null(fring_oldest(&r));
+	ck_assert_uint_eq(fring_filter(&r, keep_none, NULL), 0);
+	fring_free(&r);
+}
+END_TEST
+
 START_TEST(test_bad_init)
 {
 	struct fring r;
@@ -142,6 +190,7 @@ Suite *suite_fring(void)
 	tcase_add_test(tc, test_fifo_and_overwrite);
 	tcase_add_test(tc, test_wiped);
 	tcase_add_test(tc, test_grows);
+	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_bad_init);
 	suite_add_tcase(s, tc);
 	return s;

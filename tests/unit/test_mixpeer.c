@@ -154,7 +154,7 @@ START_TEST(test_evict_idle_first)
 	peer_in_touch(&ps, p0, T0 + MIX_SENDERS_MAX);
 	tag_of(tag, 1);
 	struct peer_in *p1 = peer_in_find(&ps, tag);
-	ck_assert_int_eq(stock_put(&ps, p1, surb, T0), 1);
+	ck_assert_int_eq(stock_put(&ps, p1, surb, T0, 1), 1);
 	conv_owe_ack(&p1->cv, 5);
 	tag_of(tag, MIX_SENDERS_MAX);
 	ck_assert_ptr_nonnull(peer_in_get(&ps, tag, T0 + MIX_SENDERS_MAX + 1));
@@ -203,26 +203,26 @@ START_TEST(test_packets_once)
 	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
 	tag_of(tag, 9);
 	struct peer_in *p = peer_in_get(&ps, tag, T0);
-	ck_assert_int_eq(peer_in_fresh(p, 0, 0), 0);   /* no number */
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 0, 0), 0);   /* no number */
 	/* The first names a former state: it sets the start. */
-	ck_assert_int_eq(peer_in_fresh(p, 500, 0), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 500, 0), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 499, 0), 0); /* sent to a former state */
-	ck_assert_int_eq(peer_in_fresh(p, 502, 0), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 501, 0), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 501, 0), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS, 0), 1); /* far ahead moves it */
-	ck_assert_int_eq(peer_in_fresh(p, 500 + 5 * RXWIN_IDS, 0), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 503, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 500, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 500, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 499, 0), 0); /* sent to a former state */
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 502, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 501, 0), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 501, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 500 + 5 * RXWIN_IDS, 0), 1); /* far ahead moves it */
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 500 + 5 * RXWIN_IDS, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 503, 0), 0);
 	/* A sender that names no epoch starts at 1: its first packets
 	 * arrive in any order, each taken once. */
 	tag_of(tag, 10);
 	p = peer_in_get(&ps, tag, T0);
-	ck_assert_int_eq(peer_in_fresh(p, 3, 1), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 1, 1), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 2, 1), 1);
-	ck_assert_int_eq(peer_in_fresh(p, 1, 1), 0);
-	ck_assert_int_eq(peer_in_fresh(p, 3, 0), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 3, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 1, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 2, 1), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 1, 1), 0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 3, 0), 0);
 	mixpeers_free(&ps);
 }
 END_TEST
@@ -237,7 +237,7 @@ START_TEST(test_stock_newest)
 	ck_assert_ptr_null(stock_peek(p));
 	for (unsigned i = 0; i < MIXPEER_STOCK_MAX + 3; i++) {
 		memset(surb, (int)i, sizeof(surb));
-		ck_assert_int_eq(stock_put(&ps, p, surb, T0 + i), 1);
+		ck_assert_int_eq(stock_put(&ps, p, surb, T0 + i, 1), 1);
 	}
 	ck_assert_uint_eq(stock_n(p), MIXPEER_STOCK_MAX);
 	ck_assert_uint_eq(st.surbs_received, MIXPEER_STOCK_MAX + 3);
@@ -261,30 +261,106 @@ static struct surb_rec *new_secret(unsigned i)
 	return r;
 }
 
-/* One address keeps window + 2 * MIXPEER_STOCK_MAX secrets: the oldest
- * give way. */
+/* One address keeps the secrets of the blocks in our last
+ * MIXPEER_BLOCK_PKTS + 2 * window packets to it: those of an older
+ * packet go with the first block of a packet that far past it. */
 START_TEST(test_secrets_per_address)
 {
 	struct mixpeers ps;
 	struct mix_addr a;
-	const unsigned window = 16, each = window + 2 * MIXPEER_STOCK_MAX;
+	const unsigned window = 16, keep = MIXPEER_BLOCK_PKTS + 2 * window;
 	mixpeers_init(&ps, NULL, topo, window, &st, on_forget, NULL);
 	addr_of(&a, "gw", 1);
 	struct peer_out *p = peer_out_get(&ps, &a, T0);
-	for (unsigned i = 0; i < each + 5; i++)
-		ck_assert_int_eq(secret_keep(&ps, p, new_secret(i), T0), 0);
-	ck_assert_uint_eq(htab_count(ps.secrets), each);
-	ck_assert_uint_eq(st.surbs_expired, 5);
-	struct surb_rec *old = new_secret(0), *last = new_secret(each + 4);
+	/* Three blocks in each of `keep` packets: all kept. */
+	for (unsigned i = 0; i < 3 * keep; i++)
+		ck_assert_int_eq(secret_keep(&ps, p, new_secret(i), T0, 1 + i / 3), 0);
+	ck_assert_uint_eq(htab_count(ps.secrets), 3 * keep);
+	ck_assert_uint_eq(st.surbs_expired, 0);
+	/* A packet `keep` past the first: the first's three go. */
+	ck_assert_int_eq(secret_keep(&ps, p, new_secret(3 * keep), T0, 1 + keep), 0);
+	ck_assert_uint_eq(htab_count(ps.secrets), 3 * keep - 2);
+	ck_assert_uint_eq(st.surbs_expired, 3);
+	struct surb_rec *old = new_secret(2), *kept = new_secret(3), *last = new_secret(3 * keep);
 	ck_assert_ptr_null(secret_find(&ps, old->sec.tag));
+	ck_assert_ptr_nonnull(secret_find(&ps, kept->sec.tag));
 	struct surb_rec *r = secret_find(&ps, last->sec.tag);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_ptr_eq(r->peer, p);
 	secret_free(&ps, r);
 	ck_assert_ptr_null(secret_find(&ps, last->sec.tag));
+	/* One used meanwhile leaves its record behind; its packet's age
+	 * takes that out too, counting nothing. */
+	r = secret_find(&ps, kept->sec.tag);
+	secret_free(&ps, r);
+	ck_assert_int_eq(secret_keep(&ps, p, new_secret(3 * keep + 1), T0, 2 + keep), 0);
+	ck_assert_uint_eq(st.surbs_expired, 5);
+	ck_assert_uint_eq(fring_len(&p->secs), 3 * keep - 4);
 	free(old);
+	free(kept);
 	free(last);
 	ck_assert_int_eq(secrets_room(&ps), 1);
+	mixpeers_free(&ps);
+}
+END_TEST
+
+static int stock_has(const struct peer_in *p, uint8_t mark)
+{
+	for (size_t i = 0; i < fring_len(&p->stock); i++)
+		if (((const struct stocked *)fring_at(&p->stock, i))->surb[0] == mark)
+			return 1;
+	return 0;
+}
+
+/* A holder drops a block once it takes a packet numbered
+ * MIXPEER_BLOCK_PKTS past the block's (its creator may have forgotten
+ * the secret), wherever the block sits in the stock, and takes none that
+ * comes that late: what it holds, and says it holds, can all be used. */
+START_TEST(test_stock_outdated)
+{
+	struct mixpeers ps;
+	uint8_t tag[MIX_TAG_BYTES], surb[SURB_BYTES];
+	mixpeers_init(&ps, NULL, topo, 16, &st, on_forget, NULL);
+	tag_of(tag, 9);
+	struct peer_in *p = peer_in_get(&ps, tag, T0);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 1, 1), 1);
+	for (uint8_t i = 1; i <= 3; i++) {
+		memset(surb, i, sizeof(surb));
+		ck_assert_int_eq(stock_put(&ps, p, surb, T0, 1), 1);
+	}
+	ck_assert_int_eq(peer_in_fresh(&ps, p, 2, 0), 1);
+	memset(surb, 4, sizeof(surb));
+	ck_assert_int_eq(stock_put(&ps, p, surb, T0, 2), 1);
+	/* Packets with no blocks move the count too. */
+	ck_assert_int_eq(peer_in_fresh(&ps, p, MIXPEER_BLOCK_PKTS, 0), 1);
+	ck_assert_uint_eq(stock_n(p), 4);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, MIXPEER_BLOCK_PKTS + 1, 0), 1);
+	ck_assert_uint_eq(stock_n(p), 1);
+	ck_assert_uint_eq(st.surbs_expired, 3);
+	ck_assert_uint_eq(stock_peek(p)[0], 4);
+	/* Late: from a packet already outdated. */
+	memset(surb, 5, sizeof(surb));
+	ck_assert_int_eq(stock_put(&ps, p, surb, T0, 1), 0);
+	ck_assert_uint_eq(stock_n(p), 1);
+	ck_assert_uint_eq(st.surbs_expired, 4);
+	/* Out of order: an older packet's block behind a newer one goes
+	 * first, from the middle of the stock. */
+	const uint64_t n = 2 * MIXPEER_BLOCK_PKTS;
+	ck_assert_int_eq(peer_in_fresh(&ps, p, n + 10, 0), 1);   /* outdates 4 */
+	ck_assert_uint_eq(stock_n(p), 0);
+	memset(surb, 6, sizeof(surb));
+	ck_assert_int_eq(stock_put(&ps, p, surb, T0, n + 10), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, n + 5, 0), 1);
+	memset(surb, 7, sizeof(surb));
+	ck_assert_int_eq(stock_put(&ps, p, surb, T0, n + 5), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, n + 11, 0), 1);
+	memset(surb, 8, sizeof(surb));
+	ck_assert_int_eq(stock_put(&ps, p, surb, T0, n + 11), 1);
+	ck_assert_int_eq(peer_in_fresh(&ps, p, n + 5 + MIXPEER_BLOCK_PKTS, 0), 1);
+	ck_assert_uint_eq(stock_n(p), 2);
+	ck_assert(stock_has(p, 6) && stock_has(p, 8) && !stock_has(p, 7));
+	ck_assert_uint_eq(stock_peek(p)[0], 8);
+	ck_assert_uint_eq(st.surbs_expired, 6);
 	mixpeers_free(&ps);
 }
 END_TEST
@@ -300,11 +376,11 @@ START_TEST(test_sweep)
 	addr_of(&a, "gw", 1);
 	struct peer_out *po = peer_out_get(&ps, &a, T0);
 	struct surb_rec *r = new_secret(1);
-	ck_assert_int_eq(secret_keep(&ps, po, r, T0), 0);
+	ck_assert_int_eq(secret_keep(&ps, po, r, T0, 1), 0);
 	po->surbs_out = 1;
 	tag_of(tag, 1);
 	struct peer_in *pi = peer_in_get(&ps, tag, T0);
-	stock_put(&ps, pi, surb, T0);
+	stock_put(&ps, pi, surb, T0, 1);
 	tag_of(tag, 2);
 	struct peer_in *owed = peer_in_get(&ps, tag, T0);
 	conv_owe_ack(&owed->cv, 9);
@@ -331,7 +407,7 @@ START_TEST(test_sweep)
 	tag_of(tag, 3);
 	struct peer_in *busy = peer_in_get(&ps, tag, T0);
 	busy->cv.inflight = 1;
-	stock_put(&ps, busy, surb, T0);
+	stock_put(&ps, busy, surb, T0, 1);
 	mixpeers_sweep(&ps, T0 + MIXPEER_STOCK_LIFE_US, 60000000);
 	ck_assert_uint_eq(stock_n(busy), 1);
 	mixpeers_sweep(&ps, T0 + MIXPEER_STOCK_LIFE_US + 1, 60000000);
@@ -351,7 +427,7 @@ START_TEST(test_secret_expiry)
 	addr_of(&a, "gw", 2);
 	struct peer_out *po = peer_out_get(&ps, &a, T0);
 	po->cv.inflight = 1; /* keeps the address */
-	ck_assert_int_eq(secret_keep(&ps, po, new_secret(7), T0), 0);
+	ck_assert_int_eq(secret_keep(&ps, po, new_secret(7), T0, 1), 0);
 	po->surbs_out = 1;
 	mixpeers_sweep(&ps, T0 + MIXPEER_SECRET_LIFE_US, 60000000);
 	ck_assert_uint_eq(htab_count(ps.secrets), 1);
@@ -416,6 +492,7 @@ Suite *suite_mixpeer(void)
 	tcase_add_test(tc, test_packets_once);
 	tcase_add_test(tc, test_stock_newest);
 	tcase_add_test(tc, test_secrets_per_address);
+	tcase_add_test(tc, test_stock_outdated);
 	tcase_add_test(tc, test_sweep);
 	tcase_add_test(tc, test_secret_expiry);
 	tcase_add_test(tc, test_supply);
