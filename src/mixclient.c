@@ -913,7 +913,9 @@ static void mc_frame(enum link_frame_type t, uint8_t *pkt, void *ctx)
 		struct peer_out *p = r->peer;
 		int rc = surb_open(pkt, PKT_BYTES, &r->sec, body);
 		if (rc == PKT_OK)
-			routes_proven(mc->routes, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, now_us());
+			/* The reply took the block some time after we made it. */
+			routes_proven(mc->routes, (const uint8_t (*)[PKT_ID_BYTES])r->mixes, r->t_us,
+			              now_us());
 		secret_free(&mc->peers, r);
 		p->surbs_out -= p->surbs_out > 0;
 		if (rc == PKT_OK)

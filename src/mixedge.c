@@ -255,7 +255,7 @@ static void edge_frame(enum link_frame_type type, const uint8_t *id, uint8_t *pk
 	if (type == LF_STATUS) {
 		const char *why;
 		unsigned unknown;
-		if (routes_apply_status(e->cfg.routes, pkt, PKT_BYTES, &unknown, &why))
+		if (routes_apply_status(e->cfg.routes, pkt, PKT_BYTES, &unknown, &why, now_us()))
 			log_warn("mixclient: gateway %s: bad report of its links dropped: %s",
 			         e->gw->name, why);
 		else {

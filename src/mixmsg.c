@@ -55,7 +55,7 @@ static void mark_route(struct mixmsgs *q, const struct outmsg *m, int ok)
 	const uint8_t (*ret)[PKT_ID_BYTES] =
 		m->have_ret ? (const uint8_t (*)[PKT_ID_BYTES])m->ret : NULL;
 	if (ok)
-		routes_proven_trip(q->routes, fwd, ret, now_us());
+		routes_proven_trip(q->routes, fwd, ret, m->sent_us, now_us());
 	else
 		routes_failed_trip(q->routes, fwd, ret, m->sent_us);
 }

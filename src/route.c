@@ -16,7 +16,17 @@ struct mix_health {
 	uint64_t ok_us;   /* last proof (0: never) */
 	double d;         /* belief that it is dead */
 	int unreachable;  /* the gateway reports no link to it */
+	uint64_t reported_us; /* since when (if unreachable) */
+	int listed;       /* in the report being taken */
 };
+
+/* The gateway reports mix h unreachable (again) at now_us. */
+static void reported(struct mix_health *h, uint64_t now_us)
+{
+	if (!h->unreachable)
+		h->reported_us = now_us;
+	h->unreachable = 1;
+}
 
 struct routes {
 	const struct topology *t;
@@ -154,7 +164,7 @@ void routes_pick(struct routes *r, const struct topo_node *out[3])
  * measures it: a success counts where every mix of the trip was proven,
  * or successes would outweigh failures and the loss read low. */
 void routes_proven_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
-                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t now_us)
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t sent_us, uint64_t now_us)
 {
 	struct mix_health *h[2 * TOPO_LAYERS];
 	route_health(r, fwd, h);
@@ -162,12 +172,18 @@ void routes_proven_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
 		route_health(r, ret, h + TOPO_LAYERS);
 	r->st.proven++;
 	measure_loss(r, h, ret ? 2 * TOPO_LAYERS : TOPO_LAYERS, 0);
-	for (int l = 0; l < TOPO_LAYERS; l++)
-		if (h[l]) {
-			h[l]->ok_us = now_us;
-			h[l]->d = ROUTE_PROVEN_D;
-			h[l]->unreachable = 0;
-		}
+	for (int l = 0; l < TOPO_LAYERS; l++) {
+		/* The try passed the mix after it went, and a report of the
+		 * gateway's since then is the newer news: an ack that comes
+		 * late must not undo it (the mix died after the try passed,
+		 * and a dead layer would go unnamed while failures spread
+		 * over the live ones). */
+		if (!h[l] || (h[l]->unreachable && h[l]->reported_us > sent_us))
+			continue;
+		h[l]->ok_us = now_us;
+		h[l]->d = ROUTE_PROVEN_D;
+		h[l]->unreachable = 0;
+	}
 }
 
 /* For each mix of the round trip: P(dead | it failed) = d / (d + (1 - d) f),
@@ -205,9 +221,10 @@ void routes_failed_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
 	}
 }
 
-void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t now_us)
+void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t sent_us,
+                   uint64_t now_us)
 {
-	routes_proven_trip(r, mixes, NULL, now_us);
+	routes_proven_trip(r, mixes, NULL, sent_us, now_us);
 }
 
 void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES])
@@ -215,12 +232,15 @@ void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES])
 	routes_failed_trip(r, mixes, NULL, 0);
 }
 
-void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up)
+void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up, uint64_t now_us)
 {
 	struct mix_health *h = health(r, id);
 	if (h) {
 		r->st.link_reports++;
-		h->unreachable = !up;
+		if (up)
+			h->unreachable = 0;
+		else
+			reported(h, now_us);
 	}
 }
 
@@ -238,7 +258,7 @@ size_t route_status_encode(uint8_t out[PKT_BYTES], const uint8_t (*ids)[PKT_ID_B
 }
 
 int routes_apply_status(struct routes *r, const uint8_t *pkt, size_t len, unsigned *unknown,
-                        const char **why)
+                        const char **why, uint64_t now_us)
 {
 	struct rd b;
 	uint16_t n = 0;
@@ -258,13 +278,20 @@ int routes_apply_status(struct routes *r, const uint8_t *pkt, size_t len, unsign
 			return -1;
 		}
 	for (size_t i = 0; i < r->t->n; i++)
-		r->h[i].unreachable = 0;
+		r->h[i].listed = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct mix_health *h = health(r, ids + i * PKT_ID_BYTES);
 		if (h)
-			h->unreachable = 1;
+			h->listed = 1;
 		else
 			(*unknown)++;
+	}
+	/* A mix listed again keeps the time it was first listed. */
+	for (size_t i = 0; i < r->t->n; i++) {
+		if (r->h[i].listed)
+			reported(&r->h[i], now_us);
+		else
+			r->h[i].unreachable = 0;
 	}
 	r->st.link_reports++;
 	return 0;

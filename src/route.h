@@ -24,8 +24,8 @@
  *     little and moves little; where it is low, a failed route with two
  *     mixes proven a moment ago condemns the third;
  *   - a mix the client's gateway reports it cannot link to (routes_link,
- *     routes_apply_status) counts as dead until a later report or a proof
- *     clears it.
+ *     routes_apply_status) counts as dead until a later report clears it,
+ *     or a try sent after the report gets through it.
  *
  * ROUTE_FLOOR (1/32) bounds how far health skews the choice from
  * uniform: no mix is ever more than 32 times as likely as another of its
@@ -70,21 +70,25 @@ void routes_set_rng(struct routes *r, uint32_t (*fn)(void *ctx, uint32_t upper),
  * the weight of the last route's mixes as well only sent more tries to
  * the dead, in the simulation of test_route.c). */
 void routes_pick(struct routes *r, const struct topo_node *out[3]);
-/* A route's outcome. */
-void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t now_us);
+/* A route's outcome: proven at now_us by a packet sent at sent_us (its
+ * mixes were alive at some time between), or failed. */
+void routes_proven(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES], uint64_t sent_us,
+                   uint64_t now_us);
 void routes_failed(struct routes *r, const uint8_t (*mixes)[PKT_ID_BYTES]);
 /* A try that got through, with the route of the block it carried (NULL:
  * not known): its route out is proven; the trip's mixes tell whether its
  * outcome measures the loss (routes_failed_trip). */
 void routes_proven_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
-                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t now_us);
+                        const uint8_t (*ret)[PKT_ID_BYTES], uint64_t sent_us,
+                        uint64_t now_us);
 /* A try sent at sent_us (0: not known) that failed, with the route ret of
  * the reply block its ack was most likely to take back (NULL: not known,
  * as routes_failed).  Mixes proven since it went are left alone. */
 void routes_failed_trip(struct routes *r, const uint8_t (*fwd)[PKT_ID_BYTES],
                         const uint8_t (*ret)[PKT_ID_BYTES], uint64_t sent_us);
-/* The client's gateway reports its link to a mix down (up = 0) or up. */
-void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up);
+/* The client's gateway reports its link to a mix down (up = 0) or up,
+ * at now_us. */
+void routes_link(struct routes *r, const uint8_t id[PKT_ID_BYTES], int up, uint64_t now_us);
 
 /* The gateway's report to its clients of the mixes it cannot link to
  * now (link frame LF_STATUS, in its packet area, so it is the size of
@@ -103,7 +107,7 @@ size_t route_status_encode(uint8_t out[PKT_BYTES], const uint8_t (*ids)[PKT_ID_B
  * and counted in *unknown.  0, or -1 with a reason in *why (nothing is
  * taken from a malformed report). */
 int routes_apply_status(struct routes *r, const uint8_t *pkt, size_t len, unsigned *unknown,
-                        const char **why);
+                        const char **why, uint64_t now_us);
 
 /* A layer (1..3) in which no mix has been proven since since_us and every
  * mix is believed dead (ROUTE_DEAD_D), or is reported unreachable: no

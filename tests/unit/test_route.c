@@ -110,9 +110,9 @@ static unsigned send_msg_trip(struct routes *r, struct net *nt, uint64_t *now, e
 			 * the block it came by proves its own. */
 			routes_proven_trip(r, (const uint8_t (*)[PKT_ID_BYTES])mixes,
 			                   trip == TRIP_BLAME_BOTH ? (const uint8_t (*)[PKT_ID_BYTES])back
-			                                           : NULL, *now);
+			                                           : NULL, *now, *now);
 			if (trip != ROUTE_ONLY)
-				routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])back, *now);
+				routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])back, *now, *now);
 			return tries;
 		}
 		routes_failed_trip(r, (const uint8_t (*)[PKT_ID_BYTES])mixes,
@@ -149,7 +149,7 @@ static struct figures simulate(unsigned n, unsigned k, double loss, int reports,
 		routes_set_rng(r, rng_uniform, &nt.g);
 		for (size_t i = 0; reports && i < t->n; i++)
 			if (!nt.alive[i])
-				routes_link(r, t->nodes[i].id, 0);
+				routes_link(r, t->nodes[i].id, 0, 0);
 		unsigned tries = send_msg(r, &nt, &now);
 		first += tries;
 		if (tries > f.first_max)
@@ -270,9 +270,9 @@ START_TEST(test_skew_bound)
 		if (k)
 			routes_failed(r, (const uint8_t (*)[PKT_ID_BYTES])route);
 		else
-			routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 1000000);
+			routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 1000000, 1000000);
 	}
-	routes_link(r, t->nodes[t->layer[0][3]].id, 0);
+	routes_link(r, t->nodes[t->layer[0][3]].id, 0, 0);
 	unsigned count[4] = { 0 }, n = 200000;
 	for (unsigned i = 0; i < n; i++) {
 		const struct topo_node *m[3];
@@ -291,6 +291,79 @@ START_TEST(test_skew_bound)
 }
 END_TEST
 
+/* The gateway's report is newer news than an ack of a try sent before
+ * it: a mix that died after the try passed stays reported, and a layer
+ * whose every mix is reported is named dead however late such acks come
+ * (they once undid the report, and the failures that followed spread
+ * over the live layers, which were named instead).  A try sent after the
+ * report that gets through clears it.  A mix listed again keeps the time
+ * it was first listed; one left out is cleared. */
+START_TEST(test_report_vs_late_proof)
+{
+	struct topology *t = testtopo_new(2, 0, NULL);
+	struct routes *r = routes_new(t);
+	uint8_t route[3][PKT_ID_BYTES], ids[2][PKT_ID_BYTES], pkt[PKT_BYTES];
+	const uint8_t *a = t->nodes[t->layer[1][0]].id, *b = t->nodes[t->layer[1][1]].id;
+	const char *why;
+	unsigned unknown;
+	memcpy(ids[0], a, PKT_ID_BYTES);
+	memcpy(ids[1], b, PKT_ID_BYTES);
+	ck_assert_uint_eq(route_status_encode(pkt, (const uint8_t (*)[PKT_ID_BYTES])ids, 2), 2);
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 10000000), 0);
+	ck_assert_uint_eq(unknown, 0);
+	ck_assert_int_eq(routes_dead_layer(r, 0), 2);
+	/* Sent at 9 s, acked at 11 s: layers 1 and 3 are proven, a not. */
+	same_route(t, route, 0);
+	routes_proven_trip(r, (const uint8_t (*)[PKT_ID_BYTES])route, NULL, 9000000, 11000000);
+	ck_assert(routes_dead_belief(r, a) == 1);
+	ck_assert(routes_dead_belief(r, route[0]) == ROUTE_PROVEN_D);
+	ck_assert_int_eq(routes_dead_layer(r, 5000000), 2);
+	/* The same report again at 12 s: a's report still dates from 10 s,
+	 * so a try sent at 11 s that got through clears it. */
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 12000000), 0);
+	routes_proven_trip(r, (const uint8_t (*)[PKT_ID_BYTES])route, NULL, 11000000, 13000000);
+	ck_assert(routes_dead_belief(r, a) == ROUTE_PROVEN_D);
+	ck_assert(routes_dead_belief(r, b) == 1);
+	ck_assert_int_eq(routes_dead_layer(r, 5000000), 0);
+	/* A report without b clears b; one with it again dates from then. */
+	ck_assert_uint_eq(route_status_encode(pkt, (const uint8_t (*)[PKT_ID_BYTES])ids, 1), 1);
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 14000000), 0);
+	ck_assert(routes_dead_belief(r, b) < 1);
+	ck_assert(routes_dead_belief(r, a) == 1);
+	same_route(t, route, 1);
+	routes_proven_trip(r, (const uint8_t (*)[PKT_ID_BYTES])route, NULL, 13500000, 15000000);
+	ck_assert(routes_dead_belief(r, a) == 1);
+	/* A link report (routes_link) follows the same rule. */
+	routes_link(r, b, 0, 16000000);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 15500000, 17000000);
+	ck_assert(routes_dead_belief(r, b) == 1);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 16500000, 17000000);
+	ck_assert(routes_dead_belief(r, b) == ROUTE_PROVEN_D);
+	/* Malformed reports change nothing. */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[1] = 1;
+	memcpy(pkt + 2, b, PKT_ID_BYTES);
+	pkt[PKT_BYTES - 1] = 1;
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 18000000), -1);
+	ck_assert_str_eq(why, "bytes after the list");
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES - 1, &unknown, &why, 18000000), -1);
+	pkt[0] = 0xff;
+	pkt[PKT_BYTES - 1] = 0;
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 18000000), -1);
+	ck_assert(routes_dead_belief(r, b) == ROUTE_PROVEN_D);
+	ck_assert(routes_dead_belief(r, a) == 1);
+	/* An id that is no mix of the topology is counted, not taken. */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[1] = 1;
+	memcpy(pkt + 2, "no-such-mix", 11);
+	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 18000000), 0);
+	ck_assert_uint_eq(unknown, 1);
+	ck_assert(routes_dead_belief(r, a) < 1);
+	routes_free(r);
+	topo_free(t);
+}
+END_TEST
+
 /* A layer is dead when none of its mixes was proven lately and each is
  * believed dead, or is reported unreachable; a proof revives it. */
 START_TEST(test_dead_layer)
@@ -301,7 +374,7 @@ START_TEST(test_dead_layer)
 	ck_assert_int_eq(routes_dead_layer(r, 0), 0);
 	/* Every route fails after a proof at 1 s: the belief grows on all. */
 	same_route(t, route, 0);
-	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 1000000);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 1000000, 1000000);
 	for (int i = 0; i < 200; i++) {
 		same_route(t, route, (unsigned)i % 2);
 		routes_failed(r, (const uint8_t (*)[PKT_ID_BYTES])route);
@@ -309,18 +382,18 @@ START_TEST(test_dead_layer)
 	/* A proof since then keeps a layer alive; one before does not. */
 	ck_assert_int_eq(routes_dead_layer(r, 500000), 0);
 	ck_assert_int_eq(routes_dead_layer(r, 2000000), 1);
-	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 11000000);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 11000000, 11000000);
 	ck_assert_int_eq(routes_dead_layer(r, 2000000), 0);
 	routes_free(r);
 
 	/* Layer 3's two mixes reported unreachable by the gateway. */
 	r = routes_new(t);
-	routes_link(r, t->nodes[t->layer[2][0]].id, 0);
+	routes_link(r, t->nodes[t->layer[2][0]].id, 0, 0);
 	ck_assert_int_eq(routes_dead_layer(r, 0), 0);
-	routes_link(r, t->nodes[t->layer[2][1]].id, 0);
+	routes_link(r, t->nodes[t->layer[2][1]].id, 0, 0);
 	ck_assert_int_eq(routes_dead_layer(r, 0), 3);
 	ck_assert(routes_weight(r, t->nodes[t->layer[2][1]].id) == ROUTE_FLOOR);
-	routes_link(r, t->nodes[t->layer[2][1]].id, 1);
+	routes_link(r, t->nodes[t->layer[2][1]].id, 1, 0);
 	ck_assert_int_eq(routes_dead_layer(r, 0), 0);
 	ck_assert(routes_weight(r, t->nodes[t->layer[2][1]].id) == 1 - ROUTE_PRIOR_D);
 	routes_free(r);
@@ -342,7 +415,7 @@ START_TEST(test_bayes)
 	memcpy(bad[1], t->nodes[t->layer[1][1]].id, PKT_ID_BYTES);
 	/* The loss of proven routes is measured: 200 proofs, no failure. */
 	for (int i = 0; i < 200; i++)
-		routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+		routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	routes_get_stats(r, &st);
 	ck_assert(st.loss < 0.001);
 	/* One failure through the unknown mix: nearly all on it.  Its f is
@@ -365,9 +438,9 @@ START_TEST(test_bayes)
 		if (rng01(&g) < 0.65)
 			routes_failed(r, (const uint8_t (*)[PKT_ID_BYTES])good);
 		else
-			routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+			routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	}
-	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	routes_get_stats(r, &st);
 	routes_failed(r, (const uint8_t (*)[PKT_ID_BYTES])bad);
 	dbad = routes_dead_belief(r, bad[1]);
@@ -377,7 +450,7 @@ START_TEST(test_bayes)
 	ck_assert(dbad > 0.1 && dbad < 0.2);
 	/* Ten failures in a row through proven mixes (1.3% of the time at
 	 * this loss) leave them still likely alive. */
-	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	for (int i = 0; i < 10; i++)
 		routes_failed(r, (const uint8_t (*)[PKT_ID_BYTES])good);
 	printf("route: ten failures in a row at that loss: a proven mix's belief %.3f\n",
@@ -399,10 +472,10 @@ START_TEST(test_round_trip)
 	same_route(t, good, 0);
 	memcpy(back, good, sizeof(back));
 	memcpy(back[0], t->nodes[t->layer[0][1]].id, PKT_ID_BYTES);
-	routes_link(r, back[0], 0); /* its gateway cannot link to it */
+	routes_link(r, back[0], 0, 0); /* its gateway cannot link to it */
 	for (int i = 0; i < 200; i++) {
-		routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
-		routes_proven(r2, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+		routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
+		routes_proven(r2, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	}
 	routes_failed_trip(r, (const uint8_t (*)[PKT_ID_BYTES])good,
 	                   (const uint8_t (*)[PKT_ID_BYTES])back, 0);
@@ -422,7 +495,7 @@ START_TEST(test_round_trip)
 	routes_free(r2);
 	r2 = routes_new(t);
 	for (int i = 0; i < 200; i++)
-		routes_proven(r2, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000);
+		routes_proven(r2, (const uint8_t (*)[PKT_ID_BYTES])good, 1000000, 1000000);
 	routes_failed_trip(r2, (const uint8_t (*)[PKT_ID_BYTES])good, NULL, 999999);
 	ck_assert(routes_dead_belief(r2, good[1]) < ROUTE_PROVEN_D + 1e-9);
 	routes_failed_trip(r2, (const uint8_t (*)[PKT_ID_BYTES])good, NULL, 1000001);
@@ -448,7 +521,7 @@ START_TEST(test_round_trip)
 			routes_set_rng(r, rng_uniform, &nt.g);
 			for (size_t i = 0; i < t->n; i++)
 				if (!nt.alive[i])
-					routes_link(r, t->nodes[i].id, 0);
+					routes_link(r, t->nodes[i].id, 0, 0);
 			for (unsigned i = 0; i < 500; i++, msgs++) {
 				unsigned n = send_msg_trip(r, &nt, &now, (enum trip)mode);
 				sum += n;
@@ -478,6 +551,7 @@ Suite *suite_route(void)
 	tcase_add_test(tc, test_recovery);
 	tcase_add_test(tc, test_skew_bound);
 	tcase_add_test(tc, test_dead_layer);
+	tcase_add_test(tc, test_report_vs_late_proof);
 	tcase_add_test(tc, test_bayes);
 	tcase_add_test(tc, test_round_trip);
 	suite_add_tcase(s, tc);
