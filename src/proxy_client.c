@@ -628,15 +628,16 @@ static int client_open(struct pclient *c)
 			return EXIT_CONFIG;
 		}
 	}
+	log_init("mixproxy-client", o->foreground, o->verbose);
+	/* Each session takes one: its connection (the links are the
+	 * process's: --links).  Said before the port opens: whoever waits
+	 * for the port finds the line logged. */
+	proxy_fit_sessions(&o->max_sessions, 1);
 	c->lfd = daemon_listen(&c->ls, c->lsl, 512, c->ltext, err, sizeof(err));
 	if (c->lfd < 0) {
 		fprintf(stderr, "mixproxy client: %s\n", err);
 		return EXIT_OSERR;
 	}
-	log_init("mixproxy-client", o->foreground, o->verbose);
-	/* Each session takes one: its connection (the links are the
-	 * process's: --links). */
-	proxy_fit_sessions(&o->max_sessions, 1);
 	char fallback[32];
 	snprintf(fallback, sizeof(fallback), "client-%llu", (unsigned long long)c->listen_port);
 	ctl_name(o->config, fallback, c->name, sizeof(c->name));
