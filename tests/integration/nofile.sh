@@ -36,8 +36,15 @@ crowd() {
 net net --fast
 gw1_port=$(awk '$1 == "gw1" { sub(/.*:/, "", $3); print $3 }' "$topo")
 tools/localnet kill "$dir/net" gw1 KILL
+started=$(grep -c " listening on " "$dir/net/gw1.log")
 (ulimit -n 96 && tools/localnet restart "$dir/net" gw1) >/dev/null
 gw1_pid=$(cat "$dir/net/gw1.pid")
+# Its port opens before it has sized its tables (and said so): its
+# start line, logged after, is the sign (5 s at most).
+for _ in $(seq 50); do
+	[ "$(grep -c " listening on " "$dir/net/gw1.log")" -gt "$started" ] && break
+	sleep 0.1
+done
 if grep -q "max-links 4096 lowered to" "$dir/net/gw1.log"; then
 	ok "gateway under ulimit -n 96: $(grep -o 'max-links 4096 lowered to [0-9]*' "$dir/net/gw1.log")"
 else
