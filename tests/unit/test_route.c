@@ -325,7 +325,7 @@ START_TEST(test_report_vs_late_proof)
 	ck_assert(routes_dead_belief(r, a) == ROUTE_PROVEN_D);
 	ck_assert(routes_dead_belief(r, b) == 1);
 	ck_assert_int_eq(routes_dead_layer(r, 5000000), 0);
-	/* A report without b clears b; one with it again dates from then. */
+	/* A report of a alone clears b; a proof of b's route leaves a. */
 	ck_assert_uint_eq(route_status_encode(pkt, (const uint8_t (*)[PKT_ID_BYTES])ids, 1), 1);
 	ck_assert_int_eq(routes_apply_status(r, pkt, PKT_BYTES, &unknown, &why, 14000000), 0);
 	ck_assert(routes_dead_belief(r, b) < 1);
@@ -333,7 +333,7 @@ START_TEST(test_report_vs_late_proof)
 	same_route(t, route, 1);
 	routes_proven_trip(r, (const uint8_t (*)[PKT_ID_BYTES])route, NULL, 13500000, 15000000);
 	ck_assert(routes_dead_belief(r, a) == 1);
-	/* A link report (routes_link) follows the same rule. */
+	/* b reported again, by routes_link: the report dates from then. */
 	routes_link(r, b, 0, 16000000);
 	routes_proven(r, (const uint8_t (*)[PKT_ID_BYTES])route, 15500000, 17000000);
 	ck_assert(routes_dead_belief(r, b) == 1);
