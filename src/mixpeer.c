@@ -339,19 +339,12 @@ static int stock_live(const void *rec, void *ctx)
 }
 
 /* The blocks that packet pnum_max outdates go: their creator may have
- * forgotten their secrets.  Most packets outdate none, and the stock is
- * scanned only when its oldest-numbered block is outdated. */
+ * forgotten their secrets.  Anywhere in the stock: packets arrive out of
+ * order.  A scan of MIXPEER_STOCK_MAX numbers is nothing beside the
+ * packet that moved pnum_max. */
 static void stock_prune(struct mixpeers *ps, struct peer_in *p)
 {
-	if (!p->stock_low || p->stock_low + MIXPEER_BLOCK_PKTS > p->pnum_max)
-		return;
 	ps->st->surbs_expired += fring_filter(&p->stock, stock_live, p);
-	p->stock_low = 0;
-	for (size_t i = 0; i < fring_len(&p->stock); i++) {
-		const struct stocked *s = fring_at(&p->stock, i);
-		if (!p->stock_low || s->pnum < p->stock_low)
-			p->stock_low = s->pnum;
-	}
 }
 
 /* Each packet from a sender is taken once, by its number: a gateway
@@ -411,8 +404,6 @@ int stock_put(struct mixpeers *ps, struct peer_in *p, const uint8_t *surb, uint6
 	memcpy(s.surb, surb, SURB_BYTES);
 	s.t_us = now;
 	s.pnum = pnum;
-	if (!p->stock_low || pnum < p->stock_low)
-		p->stock_low = pnum;
 	/* Full: the oldest block goes (it is the nearest to expiry). */
 	if (fring_push(&p->stock, &s) == 1)
 		ps->st->surbs_expired++;

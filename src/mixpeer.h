@@ -136,8 +136,6 @@ struct peer_in {
 	                              * with the first block */
 	struct rxwin pkts;           /* the numbers of its packets taken */
 	uint64_t pnum_max;           /* the highest of them */
-	uint64_t stock_low;          /* at most the lowest number in the stock
-	                              * (0: none): when to prune it */
 	struct conv cv;
 	uint64_t asked_us;           /* last request for blocks on the reserve */
 	uint64_t named;              /* the latest non-zero epoch the sender named */
